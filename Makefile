@@ -1,0 +1,49 @@
+# banger: every target does its own set-up on a fresh Debian 12 machine.
+#   make demo   the main job
+#   make test   deps + build + every test (what CI runs)
+
+BUILD ?= build
+JOBS  ?= $(shell nproc)
+SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Debian packages the build, the tests and the demo need.
+DEPS := cmake ninja-build g++ pkg-config \
+        libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev \
+        libgtest-dev libgmock-dev libsqlite3-dev libnl-3-dev libnl-route-3-dev \
+        libnftables-dev libdevmapper-dev libcurl4-openssl-dev \
+        python3 python3-yaml python3-jsonschema
+
+.PHONY: all deps build test demo bench clean
+
+all: build
+
+# Idempotent and quiet when everything is there; refreshes the package lists
+# only when something is missing (a fresh machine may never have fetched them).
+deps:
+	@missing=$$(for p in $(DEPS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing" $$missing; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(BUILD)/build.ninja: CMakeLists.txt tests/CMakeLists.txt
+	cmake -S . -B $(BUILD) -G Ninja -DBANGER_WERROR=ON
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	@echo "== banger validate -f examples/manifests -v"
+	@$(BUILD)/banger validate -f examples/manifests -v
+
+bench: build
+	$(BUILD)/bench_validate 1000
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,188 @@
+#include "resources/decode.h"
+
+#include "resources/decode_spec.h"
+#include "resources/doc_reader.h"
+#include "resources/names.h"
+#include "resources/yaml_scalar.h"
+
+namespace banger {
+
+namespace {
+
+const std::vector<std::string> kTopKeys = {"apiVersion", "kind", "metadata", "spec"};
+const std::vector<std::string> kMetadataKeys = {"name", "labels"};
+
+// kind and metadata.name, read leniently first so that every later error can
+// say which resource it is about.
+std::string peek_string(const YAML::Node& map, const char* key) {
+  if (!map.IsMap()) return "";
+  const YAML::Node& n = map[key];  // const lookup: never inserts
+  ScalarValue v = read_scalar(n);
+  return v.type == YamlType::String ? v.text : "";
+}
+
+void decode_labels(DocReader& r, const DocReader::MapView& meta, Metadata& out) {
+  const DocReader::Entry* e = meta.find("labels");
+  if (!e) return;
+  if (!e->value.IsMap()) {
+    r.error(r.value_mark(*e), "metadata.labels",
+            DocReader::wrong_type(e->value) + " (expected a mapping of label keys to strings)");
+    return;
+  }
+  for (auto it = e->value.begin(); it != e->value.end(); ++it) {
+    ScalarValue k = read_scalar(it->first);
+    Mark km = r.mark(it->first);
+    std::string field = "metadata.labels." + k.text;
+    if (k.type != YamlType::String || !is_label_key(k.text)) {
+      r.error(km, "metadata.labels",
+              (k.type == YamlType::String ? quote(k.text) + " is not a valid label key"
+                                          : "label key " + DocReader::wrong_type(it->first)) +
+                  " (expected a name of at most 63 letters, digits, '-', '_' or '.', "
+                  "optionally with a DNS prefix and '/')");
+      continue;
+    }
+    if (out.labels.count(k.text)) {
+      r.error(km, field, "duplicate key (keep one)");
+      continue;
+    }
+    ScalarValue v = read_scalar(it->second);
+    if (v.type != YamlType::String) {
+      r.error(r.value_mark(DocReader::Entry{it->first, it->second}), field,
+              DocReader::wrong_type(it->second) +
+                  " (expected a string; quote numbers and booleans)");
+      continue;
+    }
+    if (!is_label_value(v.text)) {
+      r.error(r.mark(it->second), field,
+              quote(v.text) +
+                  " is not a valid label value (expected at most 63 letters, digits, '-', '_' "
+                  "or '.', starting and ending with a letter or digit)");
+      continue;
+    }
+    out.labels[k.text] = v.text;
+  }
+}
+
+}  // namespace
+
+void decode_document(const Document& doc, ManifestSet& out, Diagnostics& diags) {
+  DocReader r(doc.file, diags);
+  const YAML::Node& root = doc.root;
+  Mark doc_mark = r.mark(root);
+
+  std::string kind_text = peek_string(root, "kind");
+  std::optional<Kind> kind = parse_kind(kind_text);
+  std::string name = root.IsMap() ? peek_string(root["metadata"], "name") : "";
+  r.set_subject(kind ? kind_name(*kind) : "", kind ? name : "");
+
+  if (!root.IsMap()) {
+    r.error(doc_mark, "",
+            "document " + DocReader::wrong_type(root) +
+                " (expected a mapping with apiVersion, kind, metadata and spec)");
+    return;
+  }
+  DocReader::MapView top = r.read_map(root, "", doc_mark, kTopKeys);
+
+  // apiVersion
+  Field<std::string> api;
+  if (r.get(top, "apiVersion", api, DocReader::parse_string, kApiVersion, true) &&
+      api.value != kApiVersion) {
+    r.error(api.mark, "apiVersion",
+            quote(api.value) + " is not supported (expected " + kApiVersion + ")");
+  }
+
+  // kind
+  Field<std::string> kind_field;
+  std::string kinds = one_of(all_kind_names());
+  if (r.get(top, "kind", kind_field, DocReader::parse_string, kinds, true) && !kind) {
+    std::string guess = suggest(kind_field.value, all_kind_names());
+    r.error(kind_field.mark, "kind",
+            quote(kind_field.value) + " is not a banger kind (expected " + kinds +
+                (guess.empty() ? "" : "; did you mean " + quote(guess) + "?") + ")");
+  }
+
+  // metadata
+  Metadata meta;
+  bool named = false;
+  if (const DocReader::Entry* e = top.find("metadata")) {
+    DocReader::MapView m = r.read_map(e->value, "metadata", r.value_mark(*e), kMetadataKeys);
+    Field<std::string> n;
+    const std::string name_rule =
+        "a DNS-1123 label: at most 63 lowercase letters, digits and '-', starting and ending "
+        "with a letter or digit";
+    if (r.get(m, "name", n, DocReader::parse_string, name_rule, true)) {
+      meta.name = n.value;
+      meta.name_mark = n.mark;
+      named = true;
+      if (!is_dns1123_label(n.value)) {
+        r.error(n.mark, "metadata.name",
+                quote(n.value) + " is not a valid name (expected " + name_rule + ")");
+      }
+    }
+    if (m.ok) decode_labels(r, m, meta);
+  } else if (top.ok) {
+    r.error(doc_mark, "metadata", "is required (expected a mapping with a name)");
+  }
+
+  // spec
+  const DocReader::Entry* spec_entry = top.find("spec");
+  if (!spec_entry) {
+    if (top.ok && kind) r.error(doc_mark, "spec", "is required (expected a mapping)");
+    return;
+  }
+  if (!kind) return;  // the spec's fields depend on the kind
+
+  auto finish = [&](auto& res) {
+    res.kind = *kind;
+    res.metadata = meta;
+    res.mark = doc_mark;
+  };
+  Mark spec_where = r.value_mark(*spec_entry);
+  auto spec = [&](const std::vector<std::string>& keys) {
+    return r.read_map(spec_entry->value, "spec", spec_where, keys);
+  };
+  switch (*kind) {
+    case Kind::Network: {
+      Network n;
+      decode_network_spec(r, spec({"subnet", "bridge", "nat"}), n);
+      finish(n);
+      if (named) out.networks.push_back(std::move(n));
+      break;
+    }
+    case Kind::Kernel: {
+      Kernel k;
+      decode_kernel_spec(r, spec({"path", "url", "sha256", "initrd", "args"}), doc.base_dir, k);
+      finish(k);
+      if (named) out.kernels.push_back(std::move(k));
+      break;
+    }
+    case Kind::Image: {
+      Image i;
+      decode_image_spec(r, spec({"path", "url", "sha256"}), doc.base_dir, i);
+      finish(i);
+      if (named) out.images.push_back(std::move(i));
+      break;
+    }
+    case Kind::VM: {
+      VM v;
+      decode_vm_spec(r,
+                     spec({"kernel", "image", "vcpus", "memory", "diskSize", "network", "ip",
+                           "kernelArgs", "state", "restartPolicy", "runtime", "readiness",
+                           "diskStrategy"}),
+                     v);
+      finish(v);
+      if (named) out.vms.push_back(std::move(v));
+      break;
+    }
+    case Kind::PortForward: {
+      PortForward p;
+      decode_port_forward_spec(
+          r, spec({"vm", "hostPort", "guestPort", "protocol", "hostAddress"}), p);
+      finish(p);
+      if (named) out.port_forwards.push_back(std::move(p));
+      break;
+    }
+  }
+}
+
+}  // namespace banger

@@ -1,0 +1,35 @@
+#include "resources/diagnostic.h"
+
+#include <algorithm>
+#include <tuple>
+
+namespace banger {
+
+std::string Diagnostic::format() const {
+  std::string out = mark.file;
+  if (mark.line > 0) out += ":" + std::to_string(mark.line) + ":" + std::to_string(mark.column);
+  out += ": ";
+  if (!kind.empty()) {
+    out += kind;
+    if (!name.empty()) out += "/" + name;
+    out += ": ";
+  }
+  if (!field.empty()) out += field + ": ";
+  out += message;
+  return out;
+}
+
+void Diagnostics::append(const Diagnostics& other) {
+  items_.insert(items_.end(), other.items_.begin(), other.items_.end());
+}
+
+std::vector<Diagnostic> Diagnostics::sorted() const {
+  std::vector<Diagnostic> out = items_;
+  std::stable_sort(out.begin(), out.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::tie(a.mark.file, a.mark.line, a.mark.column) <
+           std::tie(b.mark.file, b.mark.line, b.mark.column);
+  });
+  return out;
+}
+
+}  // namespace banger

@@ -1,0 +1,126 @@
+#include "resources/doc_reader.h"
+
+#include <algorithm>
+
+#include "resources/names.h"
+#include "resources/yaml_scalar.h"
+
+namespace banger {
+
+const DocReader::Entry* DocReader::MapView::find(const std::string& key) const {
+  auto it = entries.find(key);
+  return it == entries.end() ? nullptr : &it->second;
+}
+
+Mark DocReader::mark(const YAML::Node& n) const { return to_mark(file_, n.Mark()); }
+
+Mark DocReader::value_mark(const Entry& e) const {
+  if (!e.value.IsDefined() || e.value.IsNull()) return mark(e.key);
+  return mark(e.value);
+}
+
+void DocReader::error(const Mark& at, const std::string& field, const std::string& message) {
+  diags_.add(Diagnostic{at, kind_, name_, field, message});
+}
+
+std::string one_of(const std::vector<std::string>& options) {
+  std::string out = "one of: ";
+  for (size_t i = 0; i < options.size(); ++i) out += (i ? ", " : "") + options[i];
+  return out;
+}
+
+DocReader::MapView DocReader::read_map(const YAML::Node& node, const std::string& path,
+                                       const Mark& where, const std::vector<std::string>& allowed) {
+  MapView view;
+  view.path = path;
+  view.mark = where;
+  if (!node.IsMap()) {
+    error(where, path, wrong_type(node) + " (expected a mapping)");
+    return view;
+  }
+  view.ok = true;
+  view.mark = mark(node);
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const YAML::Node& key = it->first;
+    ScalarValue k = read_scalar(key);
+    // Keys are compared as text; a non-scalar key can never be a field name.
+    if (k.type == YamlType::List || k.type == YamlType::Mapping || k.type == YamlType::Null) {
+      error(mark(key), path, "a " + std::string(k.type == YamlType::Null ? "empty" : "complex") +
+                                 " key is not allowed (expected " + one_of(allowed) + ")");
+      continue;
+    }
+    std::string field = path.empty() ? k.text : path + "." + k.text;
+    if (auto dup = view.entries.find(k.text); dup != view.entries.end()) {
+      error(mark(key), field,
+            "duplicate key (first set at line " + std::to_string(mark(dup->second.key).line) +
+                "; keep one)");
+      continue;
+    }
+    if (std::find(allowed.begin(), allowed.end(), k.text) == allowed.end()) {
+      std::string guess = suggest(k.text, allowed);
+      error(mark(key), field,
+            "unknown field (" + (guess.empty() ? "expected " + one_of(allowed)
+                                               : "did you mean " + quote(guess) + "?") +
+                ")");
+      // Remember it anyway so a repeat is reported as a duplicate, not twice as unknown.
+    }
+    view.entries.emplace(k.text, Entry{key, it->second});
+  }
+  // Unknown keys stay out of what the decoders see.
+  for (auto it = view.entries.begin(); it != view.entries.end();) {
+    if (std::find(allowed.begin(), allowed.end(), it->first) == allowed.end()) {
+      it = view.entries.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return view;
+}
+
+std::string DocReader::wrong_type(const YAML::Node& n) {
+  ScalarValue v = read_scalar(n);
+  switch (v.type) {
+    case YamlType::Null: return "is empty";
+    case YamlType::List:
+    case YamlType::Mapping:
+    case YamlType::Other: return std::string("is ") + type_noun(v.type);
+    default: return describe_value(n) + " is " + type_noun(v.type);
+  }
+}
+
+bool DocReader::parse_string(const YAML::Node& n, std::string& out, Problem& problem) {
+  ScalarValue v = read_scalar(n);
+  if (v.type != YamlType::String) {
+    problem.what = wrong_type(n);
+    return false;
+  }
+  out = v.text;
+  return true;
+}
+
+bool DocReader::parse_bool(const YAML::Node& n, bool& out, Problem& problem) {
+  ScalarValue v = read_scalar(n);
+  if (v.type != YamlType::Bool) {
+    problem.what = wrong_type(n);
+    return false;
+  }
+  out = v.boolean;
+  return true;
+}
+
+bool DocReader::parse_integer(const YAML::Node& n, long long min, long long max, long long& out,
+                              Problem& problem) {
+  ScalarValue v = read_scalar(n);
+  if (v.type != YamlType::Int) {
+    problem.what = wrong_type(n);
+    return false;
+  }
+  if (v.int_overflow || v.integer < min || v.integer > max) {
+    problem.what = v.text + " is out of range";
+    return false;
+  }
+  out = v.integer;
+  return true;
+}
+
+}  // namespace banger

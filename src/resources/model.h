@@ -1,0 +1,134 @@
+// The typed manifest model. Every value keeps the place it was written
+// (Field<T>::mark) so that later checks, and the reconciler's errors, can
+// point at the line a user has to change. Defaults are filled in by decode;
+// a Field that was not written has set == false and mark == its key's parent.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "resources/diagnostic.h"
+#include "resources/netaddr.h"
+#include "resources/quantity.h"
+
+namespace banger {
+
+inline constexpr const char* kApiVersion = "banger.dev/v1";
+
+enum class Kind { Network, Kernel, Image, VM, PortForward };
+const char* kind_name(Kind k);
+std::optional<Kind> parse_kind(std::string_view s);
+const std::vector<std::string>& all_kind_names();
+
+template <class T>
+struct Field {
+  T value{};
+  Mark mark;         ///< where the value was written (or its parent, if defaulted)
+  bool set = false;  ///< written in the manifest, as opposed to defaulted
+};
+
+struct Metadata {
+  std::string name;
+  Mark name_mark;
+  std::map<std::string, std::string> labels;
+};
+
+/// What every resource shares: its kind, name and where its document starts.
+struct ObjectMeta {
+  Kind kind{};
+  Metadata metadata;
+  Mark mark;  ///< the document's first line
+  const std::string& name() const { return metadata.name; }
+};
+
+/// A kernel, initrd or image file: exactly one of path or url, plus sha256.
+struct ArtifactSource {
+  Field<std::string> path;  ///< as written
+  std::string resolved_path;  ///< path made absolute against the manifest's folder
+  Field<std::string> url;
+  Field<std::string> sha256;  ///< lowercase hex, or empty
+};
+
+struct Network : ObjectMeta {
+  Field<Cidr> subnet;
+  Field<std::string> bridge;
+  Field<bool> nat;
+  bool implicit = false;  ///< the built-in "default" network, declared by no file
+};
+
+struct Kernel : ObjectMeta {
+  ArtifactSource source;
+  std::optional<ArtifactSource> initrd;
+  Mark initrd_mark;
+  Field<std::string> args;
+};
+
+struct Image : ObjectMeta {
+  ArtifactSource source;
+};
+
+enum class VmState { Running, Stopped };
+enum class RestartPolicy { Always, OnFailure, Never };
+enum class Runtime { Auto, Firecracker, Qemu };
+enum class DiskStrategy { Auto, Snapshot, Reflink, Copy };
+enum class Protocol { Tcp, Udp };
+
+const char* to_string(VmState v);
+const char* to_string(RestartPolicy v);
+const char* to_string(Runtime v);
+const char* to_string(DiskStrategy v);
+const char* to_string(Protocol v);
+
+struct Readiness {
+  enum class Probe { None, Tcp, Http };
+  Probe probe = Probe::None;
+  uint16_t port = 0;
+  std::string path;  ///< http only, starts with '/'
+  std::chrono::milliseconds timeout{std::chrono::seconds(120)};
+  Mark mark;
+};
+
+struct VM : ObjectMeta {
+  Field<std::string> kernel;
+  Field<std::string> image;
+  Field<int> vcpus;
+  Field<uint64_t> memory;     ///< bytes
+  Field<uint64_t> disk_size;  ///< bytes; 0 = the image's size
+  Field<std::string> network;
+  Field<std::optional<Ipv4>> ip;  ///< nullopt = allocate
+  Field<std::string> kernel_args;
+  Field<VmState> state;
+  Field<RestartPolicy> restart_policy;
+  Field<Runtime> runtime;
+  Readiness readiness;
+  Field<DiskStrategy> disk_strategy;
+};
+
+struct PortForward : ObjectMeta {
+  Field<std::string> vm;
+  Field<uint16_t> host_port;
+  Field<uint16_t> guest_port;
+  Field<Protocol> protocol;
+  Field<Ipv4> host_address;
+};
+
+/// Everything the manifests declare, in load order per kind.
+struct ManifestSet {
+  std::vector<Network> networks;
+  std::vector<Kernel> kernels;
+  std::vector<Image> images;
+  std::vector<VM> vms;
+  std::vector<PortForward> port_forwards;
+
+  size_t count(Kind k) const;
+  const Network* find_network(std::string_view name) const;
+  const Kernel* find_kernel(std::string_view name) const;
+  const Image* find_image(std::string_view name) const;
+  const VM* find_vm(std::string_view name) const;
+};
+
+}  // namespace banger

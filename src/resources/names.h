@@ -1,0 +1,35 @@
+// Name rules and "did you mean" suggestions.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace banger {
+
+/// Linux IFNAMSIZ is 16 including the NUL; longer names are silently cut by the kernel.
+constexpr size_t kMaxIfName = 15;
+
+/// RFC 1123 label as Kubernetes uses it: ^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$
+bool is_dns1123_label(std::string_view s);
+/// A Kubernetes label key: optional "dns.subdomain/" prefix, then a name of at
+/// most 63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric.
+bool is_label_key(std::string_view s);
+/// A Kubernetes label value: empty, or a name as above.
+bool is_label_value(std::string_view s);
+/// What the kernel accepts and what stays readable: 1..15 of [A-Za-z0-9_.-],
+/// not "." or "..".
+bool is_interface_name(std::string_view s);
+
+/// "bg-<name>" when it fits in 15 bytes, else "bg-" + a prefix of the name +
+/// a short hash of the whole name, so distinct names keep distinct bridges.
+std::string default_bridge_name(std::string_view network_name);
+
+size_t edit_distance(std::string_view a, std::string_view b);
+/// The closest candidate within a small edit distance (case-insensitive), or "".
+std::string suggest(std::string_view word, const std::vector<std::string>& candidates);
+
+/// FNV-1a, 64-bit: stable across runs and builds, used for derived names.
+uint64_t fnv1a64(std::string_view s);
+
+}  // namespace banger

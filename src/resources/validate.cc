@@ -1,0 +1,192 @@
+#include "resources/validate.h"
+
+#include <map>
+#include <tuple>
+
+#include "resources/decode_spec.h"
+#include "resources/names.h"
+#include "resources/yaml_scalar.h"
+
+namespace banger {
+
+namespace {
+
+std::string where(const Mark& m) {
+  return m.line > 0 ? m.file + ":" + std::to_string(m.line) + ":" + std::to_string(m.column)
+                    : m.file;
+}
+
+std::string address(const ObjectMeta& r) { return std::string(kind_name(r.kind)) + "/" + r.name(); }
+
+std::string place(const Network& n) {
+  return address(n) + (n.implicit ? " (built in)" : " at " + where(n.mark));
+}
+
+class Checker {
+ public:
+  Checker(const ManifestSet& set, Diagnostics& diags) : set_(set), diags_(diags) {}
+
+  void error(const ObjectMeta& r, const Mark& at, const std::string& field, const std::string& msg) {
+    diags_.add(Diagnostic{at, kind_name(r.kind), r.name(), field, msg});
+  }
+
+  template <class T>
+  void unique_names(const std::vector<T>& items) {
+    std::map<std::string, const T*> seen;
+    for (const T& r : items) {
+      auto [it, fresh] = seen.emplace(r.name(), &r);
+      if (!fresh) {
+        error(r, r.metadata.name_mark, "metadata.name",
+              "duplicate " + std::string(kind_name(r.kind)) + " " + quote(r.name()) +
+                  " (also defined at " + where(it->second->metadata.name_mark) +
+                  "; expected a unique name per kind)");
+      }
+    }
+  }
+
+  template <class Target>
+  void reference(const ObjectMeta& from, const Field<std::string>& ref, const std::string& field,
+                 const std::vector<Target>& targets, const char* target_kind, const char* article) {
+    if (!ref.set && ref.value.empty()) return;  // missing: reported by decode
+    std::vector<std::string> names;
+    for (const auto& t : targets) {
+      if (t.name() == ref.value) return;
+      names.push_back(t.name());
+    }
+    std::string expected = std::string("expected the name of ") + article + " " + target_kind;
+    if (names.empty()) {
+      expected += "; none is declared";
+    } else if (std::string guess = suggest(ref.value, names); !guess.empty()) {
+      expected += "; did you mean " + quote(guess) + "?";
+    }
+    error(from, ref.mark, field,
+          std::string(target_kind) + " " + quote(ref.value) + " does not exist (" + expected + ")");
+  }
+
+  void networks() {
+    std::map<std::string, const Network*> bridges;
+    for (size_t i = 0; i < set_.networks.size(); ++i) {
+      const Network& n = set_.networks[i];
+      if (!n.subnet.set && !n.implicit) continue;
+      if (n.implicit && !used(n)) continue;
+      for (size_t j = 0; j < i; ++j) {
+        const Network& o = set_.networks[j];
+        if ((!o.subnet.set && !o.implicit) || (o.implicit && !used(o))) continue;
+        if (n.subnet.value.overlaps(o.subnet.value)) {
+          error(n, n.subnet.mark, "spec.subnet",
+                n.subnet.value.str() + " overlaps " + o.subnet.value.str() + " of " + place(o) +
+                    " (expected subnets that do not overlap)");
+        }
+      }
+      auto [it, fresh] = bridges.emplace(n.bridge.value, &n);
+      if (!fresh) {
+        error(n, n.bridge.mark, "spec.bridge",
+              quote(n.bridge.value) + " is also the bridge of " + place(*it->second) +
+                  " (expected a bridge of its own per network)");
+      }
+    }
+  }
+
+  bool used(const Network& n) const {
+    for (const VM& v : set_.vms) {
+      if (v.network.value == n.name()) return true;
+    }
+    return false;
+  }
+
+  void vm_addresses() {
+    std::map<std::pair<std::string, uint32_t>, const VM*> taken;
+    for (const VM& v : set_.vms) {
+      if (!v.ip.set || !v.ip.value) continue;
+      const Network* n = set_.find_network(v.network.value);
+      if (!n || !n->subnet.set) continue;
+      Ipv4 ip = *v.ip.value;
+      const Cidr& c = n->subnet.value;
+      std::string range = "expected an address from " + Ipv4{c.gateway().value + 1}.str() +
+                          " to " + Ipv4{c.broadcast().value - 1}.str() + ")";
+      if (!c.contains(ip)) {
+        error(v, v.ip.mark, "spec.ip",
+              ip.str() + " is outside subnet " + c.str() + " of " + place(*n) + " (" + range);
+        continue;
+      }
+      const char* reserved = ip == c.network()     ? "network"
+                             : ip == c.gateway()   ? "gateway"
+                             : ip == c.broadcast() ? "broadcast"
+                                                   : nullptr;
+      if (reserved) {
+        error(v, v.ip.mark, "spec.ip",
+              ip.str() + " is the " + reserved + " address of " + place(*n) + " (" + range);
+        continue;
+      }
+      auto [it, fresh] = taken.emplace(std::pair{n->name(), ip.value}, &v);
+      if (!fresh) {
+        error(v, v.ip.mark, "spec.ip",
+              ip.str() + " is already used by " + address(*it->second) + " at " +
+                  where(it->second->ip.mark) + " (expected a unique address per network)");
+      }
+    }
+  }
+
+  void forwards() {
+    std::vector<const PortForward*> seen;
+    for (const PortForward& p : set_.port_forwards) {
+      reference(p, p.vm, "spec.vm", set_.vms, "VM", "a");
+      if (!p.host_port.set) continue;
+      for (const PortForward* o : seen) {
+        if (o->host_port.value != p.host_port.value || o->protocol.value != p.protocol.value) continue;
+        // 0.0.0.0 takes the port on every local address, so it clashes with any other.
+        Ipv4 a = p.host_address.value, b = o->host_address.value;
+        if (a != b && a.value != 0 && b.value != 0) continue;
+        error(p, p.host_port.mark, "spec.hostPort",
+              b.str() + ":" + std::to_string(o->host_port.value) + "/" + to_string(o->protocol.value) +
+                  " is already forwarded by " + address(*o) + " at " + where(o->host_port.mark) +
+                  " (expected one forward per host address, port and protocol)");
+        break;
+      }
+      seen.push_back(&p);
+    }
+  }
+
+  void run() {
+    unique_names(set_.networks);
+    unique_names(set_.kernels);
+    unique_names(set_.images);
+    unique_names(set_.vms);
+    unique_names(set_.port_forwards);
+    for (const VM& v : set_.vms) {
+      reference(v, v.kernel, "spec.kernel", set_.kernels, "Kernel", "a");
+      reference(v, v.image, "spec.image", set_.images, "Image", "an");
+      reference(v, v.network, "spec.network", set_.networks, "Network", "a");
+    }
+    networks();
+    vm_addresses();
+    forwards();
+  }
+
+ private:
+  const ManifestSet& set_;
+  Diagnostics& diags_;
+};
+
+}  // namespace
+
+void complete_defaults(ManifestSet& set) {
+  for (Network& n : set.networks) {
+    if (!n.bridge.set) n.bridge.value = default_bridge_name(n.name());
+  }
+  if (!set.find_network(kDefaultNetwork)) {
+    Network n;
+    n.kind = Kind::Network;
+    n.metadata.name = kDefaultNetwork;
+    n.implicit = true;
+    n.subnet.value = *parse_cidr(kDefaultSubnet);
+    n.subnet.set = true;
+    n.bridge.value = default_bridge_name(kDefaultNetwork);
+    n.nat.value = true;
+    set.networks.push_back(std::move(n));
+  }
+}
+
+void validate_references(const ManifestSet& set, Diagnostics& diags) { Checker(set, diags).run(); }
+
+}  // namespace banger
