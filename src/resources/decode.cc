@@ -1,5 +1,7 @@
 #include "resources/decode.h"
 
+#include <map>
+
 #include "resources/decode_spec.h"
 #include "resources/doc_reader.h"
 #include "resources/names.h"
@@ -15,7 +17,7 @@ const std::vector<std::string> kMetadataKeys = {"name", "labels"};
 // kind and metadata.name, read leniently first so that every later error can
 // say which resource it is about.
 std::string peek_string(const YAML::Node& map, const char* key) {
-  if (!map.IsMap()) return "";
+  if (!map.IsDefined() || !map.IsMap()) return "";
   const YAML::Node& n = map[key];  // const lookup: never inserts
   ScalarValue v = read_scalar(n);
   return v.type == YamlType::String ? v.text : "";
@@ -29,6 +31,7 @@ void decode_labels(DocReader& r, const DocReader::MapView& meta, Metadata& out) 
             DocReader::wrong_type(e->value) + " (expected a mapping of label keys to strings)");
     return;
   }
+  std::map<std::string, int> first_lines;  // label key -> line, for duplicates
   for (auto it = e->value.begin(); it != e->value.end(); ++it) {
     ScalarValue k = read_scalar(it->first);
     Mark km = r.mark(it->first);
@@ -41,10 +44,12 @@ void decode_labels(DocReader& r, const DocReader::MapView& meta, Metadata& out) 
                   "optionally with a DNS prefix and '/')");
       continue;
     }
-    if (out.labels.count(k.text)) {
-      r.error(km, field, "duplicate key (keep one)");
+    if (auto first = first_lines.find(k.text); first != first_lines.end()) {
+      r.error(km, field,
+              "duplicate key (first set at line " + std::to_string(first->second) + "; keep one)");
       continue;
     }
+    first_lines[k.text] = km.line;
     ScalarValue v = read_scalar(it->second);
     if (v.type != YamlType::String) {
       r.error(r.value_mark(DocReader::Entry{it->first, it->second}), field,

@@ -45,7 +45,7 @@ DocReader::MapView DocReader::read_map(const YAML::Node& node, const std::string
     ScalarValue k = read_scalar(key);
     // Keys are compared as text; a non-scalar key can never be a field name.
     if (k.type == YamlType::List || k.type == YamlType::Mapping || k.type == YamlType::Null) {
-      error(mark(key), path, "a " + std::string(k.type == YamlType::Null ? "empty" : "complex") +
+      error(mark(key), path, std::string(k.type == YamlType::Null ? "an empty" : "a complex") +
                                  " key is not allowed (expected " + one_of(allowed) + ")");
       continue;
     }

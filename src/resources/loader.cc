@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "resources/yaml_scalar.h"
+#include <yaml-cpp/depthguard.h>
 
 namespace fs = std::filesystem;
 
@@ -116,10 +117,16 @@ std::vector<Document> parse_documents(const SourceText& src, Diagnostics& diags)
   std::vector<YAML::Node> nodes;
   try {
     nodes = YAML::LoadAll(src.text);
-  } catch (const YAML::Exception& e) {
-    // ParserException (and DeepRecursion) carry the position; msg is bare.
+  } catch (const YAML::DeepRecursion& e) {
     diags.add(Diagnostic{to_mark(src.name, e.mark), "", "", "",
-                         "invalid YAML: " + (e.msg.empty() ? std::string(e.what()) : e.msg)});
+                         "invalid YAML: nested more than " + std::to_string(e.depth()) +
+                             " levels deep (expected a manifest, which nests a few levels)"});
+    return docs;
+  } catch (const YAML::Exception& e) {
+    // ParserException carries the position; msg is bare (and may quote raw
+    // bytes of the input, so it is made printable).
+    diags.add(Diagnostic{to_mark(src.name, e.mark), "", "", "",
+                         "invalid YAML: " + printable(e.msg.empty() ? std::string(e.what()) : e.msg)});
     return docs;
   } catch (const std::exception& e) {
     diags.add(Diagnostic{Mark{src.name, 1, 1}, "", "", "", std::string("invalid YAML: ") + e.what()});

@@ -69,15 +69,21 @@ std::string default_bridge_name(std::string_view network_name) {
   return "bg-" + prefix + "-" + hash;
 }
 
+// Optimal string alignment distance: edits plus swaps of two neighbours
+// ("wbe" -> "web" is one typo, as a person sees it).
 size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  std::vector<size_t> pprev(b.size() + 1), prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
       size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
       cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        cur[j] = std::min(cur[j], pprev[j - 2] + 1);
+      }
     }
+    std::swap(pprev, prev);
     std::swap(prev, cur);
   }
   return prev[b.size()];

@@ -72,16 +72,21 @@ class Checker {
       for (size_t j = 0; j < i; ++j) {
         const Network& o = set_.networks[j];
         if ((!o.subnet.set && !o.implicit) || (o.implicit && !used(o))) continue;
+        // Blame the network a user wrote, never the built-in one (it has no file).
+        const Network& at = n.implicit ? o : n;
+        const Network& other = n.implicit ? n : o;
         if (n.subnet.value.overlaps(o.subnet.value)) {
-          error(n, n.subnet.mark, "spec.subnet",
-                n.subnet.value.str() + " overlaps " + o.subnet.value.str() + " of " + place(o) +
-                    " (expected subnets that do not overlap)");
+          error(at, at.subnet.mark, "spec.subnet",
+                at.subnet.value.str() + " overlaps " + other.subnet.value.str() + " of " +
+                    place(other) + " (expected subnets that do not overlap)");
         }
       }
       auto [it, fresh] = bridges.emplace(n.bridge.value, &n);
       if (!fresh) {
-        error(n, n.bridge.mark, "spec.bridge",
-              quote(n.bridge.value) + " is also the bridge of " + place(*it->second) +
+        const Network& at = n.implicit ? *it->second : n;
+        const Network& other = n.implicit ? n : *it->second;
+        error(at, at.bridge.mark, "spec.bridge",
+              quote(at.bridge.value) + " is also the bridge of " + place(other) +
                   " (expected a bridge of its own per network)");
       }
     }

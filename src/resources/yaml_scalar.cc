@@ -79,22 +79,42 @@ const char* type_noun(YamlType t) {
   return "?";
 }
 
-std::string quote(std::string_view s) {
-  std::string out = "\"";
+namespace {
+// Length of the valid UTF-8 sequence starting at s[i] (1-4), or 0 if invalid.
+size_t utf8_length(std::string_view s, size_t i) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return 0;
+  }
+  return n;
+}
+
+std::string escape(std::string_view s, size_t max_chars, bool quote_marks) {
+  std::string out;
   size_t shown = 0;
-  for (unsigned char c : s) {
-    if (++shown > 60) {
+  for (size_t i = 0; i < s.size();) {
+    if (++shown > max_chars) {
       out += "...";
       break;
     }
-    if (c == '"' || c == '\\') {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n = utf8_length(s, i);
+    if (n > 1) {
+      out.append(s.substr(i, n));
+      i += n;
+      continue;
+    }
+    ++i;
+    if (quote_marks && (c == '"' || c == '\\')) {
       out += '\\';
       out += static_cast<char>(c);
     } else if (c == '\n') {
       out += "\\n";
     } else if (c == '\t') {
       out += "\\t";
-    } else if (c < 0x20 || c == 0x7f) {
+    } else if (c < 0x20 || c >= 0x7f) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\x%02x", c);
       out += buf;
@@ -102,8 +122,13 @@ std::string quote(std::string_view s) {
       out += static_cast<char>(c);
     }
   }
-  return out + "\"";
+  return out;
 }
+}  // namespace
+
+std::string quote(std::string_view s) { return "\"" + escape(s, 60, true) + "\""; }
+
+std::string printable(std::string_view s) { return escape(s, SIZE_MAX, false); }
 
 std::string describe_value(const YAML::Node& n) {
   ScalarValue v = read_scalar(n);

@@ -30,8 +30,10 @@ YamlType yaml_type(const YAML::Node& n);
 std::string describe_value(const YAML::Node& n);
 /// "a string", "an integer", "a boolean", "a list", "a mapping", "empty".
 const char* type_noun(YamlType t);
-/// JSON-style quoted, control characters escaped, cut at 60 characters.
+/// JSON-style quoted, control characters and invalid UTF-8 escaped, cut at 60 characters.
 std::string quote(std::string_view s);
+/// The same escaping without quotes or cut: safe to print on a terminal.
+std::string printable(std::string_view s);
 
 /// yaml-cpp marks are 0-based and a null node has none; n may be undefined.
 Mark to_mark(const std::string& file, const YAML::Mark& m);

@@ -1,0 +1,887 @@
+// The validator never crashes, never hangs, and always ends with a verdict:
+// in-process mutation fuzzing of the manifest loader, and hostile inputs
+// (huge, deep, binary, endless, unreadable, looping) through the real binary.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "resources/manifest_loader.h"
+#include "run_command.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using banger::Diagnostic;
+using banger::LoadResult;
+using banger::SourceText;
+using banger::test::CommandResult;
+using banger::test::run_banger;
+using banger::test::run_command;
+using banger::test::TempDir;
+using Clock = std::chrono::steady_clock;
+
+// ------------------------------------------------------------------ helpers
+
+std::string read_all(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::string describe(const CommandResult& r) {
+  std::ostringstream s;
+  s << "exit " << r.exit_code << ", signal " << r.signal << "\nstdout: " << r.out.substr(0, 2000)
+    << "\nstderr: " << r.err.substr(0, 2000);
+  return s.str();
+}
+
+// A printable rendering of arbitrary bytes for failure messages.
+std::string escaped(const std::string& s, size_t max = 600) {
+  std::string out;
+  for (size_t i = 0; i < s.size() && i < max; ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '\n') {
+      out += "\\n\n";
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else if (c < 0x20 || c >= 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (s.size() > max) out += "...(" + std::to_string(s.size()) + " bytes)";
+  return out;
+}
+
+// A verdict from `banger validate`: 0 with "valid:" or 1 with an error
+// message, and never a signal.
+void expect_verdict(const CommandResult& r, const std::string& what) {
+  EXPECT_EQ(r.signal, 0) << what << ": killed\n" << describe(r);
+  EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << what << "\n" << describe(r);
+  if (r.exit_code == 0) EXPECT_NE(r.out.find("valid"), std::string::npos) << what << "\n" << describe(r);
+  if (r.exit_code == 1) EXPECT_FALSE(r.err.empty()) << what << ": exit 1 without a message\n" << describe(r);
+}
+
+void expect_invalid(const CommandResult& r, const std::string& what) {
+  EXPECT_EQ(r.signal, 0) << what << ": killed\n" << describe(r);
+  EXPECT_EQ(r.exit_code, 1) << what << "\n" << describe(r);
+  EXPECT_FALSE(r.err.empty()) << what << "\n" << describe(r);
+}
+
+// Ignores SIGPIPE while alive: a test that feeds stdin to a process that
+// stops reading early must not be killed by the write.
+class IgnoreSigpipe {
+ public:
+  IgnoreSigpipe() {
+    struct sigaction ign {};
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ign, &old_);
+  }
+  ~IgnoreSigpipe() { sigaction(SIGPIPE, &old_, nullptr); }
+
+ private:
+  struct sigaction old_ {};
+};
+
+// ------------------------------------------------------------ fuzz corpus
+
+// Seeds that reach every kind and every field, so mutations reach every decoder.
+const char* kRichSeed = R"(# every kind, every field
+apiVersion: banger.dev/v1
+kind: Network
+metadata:
+  name: fleet
+  labels: {env: dev, example.com/owner: ops}
+spec:
+  subnet: 10.42.0.0/24
+  bridge: bg-fleet
+  nat: true
+---
+apiVersion: banger.dev/v1
+kind: Kernel
+metadata: {name: debian-12}
+spec:
+  url: https://example.com/vmlinuz
+  sha256: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+  initrd:
+    path: ../initrd.img
+    sha256: 0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef
+  args: console=ttyS0 reboot=k panic=1
+---
+apiVersion: banger.dev/v1
+kind: Image
+metadata: {name: rootfs}
+spec: {path: /srv/rootfs.ext4}
+---
+apiVersion: banger.dev/v1
+kind: VM
+metadata:
+  name: web-1
+  labels:
+    app: web
+spec:
+  kernel: debian-12
+  image: rootfs
+  vcpus: 2
+  memory: 1.5Gi
+  diskSize: 0x100000000
+  network: fleet
+  ip: 10.42.0.11
+  kernelArgs: quiet
+  state: running
+  restartPolicy: on-failure
+  runtime: firecracker
+  diskStrategy: snapshot
+  readiness:
+    http: {port: 8080, path: /healthz}
+    timeout: 1m30s
+---
+apiVersion: banger.dev/v1
+kind: VM
+metadata: {name: web-2}
+spec: {kernel: debian-12, image: rootfs, ip: 10.42.0.12, network: fleet, readiness: {tcp: 22, timeout: 90}}
+---
+apiVersion: banger.dev/v1
+kind: PortForward
+metadata: {name: web-1-http}
+spec: {vm: web-1, hostPort: 8080, guestPort: 80, protocol: tcp, hostAddress: 127.0.0.1}
+---
+apiVersion: banger.dev/v1
+kind: PortForward
+metadata: {name: dns}
+spec:
+  vm: web-2
+  hostPort: 53
+  guestPort: 53
+  protocol: udp
+)";
+
+struct Seed {
+  std::string name;
+  std::string text;
+};
+
+std::vector<Seed> fuzz_seeds() {
+  std::vector<Seed> seeds;
+  for (const char* dir : {"examples/manifests", "tests/manifests/good"}) {
+    fs::path root = fs::path(BANGER_SOURCE_DIR) / dir;
+    std::error_code ec;
+    if (!fs::is_directory(root, ec)) continue;
+    std::vector<fs::path> files;
+    for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      auto ext = it->path().extension();
+      if (it->is_regular_file() && (ext == ".yaml" || ext == ".yml")) files.push_back(it->path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) seeds.push_back({fs::relative(f, BANGER_SOURCE_DIR).string(), read_all(f)});
+  }
+  seeds.push_back({"rich.yaml", kRichSeed});
+  return seeds;
+}
+
+const std::vector<std::string> kTokens = {
+    std::string(1, '\0'), "\xff", "\xfe\xff", "\t", "{", "}", "[", "]", "&anchor ", "*anchor", "*alias",
+    "&a ", "*a", "!!tag ", "!!str ", "!!int ", "!!map ", "!custom ", "! ", ": ", ":", "- ", "-",
+    "? ", "---\n", "...\n", "\"", "'", "#", "|", ">", "|-\n", "%YAML 1.2\n", "%TAG ! tag:x,2000:\n",
+    "<<: *a\n", ",", "\\", "\\x00", "\\u0000", "\r", "\r\n", "\n", "  ", "\xc3", "\xe2\x80\xa8",
+    "\xef\xbb\xbf", "~", "null", "true", "0x", "0o", "-1", "99999999999999999999", "1e400",
+    ".inf", "512Mi", "10.42.0.0/24", "apiVersion: banger.dev/v1\n", "kind: VM\n", "metadata:\n",
+    "spec:\n", "name: ", "{a: [b, {c: d}]}", "[[[[", "]]]]", "{{{{", "}}}}", "@", "`", "%"};
+
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t nl = s.find('\n', start);
+    if (nl == std::string::npos) {
+      if (start < s.size()) lines.push_back(s.substr(start));
+      break;
+    }
+    lines.push_back(s.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return lines;
+}
+
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+// One random edit; deterministic for a given generator state.
+std::string mutate_once(std::string text, std::mt19937& rng) {
+  auto pick = [&](size_t n) { return n == 0 ? size_t{0} : static_cast<size_t>(rng() % n); };
+  std::vector<std::string> lines = split_lines(text);
+  switch (rng() % 12) {
+    case 0:  // delete a line
+      if (!lines.empty()) lines.erase(lines.begin() + static_cast<long>(pick(lines.size())));
+      return join_lines(lines);
+    case 1:  // duplicate a line
+      if (!lines.empty()) {
+        size_t i = pick(lines.size());
+        lines.insert(lines.begin() + static_cast<long>(i), lines[i]);
+      }
+      return join_lines(lines);
+    case 2:  // swap two lines
+      if (lines.size() > 1) std::swap(lines[pick(lines.size())], lines[pick(lines.size())]);
+      return join_lines(lines);
+    case 3:  // truncate at a random byte
+      return text.substr(0, pick(text.size() + 1));
+    case 4:  // flip bits of a few bytes
+      for (int k = 0, n = 1 + static_cast<int>(rng() % 4); k < n && !text.empty(); ++k) {
+        text[pick(text.size())] ^= static_cast<char>(1 + rng() % 255);
+      }
+      return text;
+    case 5:  // insert a YAML-significant token
+    case 6: {
+      const std::string& t = kTokens[pick(kTokens.size())];
+      text.insert(pick(text.size() + 1), t);
+      return text;
+    }
+    case 7: {  // insert random bytes
+      std::string junk;
+      for (size_t k = 0, n = 1 + pick(16); k < n; ++k) junk += static_cast<char>(rng() & 0xff);
+      text.insert(pick(text.size() + 1), junk);
+      return text;
+    }
+    case 8:  // change a line's indentation
+      if (!lines.empty()) {
+        std::string& l = lines[pick(lines.size())];
+        int delta = static_cast<int>(rng() % 9) - 4;
+        if (delta > 0) {
+          l.insert(0, static_cast<size_t>(delta), rng() % 8 ? ' ' : '\t');
+        } else {
+          size_t strip = std::min(l.find_first_not_of(' '), static_cast<size_t>(-delta));
+          if (strip != std::string::npos) l.erase(0, strip);
+        }
+      }
+      return join_lines(lines);
+    case 9:  // replace a value with another line's value
+      if (lines.size() > 1) {
+        std::string& a = lines[pick(lines.size())];
+        const std::string& b = lines[pick(lines.size())];
+        size_t ca = a.find(": "), cb = b.find(": ");
+        if (ca != std::string::npos && cb != std::string::npos) a = a.substr(0, ca) + b.substr(cb);
+      }
+      return join_lines(lines);
+    case 10:  // delete a random span
+      if (!text.empty()) {
+        size_t at = pick(text.size());
+        text.erase(at, 1 + pick(64));
+      }
+      return text;
+    default:  // move a line to another place
+      if (lines.size() > 1) {
+        size_t from = pick(lines.size());
+        std::string l = lines[from];
+        lines.erase(lines.begin() + static_cast<long>(from));
+        lines.insert(lines.begin() + static_cast<long>(pick(lines.size() + 1)), l);
+      }
+      return join_lines(lines);
+  }
+}
+
+std::string mutate(const std::string& text, std::mt19937& rng) {
+  std::string out = text;
+  for (int i = 0, n = 1 + static_cast<int>(rng() % 4); i < n; ++i) out = mutate_once(out, rng);
+  return out;
+}
+
+size_t line_count(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')) + 1; }
+
+// What must hold for any input: the empty string, or why not.
+std::string check_invariants(const std::vector<SourceText>& sources, const LoadResult& r) {
+  std::map<std::string, size_t> lines;
+  for (const auto& s : sources) lines[s.name] = line_count(s.text);
+  if (r.diags.empty() && r.documents == 0) return "no diagnostics, yet no documents";
+  for (const Diagnostic& d : r.diags.items()) {
+    auto it = lines.find(d.mark.file);
+    std::string f = d.format();
+    if (it == lines.end()) return "diagnostic names a file that is not an input: " + f;
+    if (d.mark.line < 0 || static_cast<size_t>(d.mark.line) > it->second + 1) {
+      return "line out of range (file has " + std::to_string(it->second) + " lines): " + f;
+    }
+    if (d.mark.column < 0) return "negative column: " + f;
+    if (d.mark.line == 0 && d.mark.column != 0) return "column without a line: " + f;
+    if (d.message.empty()) return "empty message: " + f;
+  }
+  return "";
+}
+
+// --------------------------------------------------------- mutation fuzzing
+
+TEST(Fuzz, MutatedManifestsNeverThrowAndStayInBounds) {
+  const std::vector<Seed> seeds = fuzz_seeds();
+  ASSERT_GE(seeds.size(), 2u) << "examples/manifests is missing";
+  const int kTarget = 4000;
+  const double kBudget = 20.0;  // seconds; the machine may be small and busy
+  auto t0 = Clock::now();
+  int done = 0, failures = 0, valid = 0;
+  std::map<std::string, int> failure_kinds;
+  std::vector<std::string> examples;
+  for (int i = 0; i < kTarget && seconds_since(t0) < kBudget; ++i, ++done) {
+    std::mt19937 rng(static_cast<unsigned>(i) * 2654435761u + 1u);
+    std::vector<SourceText> sources;
+    const Seed& a = seeds[rng() % seeds.size()];
+    sources.push_back(SourceText{a.name, "/srv/manifests", mutate(a.text, rng)});
+    if (rng() % 5 == 0) {  // sometimes two files together, for cross-file checks
+      const Seed& b = seeds[rng() % seeds.size()];
+      std::string name = b.name == a.name ? "other-" + b.name : b.name;
+      sources.push_back(SourceText{name, "/srv/other", mutate(b.text, rng)});
+    }
+    std::string why;
+    try {
+      LoadResult r = banger::load_texts(sources);
+      why = check_invariants(sources, r);
+      if (why.empty() && r.ok()) ++valid;
+      for (const Diagnostic& d : r.diags.sorted()) (void)d.format();
+    } catch (const std::exception& e) {
+      why = std::string("exception: ") + e.what();
+    } catch (...) {
+      why = "unknown exception";
+    }
+    if (!why.empty()) {
+      ++failures;
+      std::string kind = why.substr(0, why.find(':', why.find(':') + 1));
+      if (failure_kinds[kind]++ < 2 && examples.size() < 6) {
+        std::string ex = "mutation #" + std::to_string(i) + ": " + why + "\n--- " + sources[0].name +
+                         " ---\n" + escaped(sources[0].text, 1500);
+        examples.push_back(ex);
+      }
+    }
+  }
+  double took = seconds_since(t0);
+  std::cout << "[ fuzz     ] " << done << " mutations in " << took << " s, " << valid << " valid, "
+            << failures << " failing\n";
+  EXPECT_GE(done, 500) << "too few mutations ran in the time budget";
+  std::string kinds;
+  for (const auto& [k, n] : failure_kinds) kinds += "  " + std::to_string(n) + " x " + k + "\n";
+  std::string shown;
+  for (const auto& e : examples) shown += e + "\n\n";
+  EXPECT_EQ(failures, 0) << failures << " of " << done << " mutated inputs broke an invariant:\n"
+                         << kinds << "\nexamples:\n" << shown;
+}
+
+TEST(Fuzz, SeedsThemselvesAreValid) {
+  for (const Seed& s : fuzz_seeds()) {
+    if (s.name.rfind("examples/", 0) == 0) continue;  // those reference each other across files
+    LoadResult r = banger::load_texts({SourceText{s.name, "/srv", s.text}});
+    std::string out;
+    for (const auto& d : r.diags.sorted()) out += d.format() + "\n";
+    EXPECT_TRUE(r.ok()) << s.name << "\n" << out;
+  }
+  // The examples, together, are valid.
+  std::istringstream none;
+  LoadResult ex = banger::load_manifests({std::string(BANGER_SOURCE_DIR) + "/examples/manifests"}, none);
+  std::string out;
+  for (const auto& d : ex.diags.sorted()) out += d.format() + "\n";
+  EXPECT_TRUE(ex.ok()) << out;
+}
+
+// A sample of the same mutations through the real binary and its exit codes.
+TEST(Fuzz, MutationsThroughTheBinaryEndWithAVerdict) {
+  const std::vector<Seed> seeds = fuzz_seeds();
+  auto t0 = Clock::now();
+  int done = 0;
+  for (int i = 0; i < 60 && seconds_since(t0) < 20.0; ++i, ++done) {
+    std::mt19937 rng(static_cast<unsigned>(i) * 40503u + 17u);
+    const Seed& a = seeds[rng() % seeds.size()];
+    std::string text = mutate(a.text, rng);
+    CommandResult r = run_banger({"validate", "-f", "-"}, text);
+    expect_verdict(r, "mutation #" + std::to_string(i) + " of " + a.name + ":\n" + escaped(text, 800));
+    if (r.exit_code == 1 && r.signal == 0) {
+      // Every problem is a diagnostic about the input, not a bare crash report.
+      EXPECT_EQ(r.err.rfind("<stdin>", 0), 0u)
+          << "mutation #" << i << " of " << a.name << ": stderr does not start with <stdin>\n"
+          << describe(r) << "\ninput:\n" << escaped(text, 800);
+    }
+  }
+  EXPECT_GE(done, 10);
+}
+
+// ------------------------------------------------------------- huge inputs
+
+std::string many_vms(size_t min_bytes, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::string out =
+      "apiVersion: banger.dev/v1\nkind: Kernel\nmetadata: {name: k}\nspec: {path: vmlinuz}\n---\n"
+      "apiVersion: banger.dev/v1\nkind: Image\nmetadata: {name: img}\nspec: {path: root.ext4}\n---\n"
+      "apiVersion: banger.dev/v1\nkind: Network\nmetadata: {name: big}\nspec: {subnet: 10.0.0.0/16}\n";
+  for (unsigned i = 0; out.size() < min_bytes; ++i) {
+    out += "---\napiVersion: banger.dev/v1\nkind: VM\nmetadata:\n  name: vm-" + std::to_string(i) +
+           "\n  labels: {app: web, shard: s" + std::to_string(rng() % 100) +
+           "}\nspec:\n  kernel: k\n  image: img\n  vcpus: " + std::to_string(1 + rng() % 32) +
+           "\n  memory: " + std::to_string(16 + rng() % 4096) + "Mi\n  network: big\n" +
+           (i < 65000 ? "  ip: 10.0." + std::to_string((i + 2) / 256) + "." + std::to_string((i + 2) % 256) + "\n"
+                      : std::string()) +
+           "  readiness: {tcp: 22, timeout: 30s}\n";
+  }
+  return out;
+}
+
+TEST(Huge, TenMegabytesOfVmsEndWithAVerdict) {
+  TempDir dir;
+  std::string text = many_vms(10 << 20, 1);
+  std::string path = dir.write("big.yaml", text);
+  auto t0 = Clock::now();
+  CommandResult r = run_banger({"validate", "-f", path});
+  double took = seconds_since(t0);
+  std::cout << "[ huge     ] " << (text.size() >> 20) << " MiB of VMs validated in " << took << " s\n";
+  expect_verdict(r, "10 MB of VMs");
+}
+
+std::string many_networks(size_t count) {
+  std::string out;
+  for (size_t i = 0; i < count; ++i) {
+    // Distinct /29s inside 10.0.0.0/8: no two overlap.
+    size_t block = i * 8;
+    out += "---\napiVersion: banger.dev/v1\nkind: Network\nmetadata: {name: n-" + std::to_string(i) +
+           "}\nspec: {subnet: 10." + std::to_string((block >> 16) & 255) + "." +
+           std::to_string((block >> 8) & 255) + "." + std::to_string(block & 255) + "/29}\n";
+  }
+  return out;
+}
+
+// Validation must grow about linearly with the input: 4x the networks may
+// take about 4x (plus slack) the time, not 16x. A quadratic cross-check makes
+// a 10 MB folder take close to a minute, and the corpus limit (32 MiB) far
+// longer.
+TEST(Huge, CrossChecksScaleWithTheNumberOfNetworks) {
+  TempDir dir;
+  std::string small = dir.write("small.yaml", many_networks(25000));
+  std::string big = dir.write("big.yaml", many_networks(100000));
+  auto t0 = Clock::now();
+  CommandResult rs = run_banger({"validate", "-f", small});
+  double t_small = seconds_since(t0);
+  expect_verdict(rs, "25000 networks");
+  ASSERT_EQ(rs.exit_code, 0) << describe(rs);
+  int budget = static_cast<int>(std::ceil(std::max(10 * t_small, 5.0)));
+  t0 = Clock::now();
+  CommandResult rb = run_command({BANGER_BIN, "validate", "-f", big}, "", budget);
+  double t_big = seconds_since(t0);
+  std::cout << "[ huge     ] 25000 networks: " << t_small << " s; 100000 networks: " << t_big
+            << " s (budget " << budget << " s)\n";
+  EXPECT_EQ(rb.signal, 0) << "100000 networks (" << (fs::file_size(big) >> 20)
+                          << " MiB) took more than " << budget << " s, 10x the time of 25000 ("
+                          << t_small << " s): quadratic\n" << describe(rb);
+  EXPECT_EQ(rb.exit_code, 0) << describe(rb);
+}
+
+TEST(Huge, FortyMegabyteFileIsRefusedAsTooLarge) {
+  TempDir dir;
+  std::string text = many_vms(40 << 20, 2);
+  std::string path = dir.write("huge.yaml", text);
+  auto t0 = Clock::now();
+  CommandResult r = run_banger({"validate", "-f", path});
+  double took = seconds_since(t0);
+  expect_invalid(r, "40 MB file");
+  EXPECT_NE(r.err.find("larger than"), std::string::npos) << describe(r);
+  EXPECT_NE(r.err.find("huge.yaml"), std::string::npos) << describe(r);
+  EXPECT_LT(took, 20.0) << "a file that is refused for its size should not be parsed";
+}
+
+TEST(Huge, FortyMegabytesOnStdinAreRefusedAsTooLarge) {
+  IgnoreSigpipe guard;
+  std::string text(40 << 20, '#');
+  CommandResult r = run_banger({"validate", "-f", "-"}, text);
+  expect_invalid(r, "40 MB on stdin");
+  EXPECT_NE(r.err.find("larger than"), std::string::npos) << describe(r);
+  EXPECT_NE(r.err.find("<stdin>"), std::string::npos) << describe(r);
+}
+
+TEST(Huge, EndlessDeviceIsRefused) {
+  for (const char* dev : {"/dev/zero", "/dev/urandom"}) {
+    if (access(dev, R_OK) != 0) continue;
+    auto t0 = Clock::now();
+    CommandResult r = run_banger({"validate", "-f", dev});
+    expect_invalid(r, dev);
+    EXPECT_NE(r.err.find("larger than"), std::string::npos) << dev << "\n" << describe(r);
+    EXPECT_LT(seconds_since(t0), 20.0) << dev;
+  }
+}
+
+// ------------------------------------------------------------- deep inputs
+
+TEST(Deep, HundredThousandOpenBrackets) {
+  TempDir dir;
+  std::string path = dir.write("deep.yaml", std::string(100000, '['));
+  CommandResult r = run_banger({"validate", "-f", path});
+  expect_invalid(r, "100000 [");
+  EXPECT_NE(r.err.find("deep.yaml"), std::string::npos) << describe(r);
+}
+
+TEST(Deep, BalancedBrackets) {
+  TempDir dir;
+  std::string path = dir.write("deep.yaml", std::string(100000, '[') + std::string(100000, ']') + "\n");
+  expect_invalid(run_banger({"validate", "-f", path}), "100000 [ ]");
+}
+
+TEST(Deep, NestedFlowMappings) {
+  TempDir dir;
+  std::string text;
+  for (int i = 0; i < 100000; ++i) text += "{a: ";
+  std::string path = dir.write("deep.yaml", text + "b" + std::string(100000, '}') + "\n");
+  expect_invalid(run_banger({"validate", "-f", path}), "nested flow mappings");
+}
+
+TEST(Deep, NestedBlockMappings) {
+  TempDir dir;
+  std::string text;
+  for (int i = 0; i < 3000; ++i) text += std::string(static_cast<size_t>(i), ' ') + "a:\n";
+  std::string path = dir.write("deep.yaml", text);
+  expect_invalid(run_banger({"validate", "-f", path}), "nested block mappings");
+}
+
+TEST(Deep, NestedBlockSequences) {
+  TempDir dir;
+  std::string text;
+  for (int i = 0; i < 50000; ++i) text += "- ";
+  std::string path = dir.write("deep.yaml", text + "x\n");
+  expect_invalid(run_banger({"validate", "-f", path}), "nested block sequences");
+}
+
+TEST(Deep, NestingInsideAManifest) {
+  TempDir dir;
+  std::string text = "apiVersion: banger.dev/v1\nkind: VM\nmetadata: {name: a}\nspec:\n  kernel: " +
+                     std::string(50000, '[') + std::string(50000, ']') + "\n";
+  expect_invalid(run_banger({"validate", "-f", dir.write("deep.yaml", text)}), "nesting in a manifest");
+}
+
+// yaml-cpp's own text for its depth limit is "bad file"; a user needs to
+// hear what is wrong with the file instead.
+TEST(Deep, MessageSaysTheNestingIsTooDeep) {
+  TempDir dir;
+  std::string path = dir.write("deep.yaml", std::string(100000, '['));
+  CommandResult r = run_banger({"validate", "-f", path});
+  std::string err = r.err;
+  std::transform(err.begin(), err.end(), err.begin(), [](unsigned char c) { return std::tolower(c); });
+  EXPECT_TRUE(err.find("nest") != std::string::npos || err.find("deep") != std::string::npos ||
+              err.find("depth") != std::string::npos)
+      << "the message does not say what is wrong:\n" << describe(r);
+}
+
+// --------------------------------------------------------- aliases (bombs)
+
+const char* kBillionLaughs = R"(a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+)";
+
+TEST(Aliases, BillionLaughsFinishesQuicklyWithAVerdictAboutTheFile) {
+  TempDir dir;
+  std::string path = dir.write("lol.yaml", kBillionLaughs);
+  auto t0 = Clock::now();
+  CommandResult r = run_banger({"validate", "-f", path});
+  EXPECT_LT(seconds_since(t0), 10.0);
+  expect_invalid(r, "billion laughs");
+  EXPECT_NE(r.err.find("lol.yaml"), std::string::npos)
+      << "the verdict does not say which file is wrong\n" << describe(r);
+}
+
+TEST(Aliases, BombInsideAManifest) {
+  TempDir dir;
+  std::string text = std::string("apiVersion: banger.dev/v1\nkind: VM\nmetadata:\n  name: a\n  labels:\n") +
+                     "    x: &a [l,l,l,l,l,l,l,l,l,l]\n";
+  // As labels, spec fields and keys: each must be refused without expanding.
+  text += "spec:\n  kernel: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n  image: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+          "  kernelArgs: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n  readiness: &e {tcp: [*d,*d,*d,*d,*d,*d]}\n"
+          "  network: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n  ? *f\n  : x\n";
+  std::string path = dir.write("bomb.yaml", text);
+  auto t0 = Clock::now();
+  CommandResult r = run_banger({"validate", "-f", path});
+  EXPECT_LT(seconds_since(t0), 10.0);
+  expect_invalid(r, "alias bomb in a manifest");
+  EXPECT_NE(r.err.find("bomb.yaml:"), std::string::npos) << describe(r);
+  CommandResult j = run_banger({"validate", "-f", path, "-o", "json"});
+  EXPECT_EQ(j.exit_code, 1) << describe(j);
+  EXPECT_EQ(j.out.rfind("[", 0), 0u) << describe(j);
+}
+
+TEST(Aliases, SelfReferenceAndUndefinedAlias) {
+  TempDir dir;
+  for (const char* text : {"a: &x [*x]\n", "a: *nothing\n", "&x a: *x\n", "- &x\n  - *x\n"}) {
+    CommandResult r = run_banger({"validate", "-f", dir.write("alias.yaml", text)});
+    expect_invalid(r, text);
+  }
+}
+
+// -------------------------------------------------------------------- junk
+
+std::string junk(std::mt19937& rng, size_t size, int style) {
+  std::string out;
+  out.reserve(size);
+  for (size_t i = 0; i < size; ++i) {
+    switch (style) {
+      case 0: out += static_cast<char>(rng() & 0xff); break;                   // any byte
+      case 1: out += static_cast<char>(0x20 + rng() % 0x5f); break;            // printable
+      case 2: out += kTokens[rng() % kTokens.size()]; i += 4; break;           // YAML soup
+      default: out += static_cast<char>(rng() % 8 == 0 ? 0 : 0x80 + rng() % 0x80); break;
+    }
+  }
+  return out;
+}
+
+TEST(Junk, SeededBinaryFilesAreInvalid) {
+  TempDir dir;
+  std::mt19937 rng(20240601);
+  for (int i = 0; i < 24; ++i) {
+    size_t size = 1 + rng() % (i % 3 == 0 ? 200000 : 2000);
+    std::string text = junk(rng, size, i % 4);
+    std::string path = dir.write("junk" + std::to_string(i) + ".yaml", text);
+    CommandResult r = run_banger({"validate", "-f", path});
+    expect_invalid(r, "junk #" + std::to_string(i) + ": " + escaped(text, 200));
+  }
+}
+
+TEST(Junk, ProgramBytesAreInvalid) {
+  const char* prog = "/bin/true";
+  ASSERT_TRUE(fs::exists(prog));
+  expect_invalid(run_banger({"validate", "-f", prog}), "/bin/true as a file");
+  expect_invalid(run_banger({"validate", "-f", "-"}, read_all(prog)), "/bin/true on stdin");
+}
+
+TEST(Junk, StdinJunk) {
+  std::mt19937 rng(99);
+  for (int style = 0; style < 4; ++style) {
+    std::string text = junk(rng, 5000, style);
+    CommandResult r = run_banger({"validate", "-f", "-"}, text);
+    expect_invalid(r, "stdin junk style " + std::to_string(style));
+    EXPECT_NE(r.err.find("<stdin>"), std::string::npos) << describe(r);
+  }
+}
+
+TEST(Junk, NulByteInAManifest) {
+  TempDir dir;
+  std::string text = std::string("apiVersion: banger.dev/v1\nkind: VM\0\nmetadata: {name: a}\n", 55) +
+                     "spec: {kernel: k, image: i}\n";
+  CommandResult r = run_banger({"validate", "-f", dir.write("nul.yaml", text)});
+  expect_invalid(r, "a NUL byte");
+  EXPECT_NE(r.err.find("nul.yaml"), std::string::npos) << describe(r);
+  std::string quoted = std::string("apiVersion: banger.dev/v1\nkind: \"VM\0\"\nmetadata: {name: a}\n", 57);
+  CommandResult q = run_banger({"validate", "-f", dir.write("nul2.yaml", quoted)});
+  expect_invalid(q, "a NUL byte in a quoted scalar");
+}
+
+// Each diagnostic is one line that starts with the file, and what the input
+// holds is shown escaped: never a raw NUL, escape sequence or line break from
+// the file, which would corrupt a terminal or a log parser.
+TEST(Junk, DiagnosticsAreSingleEscapedLines) {
+  TempDir dir;
+  std::vector<std::pair<std::string, std::string>> inputs = {
+      {"nul.yaml", std::string("apiVersion: banger.dev/v1\nkind: VM\0\nmetadata: {name: a}\n", 55)},
+      {"true.yaml", read_all("/bin/true").substr(0, 4096)},
+      {"esc.yaml", "apiVersion: banger.dev/v1\nkind: \"\\e[31mVM\"\nmetadata: {name: a}\nspec: {}\n"},
+      {"crlf.yaml", "apiVersion: banger.dev/v1\r\nkind: VM\r\nmetadata: {name: \"a\\nb\"}\r\nspec: {}\r\n"}};
+  std::mt19937 rng(5);
+  for (int i = 0; i < 8; ++i) inputs.push_back({"junk" + std::to_string(i) + ".yaml", junk(rng, 3000, i % 4)});
+  for (const auto& [name, text] : inputs) {
+    std::string path = dir.write(name, text);
+    CommandResult r = run_banger({"validate", "-f", path});
+    expect_invalid(r, name);
+    for (unsigned char c : r.err) {
+      if (c == '\n') continue;
+      EXPECT_FALSE(c < 0x20 || c == 0x7f) << name << ": raw control byte " << int(c)
+                                          << " in stderr:\n" << escaped(r.err);
+      if (c < 0x20 || c == 0x7f) break;
+    }
+    for (const std::string& line : split_lines(r.err)) {
+      EXPECT_EQ(line.rfind(path, 0), 0u) << name << ": a line of stderr is not a diagnostic:\n"
+                                         << escaped(line) << "\nall of stderr:\n" << escaped(r.err);
+    }
+  }
+}
+
+// -------------------------------------------------------------- file system
+
+TEST(Files, MissingEmptyAndNull) {
+  TempDir dir;
+  CommandResult missing = run_banger({"validate", "-f", dir.path() + "/nope.yaml"});
+  expect_invalid(missing, "missing file");
+  EXPECT_NE(missing.err.find("no such file"), std::string::npos) << describe(missing);
+  expect_invalid(run_banger({"validate", "-f", dir.write("empty.yaml", "")}), "empty file");
+  expect_invalid(run_banger({"validate", "-f", "/dev/null"}), "/dev/null");
+  fs::create_directories(dir.path() + "/none");
+  expect_invalid(run_banger({"validate", "-f", dir.path() + "/none"}), "empty folder");
+}
+
+TEST(Files, FolderWithSymlinkLoopsFinishes) {
+  TempDir dir;
+  dir.write("m/net.yaml",
+            "apiVersion: banger.dev/v1\nkind: Network\nmetadata: {name: n}\nspec: {subnet: 10.9.0.0/24}\n");
+  fs::create_directory_symlink("..", dir.path() + "/m/up");
+  fs::create_directories(dir.path() + "/m/sub");
+  fs::create_directory_symlink("../../m", dir.path() + "/m/sub/again");
+  fs::create_directory_symlink(dir.path() + "/m", dir.path() + "/m/self");
+  auto t0 = Clock::now();
+  CommandResult r = run_banger({"validate", "-f", dir.path() + "/m"});
+  EXPECT_LT(seconds_since(t0), 10.0);
+  expect_verdict(r, "folder with directory symlink loops");
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.out.find("1 Network"), std::string::npos) << "read more than once?\n" << describe(r);
+}
+
+// A *.yaml entry that cannot be read (a symlink to itself) is a manifest the
+// user meant to apply: it must be reported, not silently left out.
+TEST(Files, UnreadableManifestInAFolderIsReported) {
+  TempDir dir;
+  dir.write("m/net.yaml",
+            "apiVersion: banger.dev/v1\nkind: Network\nmetadata: {name: n}\nspec: {subnet: 10.9.0.0/24}\n");
+  fs::create_symlink("loop.yaml", dir.path() + "/m/loop.yaml");
+  CommandResult r = run_banger({"validate", "-f", dir.path() + "/m"});
+  expect_verdict(r, "folder with loop.yaml -> loop.yaml");
+  EXPECT_EQ(r.exit_code, 1) << "loop.yaml was silently skipped\n" << describe(r);
+  EXPECT_NE(r.err.find("loop.yaml"), std::string::npos) << describe(r);
+  // Named directly, it is reported (and not as a missing file: it exists).
+  CommandResult direct = run_banger({"validate", "-f", dir.path() + "/m/loop.yaml"});
+  expect_invalid(direct, "loop.yaml named directly");
+}
+
+bool can_drop_privileges() { return geteuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0; }
+
+// Runs banger as nobody when the tests run as root (root reads any file).
+CommandResult run_banger_unprivileged(const std::vector<std::string>& args) {
+  std::vector<std::string> argv;
+  if (geteuid() == 0) {
+    argv = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", BANGER_BIN};
+  } else {
+    argv = {BANGER_BIN};
+  }
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(argv, "", 30);
+}
+
+TEST(Files, UnreadableFile) {
+  if (geteuid() == 0 && !can_drop_privileges()) GTEST_SKIP() << "root without setpriv: every file is readable";
+  TempDir dir;
+  fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                  fs::perms::others_read | fs::perms::others_exec);
+  std::string path = dir.write("secret.yaml", "apiVersion: banger.dev/v1\n");
+  chmod(path.c_str(), 0);
+  CommandResult r = run_banger_unprivileged({"validate", "-f", path});
+  if (r.exit_code == 127) GTEST_SKIP() << "the banger binary is not executable by nobody";
+  expect_invalid(r, "unreadable file");
+  EXPECT_NE(r.err.find("cannot be read"), std::string::npos) << describe(r);
+  EXPECT_NE(r.err.find("ermission denied"), std::string::npos) << describe(r);
+}
+
+// A folder that cannot be listed may hold manifests: leaving it out silently
+// would validate (and later apply) less than the user asked for.
+TEST(Files, UnreadableSubfolderIsReported) {
+  if (geteuid() == 0 && !can_drop_privileges()) GTEST_SKIP() << "root without setpriv";
+  TempDir dir;
+  auto open = fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+              fs::perms::others_read | fs::perms::others_exec;
+  fs::permissions(dir.path(), open);
+  dir.write("m/net.yaml",
+            "apiVersion: banger.dev/v1\nkind: Network\nmetadata: {name: n}\nspec: {subnet: 10.9.0.0/24}\n");
+  dir.write("m/private/vm.yaml", "this: [is not valid\n");
+  fs::permissions(dir.path() + "/m", open);
+  fs::permissions(dir.path() + "/m/net.yaml", open);
+  chmod((dir.path() + "/m/private").c_str(), 0);
+  CommandResult r = run_banger_unprivileged({"validate", "-f", dir.path() + "/m"});
+  chmod((dir.path() + "/m/private").c_str(), 0700);  // so that TempDir can remove it
+  if (r.exit_code == 127) GTEST_SKIP() << "the banger binary is not executable by nobody";
+  expect_verdict(r, "unreadable subfolder");
+  EXPECT_EQ(r.exit_code, 1) << "m/private was silently skipped\n" << describe(r);
+  EXPECT_NE(r.err.find("private"), std::string::npos) << describe(r);
+}
+
+// A read error is not the end of the file: reporting "no documents" for a
+// file that failed to read hides the real problem.
+TEST(Files, ReadErrorsAreReportedAsSuch) {
+  if (access("/proc/self/mem", F_OK) != 0) GTEST_SKIP() << "no /proc";
+  // Reading /proc/self/mem from offset 0 fails with EIO (nothing is mapped there).
+  CommandResult r = run_banger({"validate", "-f", "/proc/self/mem"});
+  expect_invalid(r, "/proc/self/mem");
+  EXPECT_NE(r.err.find("cannot be read"), std::string::npos) << describe(r);
+}
+
+// A FIFO with no writer: a path given with -f must not make validate (or
+// watch, or CI) block forever in open().
+TEST(Files, FifoWithoutWriterDoesNotHang) {
+  TempDir dir;
+  std::string fifo = dir.path() + "/pipe.yaml";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const int kBound = 20;
+  auto t0 = Clock::now();
+  CommandResult r = run_command({BANGER_BIN, "validate", "-f", fifo}, "", kBound);
+  double took = seconds_since(t0);
+  EXPECT_EQ(r.signal, 0) << "banger validate -f FIFO still blocked after " << took
+                         << " s and was killed\n" << describe(r);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+}
+
+// ... while a FIFO that is written (as with `-f <(generate-manifests)`) is read.
+TEST(Files, FifoWithAWriterIsRead) {
+  TempDir dir;
+  std::string fifo = dir.path() + "/pipe.yaml";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const std::string text =
+      "apiVersion: banger.dev/v1\nkind: Network\nmetadata: {name: piped}\nspec: {subnet: 10.7.0.0/24}\n";
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    auto deadline = Clock::now() + std::chrono::seconds(20);
+    while (!stop && Clock::now() < deadline) {
+      int fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      if (fd < 0) {  // ENXIO: no reader yet
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        continue;
+      }
+      fcntl(fd, F_SETFL, 0);
+      ssize_t n = write(fd, text.data(), text.size());
+      (void)n;
+      close(fd);
+      return;
+    }
+  });
+  CommandResult r = run_command({BANGER_BIN, "validate", "-f", fifo}, "", 20);
+  stop = true;
+  writer.join();
+  expect_verdict(r, "FIFO with a writer");
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.out.find("1 Network"), std::string::npos) << describe(r);
+}
+
+TEST(Files, FifoInAFolderIsNotWaitedFor) {
+  TempDir dir;
+  dir.write("m/net.yaml",
+            "apiVersion: banger.dev/v1\nkind: Network\nmetadata: {name: n}\nspec: {subnet: 10.9.0.0/24}\n");
+  ASSERT_EQ(mkfifo((dir.path() + "/m/pipe.yaml").c_str(), 0600), 0);
+  CommandResult r = run_command({BANGER_BIN, "validate", "-f", dir.path() + "/m"}, "", 20);
+  expect_verdict(r, "folder with a FIFO");
+}
+
+}  // namespace
