@@ -10,8 +10,9 @@ SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEPS := cmake ninja-build g++ pkg-config \
         libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev \
         libgtest-dev libgmock-dev libsqlite3-dev libnl-3-dev libnl-route-3-dev \
-        libnftables-dev libdevmapper-dev libcurl4-openssl-dev \
-        python3 python3-yaml python3-jsonschema
+        libnftables-dev libdevmapper-dev libcurl4-openssl-dev libssl-dev \
+        python3 python3-yaml python3-jsonschema \
+        iproute2 nftables procps btrfs-progs xfsprogs
 
 .PHONY: all deps build test demo bench clean
 

@@ -8,6 +8,9 @@
 #include <iostream>
 
 #include "cli/options.h"
+#include "cli/doctor_cmd.h"
+#include "cli/get_cmd.h"
+#include "cli/reconcile_cmds.h"
 #include "cli/validate_cmd.h"
 #include "cli/version.h"
 #include "resources/names.h"
@@ -86,6 +89,11 @@ int run(int argc, char** argv) {
   add_global_options(app, global);
   std::function<int()> command;
   add_validate_command(app, global, command);
+  add_diff_command(app, global, command);
+  add_apply_command(app, global, command);
+  add_get_command(app, global, command);
+  add_delete_command(app, global, command);
+  add_doctor_command(app, global, command);
   for (CLI::App* s : app.get_subcommands([](const CLI::App*) { return true; })) {
     s->allow_extras();
     s->fallthrough();  // global flags work after the command too, as in kubectl

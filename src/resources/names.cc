@@ -49,7 +49,7 @@ bool is_interface_name(std::string_view s) {
 }
 
 uint64_t fnv1a64(std::string_view s) {
-  uint64_t h = 1469598103934665603ull;
+  uint64_t h = 14695981039346656037ull;  // FNV offset basis 0xcbf29ce484222325
   for (unsigned char c : s) {
     h ^= c;
     h *= 1099511628211ull;

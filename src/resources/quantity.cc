@@ -76,6 +76,8 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) {
       return std::nullopt;
     }
     total_ms += n * mult;
+    // Each part is < 10^9 units of at most an hour; stop long before wrapping.
+    if (total_ms > 1'000'000'000'000'000ull) return std::nullopt;
   }
   return std::chrono::milliseconds(total_ms);
 }

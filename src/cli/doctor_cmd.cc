@@ -1,0 +1,115 @@
+#include "cli/doctor_cmd.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "common/host_error.h"
+#include "drivers/firecracker.h"
+#include "drivers/nat.h"
+#include "drivers/netlink.h"
+#include "drivers/sysctl.h"
+
+namespace banger::cli {
+
+namespace {
+
+enum class Level { Ok, Warn, Fail };
+
+struct Check {
+  Level level;
+  std::string name;
+  std::string detail;  ///< what was found, and for warn/fail what to do
+};
+
+bool proc_misc_has(const std::string& what) {
+  std::ifstream f("/proc/misc");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.find(what) != std::string::npos) return true;
+  }
+  return false;
+}
+
+std::vector<Check> run_checks(const GlobalOptions& g, const std::string& fc_flag) {
+  std::vector<Check> out;
+  out.push_back(geteuid() == 0 ? Check{Level::Ok, "root", "running as root"}
+                               : Check{Level::Fail, "root", "not root: run banger with sudo"});
+  bool kvm = ::access("/dev/kvm", R_OK | W_OK) == 0;
+  out.push_back(kvm ? Check{Level::Ok, "kvm", "/dev/kvm is usable"}
+                    : Check{Level::Warn, "kvm",
+                            "/dev/kvm is missing or not accessible: Firecracker cannot boot VMs here; "
+                            "load kvm_intel/kvm_amd or use runtime: qemu"});
+  out.push_back(::access("/dev/net/tun", R_OK | W_OK) == 0
+                    ? Check{Level::Ok, "tun", "/dev/net/tun is usable"}
+                    : Check{Level::Fail, "tun", "/dev/net/tun is missing: modprobe tun"});
+  try {
+    Netlink nl;
+    size_t n = nl.dump().by_name.size();
+    out.push_back({Level::Ok, "netlink", std::to_string(n) + " links visible"});
+  } catch (const std::exception& e) {
+    out.push_back({Level::Fail, "netlink", e.what()});
+  }
+  try {
+    NatDriver nat;
+    auto o = nat.observe();
+    out.push_back({Level::Ok, "nftables",
+                   o.table_exists ? "table ip banger present" : "nf_tables works (no banger table yet)"});
+  } catch (const std::exception& e) {
+    out.push_back({Level::Fail, "nftables", std::string(e.what()) + ": modprobe nf_tables"});
+  }
+  out.push_back(proc_misc_has("device-mapper")
+                    ? Check{Level::Ok, "device-mapper", "available for disk snapshots"}
+                    : Check{Level::Warn, "device-mapper",
+                            "not in this kernel (/proc/misc): VM disks use reflink or a sparse copy; "
+                            "modprobe dm_snapshot to enable snapshots"});
+  try {
+    std::string fc = find_firecracker(fc_flag);
+    out.push_back({Level::Ok, "firecracker", fc});
+  } catch (const std::exception& e) {
+    out.push_back({kvm ? Level::Fail : Level::Warn, "firecracker", e.what()});
+  }
+  try {
+    out.push_back(ipv4_forwarding_enabled()
+                      ? Check{Level::Ok, "ip_forward", "net.ipv4.ip_forward=1"}
+                      : Check{Level::Warn, "ip_forward",
+                              "net.ipv4.ip_forward=0: banger turns it on when a network has nat: true"});
+  } catch (const std::exception& e) {
+    out.push_back({Level::Warn, "ip_forward", e.what()});
+  }
+  struct stat st;
+  if (::stat(g.state_dir.c_str(), &st) != 0) {
+    out.push_back({Level::Ok, "state dir", g.state_dir + " does not exist yet; apply creates it (0700)"});
+  } else if ((st.st_mode & 022) != 0 || st.st_uid != geteuid()) {
+    out.push_back({Level::Fail, "state dir",
+                   g.state_dir + " is writable by others or not owned by this user: chmod 700 " + g.state_dir});
+  } else {
+    out.push_back({Level::Ok, "state dir", g.state_dir + " is private"});
+  }
+  return out;
+}
+
+int run_doctor(const GlobalOptions& g, const std::string& fc_flag) {
+  bool failed = false;
+  for (const Check& c : run_checks(g, fc_flag)) {
+    const char* tag = c.level == Level::Ok ? "ok  " : c.level == Level::Warn ? "warn" : "fail";
+    std::cout << tag << "  " << c.name << ": " << c.detail << "\n";
+    failed = failed || c.level == Level::Fail;
+  }
+  return failed ? kExitError : kExitOk;
+}
+
+}  // namespace
+
+void add_doctor_command(CLI::App& app, const GlobalOptions& g, std::function<int()>& run) {
+  auto fc = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("doctor", "Check that this host can run banger");
+  cmd->footer("Exit status: 0 when no check fails (warnings allowed), 1 otherwise.");
+  cmd->add_option("--firecracker", *fc, "Firecracker binary to check")->type_name("PATH");
+  cmd->callback([&run, fc, &g] { run = [fc, &g] { return run_doctor(g, *fc); }; });
+}
+
+}  // namespace banger::cli

@@ -1,0 +1,206 @@
+#include "cli/get_cmd.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <ctime>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/host_flags.h"
+#include "drivers/netlink.h"
+#include "reconciler/session.h"
+
+namespace banger::cli {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+struct GetOptions {
+  std::vector<std::string> target;
+  std::string output;
+  HostFlags host;
+};
+
+std::string age(int64_t since) {
+  if (since <= 0) return "-";
+  int64_t s = std::max<int64_t>(0, static_cast<int64_t>(std::time(nullptr)) - since);
+  if (s < 120) return std::to_string(s) + "s";
+  if (s < 7200) return std::to_string(s / 60) + "m";
+  if (s < 172800) return std::to_string(s / 3600) + "h";
+  return std::to_string(s / 86400) + "d";
+}
+
+std::map<std::string, std::string> fields(const ResourceRecord& r) {
+  std::map<std::string, std::string> out;
+  for (const auto& f : ResourceSpec::fields_from_json(r.spec_json)) out[f.name] = f.value;
+  return out;
+}
+
+// One row of a table: column name -> value, in column order.
+using Row = std::vector<std::pair<std::string, std::string>>;
+
+Row vm_row(const ResourceRecord& r, const ObservedState& o, bool wide) {
+  auto f = fields(r);
+  auto rec = o.vms.find(r.name);
+  auto rt = o.runtimes.find(r.name);
+  bool running = o.running.count(r.name) > 0;
+  std::string state = running ? "Running" : f["state"] == "stopped" ? "Stopped" : "Exited";
+  Row row{{"NAME", r.name},
+          {"STATE", state},
+          {"IP", rec != o.vms.end() ? rec->second.ip : "-"},
+          {"VCPUS", f["vcpus"]},
+          {"MEMORY", f["memory"]},
+          {"AGE", age(running && rt != o.runtimes.end() ? rt->second.started_at : r.applied_at)}};
+  if (wide) {
+    row.push_back({"NETWORK", f["network"]});
+    row.push_back({"TAP", rec != o.vms.end() ? rec->second.tap : "-"});
+    row.push_back({"PID", running && rt != o.runtimes.end() ? std::to_string(rt->second.pid) : "-"});
+    row.push_back({"DISK", rec != o.vms.end() ? rec->second.disk_path : "-"});
+  }
+  return row;
+}
+
+Row network_row(const ResourceRecord& r, const ObservedState& o) {
+  auto f = fields(r);
+  const LinkState* b = o.links.find(f["bridge"]);
+  return {{"NAME", r.name},    {"SUBNET", f["subnet"]},
+          {"BRIDGE", f["bridge"]}, {"NAT", f["nat"]},
+          {"STATE", b && b->up ? "Ready" : b ? "Down" : "Missing"}, {"AGE", age(r.applied_at)}};
+}
+
+Row forward_row(const ResourceRecord& r) {
+  auto f = fields(r);
+  return {{"NAME", r.name},
+          {"VM", f["vm"]},
+          {"HOST", f["hostAddress"] + ":" + f["hostPort"]},
+          {"GUEST-PORT", f["guestPort"]},
+          {"PROTOCOL", f["protocol"]},
+          {"AGE", age(r.applied_at)}};
+}
+
+Row artifact_row(const ResourceRecord& r) {
+  auto f = fields(r);
+  return {{"NAME", r.name}, {"SOURCE", f["source"]}, {"SHA256", f["sha256"].empty() ? "-" : f["sha256"].substr(0, 12)},
+          {"AGE", age(r.applied_at)}};
+}
+
+void print_table(const std::vector<Row>& rows) {
+  if (rows.empty()) return;
+  std::vector<size_t> width(rows[0].size(), 0);
+  for (size_t c = 0; c < rows[0].size(); ++c) width[c] = rows[0][c].first.size();
+  for (const Row& r : rows) {
+    for (size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].second.size());
+  }
+  for (size_t c = 0; c < rows[0].size(); ++c) {
+    std::cout << std::left << std::setw(static_cast<int>(width[c] + 3)) << rows[0][c].first;
+  }
+  std::cout << "\n";
+  for (const Row& r : rows) {
+    for (size_t c = 0; c < r.size(); ++c) {
+      std::cout << std::left << std::setw(static_cast<int>(width[c] + 3)) << r[c].second;
+    }
+    std::cout << "\n";
+  }
+}
+
+json to_json(const ResourceRecord& r, const Row& status) {
+  json spec = json::object();
+  for (const auto& f : ResourceSpec::fields_from_json(r.spec_json)) spec[f.name] = f.value;
+  json st = json::object();
+  for (const auto& [k, v] : status) st[k] = v;
+  return {{"apiVersion", "banger.dev/v1"},
+          {"kind", r.kind},
+          {"metadata", {{"name", r.name}, {"generation", r.generation}, {"source", r.source_file}}},
+          {"spec", spec},
+          {"status", st}};
+}
+
+void emit_yaml(YAML::Emitter& e, const json& j) {
+  if (j.is_object()) {
+    e << YAML::BeginMap;
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      e << YAML::Key << it.key() << YAML::Value;
+      emit_yaml(e, it.value());
+    }
+    e << YAML::EndMap;
+  } else if (j.is_array()) {
+    e << YAML::BeginSeq;
+    for (const auto& v : j) emit_yaml(e, v);
+    e << YAML::EndSeq;
+  } else if (j.is_string()) {
+    e << YAML::DoubleQuoted << j.get<std::string>();
+  } else {
+    e << j.dump();
+  }
+}
+
+int run_get(const GetOptions& o, const GlobalOptions& g) {
+  std::optional<Kind> only;
+  if (!o.target.empty()) {
+    only = parse_kind_alias(o.target[0]);
+    if (!only) {
+      std::cerr << "error: the server doesn't have a resource type \"" << o.target[0]
+                << "\" (expected vm, network, kernel, image or portforward)\n";
+      return kExitError;
+    }
+  }
+  std::string name = o.target.size() > 1 ? o.target[1] : "";
+  if (!require_root("get")) return kExitError;
+  Session s(session_options(g, o.host, /*lock=*/false));
+  const ObservedState& obs = s.observe();
+  bool wide = o.output == "wide";
+  json items = json::array();
+  bool found = false, printed = false;
+  for (Kind k : {Kind::VM, Kind::Network, Kind::PortForward, Kind::Kernel, Kind::Image}) {
+    if (only && *only != k) continue;
+    std::vector<Row> rows;
+    for (const auto& [key, rec] : obs.applied) {
+      if (key.kind != k || (!name.empty() && key.name != name)) continue;
+      Row row = k == Kind::VM        ? vm_row(rec, obs, true)
+                : k == Kind::Network ? network_row(rec, obs)
+                : k == Kind::PortForward ? forward_row(rec)
+                                         : artifact_row(rec);
+      items.push_back(to_json(rec, row));
+      if (k == Kind::VM && !wide) row = vm_row(rec, obs, false);
+      rows.push_back(row);
+      found = true;
+    }
+    if (o.output.empty() || wide) {
+      if (rows.empty()) continue;
+      if (!only) std::cout << (printed ? "\n" : "") << kind_name(k) << "s:\n";
+      print_table(rows);
+      printed = true;
+    }
+  }
+  if (!name.empty() && !found) {
+    std::cerr << "Error: " << kind_name(*only) << "/" << name << " not found\n";
+    return kExitError;
+  }
+  if (o.output == "json") {
+    std::cout << json{{"apiVersion", "banger.dev/v1"}, {"kind", "List"}, {"items", items}}.dump(2) << "\n";
+  } else if (o.output == "yaml") {
+    YAML::Emitter e;
+    emit_yaml(e, json{{"apiVersion", "banger.dev/v1"}, {"kind", "List"}, {"items", items}});
+    std::cout << e.c_str() << "\n";
+  } else if (!printed) {
+    std::cerr << "No resources found.\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_get_command(CLI::App& app, const GlobalOptions& g, std::function<int()>& run) {
+  auto o = std::make_shared<GetOptions>();
+  CLI::App* cmd = app.add_subcommand("get", "List what banger applied, with its observed state");
+  cmd->footer("Examples:\n  banger get\n  banger get vms -o wide\n  banger get vm web-1 -o json");
+  cmd->add_option("target", o->target, "[KIND [NAME]]")->expected(0, 2);
+  cmd->add_option("-o,--output", o->output, "json, yaml or wide")
+      ->check(CLI::IsMember({"json", "yaml", "wide"}));
+  cmd->callback([&run, o, &g] { run = [o, &g] { return run_get(*o, g); }; });
+}
+
+}  // namespace banger::cli

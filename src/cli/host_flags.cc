@@ -1,0 +1,62 @@
+#include "cli/host_flags.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <iostream>
+
+#include "resources/quantity.h"
+
+namespace banger::cli {
+
+void add_host_flags(CLI::App* cmd, HostFlags& flags, bool changes_host) {
+  cmd->add_option("--firecracker", flags.firecracker,
+                  "Firecracker binary (else $BANGER_FIRECRACKER_BIN, else firecracker on PATH)")
+      ->type_name("PATH");
+  if (changes_host) {
+    cmd->add_option("--stop-timeout", flags.stop_timeout,
+                    "How long a VM gets to shut down after Ctrl-Alt-Del before it is killed")
+        ->capture_default_str();
+    cmd->add_flag("--no-wait", flags.no_wait,
+                  "Fail at once when another apply/delete holds the host lock");
+  }
+}
+
+SessionOptions session_options(const GlobalOptions& g, const HostFlags& f, bool lock) {
+  SessionOptions o;
+  o.host.state_dir = g.state_dir;
+  o.host.run_dir = g.run_dir;
+  o.host.firecracker_bin = f.firecracker;
+  auto grace = parse_duration(f.stop_timeout);
+  if (!grace) throw std::runtime_error("--stop-timeout " + f.stop_timeout + " is not a duration such as 10s");
+  o.host.stop_grace = *grace;
+  o.lock = lock;
+  o.wait_for_lock = !f.no_wait;
+  o.on_lock_wait = [dir = g.state_dir] {
+    std::cerr << "waiting for another banger apply/delete to finish (lock " << dir << "/lock)...\n";
+  };
+  return o;
+}
+
+bool require_root(const std::string& command) {
+  if (geteuid() == 0) return true;
+  std::cerr << "error: banger " << command
+            << " needs root to observe the host (nftables, taps, VM processes and the state in "
+               "/var/lib/banger); run it with sudo\n";
+  return false;
+}
+
+std::optional<Kind> parse_kind_alias(const std::string& s) {
+  std::string k = s;
+  std::transform(k.begin(), k.end(), k.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (k == "vm" || k == "vms") return Kind::VM;
+  if (k == "network" || k == "networks" || k == "net") return Kind::Network;
+  if (k == "kernel" || k == "kernels") return Kind::Kernel;
+  if (k == "image" || k == "images") return Kind::Image;
+  if (k == "portforward" || k == "portforwards" || k == "pf" || k == "forward" || k == "forwards") {
+    return Kind::PortForward;
+  }
+  return std::nullopt;
+}
+
+}  // namespace banger::cli

@@ -1,0 +1,28 @@
+// Flags and checks shared by the commands that observe or change the host.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
+
+#include "cli/options.h"
+#include "reconciler/session.h"
+#include "resources/model.h"
+
+namespace banger::cli {
+
+struct HostFlags {
+  std::string firecracker;  ///< --firecracker PATH
+  std::string stop_timeout = "10s";
+  bool no_wait = false;
+};
+
+void add_host_flags(CLI::App* cmd, HostFlags& flags, bool changes_host);
+/// SessionOptions from the global flags and these; throws on a bad duration.
+SessionOptions session_options(const GlobalOptions& g, const HostFlags& f, bool lock);
+/// Non-root cannot read nftables or other users' processes: say so, exit 1.
+bool require_root(const std::string& command);
+/// "vm", "vms", "VM", "pf", "portforwards", ... -> Kind.
+std::optional<Kind> parse_kind_alias(const std::string& s);
+
+}  // namespace banger::cli

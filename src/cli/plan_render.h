@@ -1,0 +1,27 @@
+// How a plan and its execution look: terraform-like text for people, stable
+// JSON for tools. Rendering only; the plan is computed elsewhere.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include "reconciler/executor.h"
+#include "reconciler/plan.h"
+
+namespace banger::cli {
+
+/// "+ VM/web-1", "~ VM/web-2 (restart)" with field lines, then "Plan: ...".
+void render_plan(std::ostream& out, const Plan& plan);
+/// "Plan: 1 to create, 2 to update, ..." or "No changes. ..."
+std::string plan_summary(const Plan& plan);
+/// {"changes":[{"action","kind","name","source","restart","fields":[...],"drift":[...]}],
+///  "natDrift":bool,"summary":{"create":N,...}}
+std::string plan_json(const Plan& plan);
+
+/// One line per finished action for apply's progress.
+std::string describe_action(const Action& a);
+/// "Apply complete: ..." / the failures, one per line.
+void render_report(std::ostream& out, const Plan& plan, const ExecutionReport& report);
+std::string report_json(const Plan& plan, const ExecutionReport& report);
+
+}  // namespace banger::cli

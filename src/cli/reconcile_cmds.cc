@@ -1,0 +1,204 @@
+#include "cli/reconcile_cmds.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+
+#include "cli/host_flags.h"
+#include "cli/plan_render.h"
+#include "cli/render.h"
+#include "reconciler/desired_state.h"
+#include "reconciler/session.h"
+#include "resources/manifest_loader.h"
+
+namespace banger::cli {
+
+namespace {
+
+struct ReconcileOptions {
+  std::vector<std::string> files;
+  std::vector<std::string> target;  // delete KIND NAME
+  std::string output;
+  bool prune = false;
+  bool dry_run = false;
+  bool ignore_not_found = false;
+  HostFlags host;
+};
+
+std::atomic<bool> g_stop{false};
+
+// Ctrl-C / SIGTERM: start nothing new, let running actions finish (they are
+// journaled), then report. A second Ctrl-C gets the default behaviour.
+void install_stop_handler() {
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { g_stop = true; };
+  sa.sa_flags = SA_RESETHAND;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+bool load(const ReconcileOptions& o, LoadResult& r) {
+  r = load_manifests(o.files, std::cin);
+  if (r.ok()) return true;
+  if (o.output == "json") {
+    std::cout << diagnostics_json(r.diags) << "\n";
+  } else {
+    print_diagnostics(std::cerr, r.diags);
+  }
+  return false;
+}
+
+// Runs the plan with a progress line per finished action; returns the exit code.
+int execute_plan(Session& s, const Plan& plan, const DesiredState& desired, const ReconcileOptions& o,
+                 const GlobalOptions& g) {
+  install_stop_handler();
+  std::mutex out_mu;
+  bool human = o.output != "json";
+  auto progress = [&](const Action& a, const ActionReport* r) {
+    if (!human || g.quiet) return;
+    std::lock_guard lock(out_mu);
+    if (!r) {
+      if (g.verbose) std::cout << describe_action(a) << ": " << to_string(a.type) << "...\n";
+      return;
+    }
+    std::ostringstream secs;
+    secs << std::fixed << std::setprecision(1) << r->seconds;
+    std::cout << describe_action(a) << ": "
+              << (r->outcome == Outcome::Succeeded ? r->message
+                                                   : std::string(to_string(r->outcome)) + ": " + r->message)
+              << " [" << secs.str() << "s]\n"
+              << std::flush;
+  };
+  if (human && !g.quiet) std::cout << "\n";
+  ExecutionReport report = s.execute(plan, desired, g_stop, progress);
+  if (human) {
+    std::cout << "\n";
+    render_report(report.ok() ? std::cout : std::cerr, plan, report);
+  } else {
+    std::cout << report_json(plan, report) << "\n";
+  }
+  return report.ok() ? kExitOk : kExitError;
+}
+
+int run_diff(const ReconcileOptions& o, const GlobalOptions& g) {
+  LoadResult r;
+  if (!load(o, r)) return kExitError;
+  if (!require_root("diff")) return kExitError;
+  Session s(session_options(g, o.host, /*lock=*/false));
+  DesiredState desired = make_desired(r.set);
+  Plan plan = s.plan_apply(desired, o.prune);
+  if (o.output == "json") {
+    std::cout << plan_json(plan) << "\n";
+  } else {
+    render_plan(std::cout, plan);
+  }
+  return plan.empty() ? kExitOk : kExitChanges;
+}
+
+int run_apply(const ReconcileOptions& o, const GlobalOptions& g) {
+  LoadResult r;
+  if (!load(o, r)) return kExitError;
+  if (!require_root("apply")) return kExitError;
+  Session s(session_options(g, o.host, /*lock=*/true));
+  DesiredState desired = make_desired(r.set);
+  Plan plan = s.plan_apply(desired, o.prune);
+  if (o.output != "json") render_plan(std::cout, plan);
+  if (plan.empty() || o.dry_run) {
+    if (o.output == "json") std::cout << plan_json(plan) << "\n";
+    return kExitOk;
+  }
+  return execute_plan(s, plan, desired, o, g);
+}
+
+int run_delete(const ReconcileOptions& o, const GlobalOptions& g) {
+  std::set<ResourceKey> keys;
+  if (!o.files.empty() && !o.target.empty()) {
+    std::cerr << "error: give either -f PATH or KIND NAME, not both\n";
+    return kExitError;
+  }
+  if (o.files.empty()) {
+    if (o.target.size() != 2) {
+      std::cerr << "error: must specify -f PATH or KIND NAME\nSee 'banger delete --help' for usage.\n";
+      return kExitError;
+    }
+    auto kind = parse_kind_alias(o.target[0]);
+    if (!kind) {
+      std::cerr << "error: the server doesn't have a resource type \"" << o.target[0]
+                << "\" (expected vm, network, kernel, image or portforward)\n";
+      return kExitError;
+    }
+    keys.insert({*kind, o.target[1]});
+  } else {
+    LoadResult r;
+    if (!load(o, r)) return kExitError;
+    for (const auto& spec : make_desired(r.set).specs) keys.insert(spec.key);
+  }
+  if (!require_root("delete")) return kExitError;
+  Session s(session_options(g, o.host, /*lock=*/true));
+  Plan plan = s.plan_delete(keys);
+  bool missing = false;
+  for (const ResourceKey& k : keys) {
+    if (!s.observe().applied.count(k) && !o.ignore_not_found) {
+      std::cerr << "Error: " << k.str() << " not found\n";
+      missing = true;
+    }
+  }
+  if (plan.empty()) return missing ? kExitError : kExitOk;
+  if (o.output != "json") render_plan(std::cout, plan);
+  int rc = execute_plan(s, plan, DesiredState{}, o, g);
+  return missing ? kExitError : rc;
+}
+
+template <class Fn>
+void bind(CLI::App* cmd, std::function<int()>& run, std::shared_ptr<ReconcileOptions> o,
+          const GlobalOptions& g, Fn fn) {
+  cmd->callback([&run, o, &g, fn] { run = [o, &g, fn] { return fn(*o, g); }; });
+}
+
+}  // namespace
+
+void add_diff_command(CLI::App& app, const GlobalOptions& g, std::function<int()>& run) {
+  auto o = std::make_shared<ReconcileOptions>();
+  CLI::App* cmd = app.add_subcommand("diff", "Show what apply would change on this host");
+  cmd->footer("Exit status: 0 no changes, 2 changes, 1 error (as terraform plan -detailed-exitcode).");
+  add_file_option(cmd, o->files);
+  cmd->add_flag("--prune", o->prune, "Also show deletions of what banger applied and the manifests no longer name");
+  add_output_option(cmd, o->output, {"json"});
+  add_host_flags(cmd, o->host, false);
+  bind(cmd, run, o, g, run_diff);
+}
+
+void add_apply_command(CLI::App& app, const GlobalOptions& g, std::function<int()>& run) {
+  auto o = std::make_shared<ReconcileOptions>();
+  CLI::App* cmd = app.add_subcommand("apply", "Make this host match the manifests");
+  cmd->footer(
+      "Examples:\n  sudo banger apply -f examples/manifests\n  sudo banger apply -f vms/ --prune\n\n"
+      "Exit status: 0 converged, 1 error.");
+  add_file_option(cmd, o->files);
+  cmd->add_flag("--prune", o->prune, "Delete what banger applied that the manifests no longer name");
+  cmd->add_flag("--dry-run", o->dry_run, "Print the plan and change nothing");
+  add_output_option(cmd, o->output, {"json"});
+  add_host_flags(cmd, o->host, true);
+  bind(cmd, run, o, g, run_apply);
+}
+
+void add_delete_command(CLI::App& app, const GlobalOptions& g, std::function<int()>& run) {
+  auto o = std::make_shared<ReconcileOptions>();
+  CLI::App* cmd = app.add_subcommand("delete", "Delete resources and everything they own on this host");
+  cmd->footer("Examples:\n  sudo banger delete -f examples/manifests\n  sudo banger delete vm web-1");
+  cmd->add_option("-f,--filename", o->files, "Manifest file or folder whose resources to delete")
+      ->allow_extra_args(false)
+      ->type_name("PATH");
+  cmd->add_option("target", o->target, "KIND NAME")->expected(0, 2);
+  cmd->add_flag("--ignore-not-found", o->ignore_not_found, "Treat resources that are not there as deleted");
+  add_output_option(cmd, o->output, {"json"});
+  add_host_flags(cmd, o->host, true);
+  bind(cmd, run, o, g, run_delete);
+}
+
+}  // namespace banger::cli

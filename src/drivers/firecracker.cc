@@ -1,0 +1,216 @@
+#include "drivers/firecracker.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+
+#include "common/host_error.h"
+#include "drivers/firecracker_api.h"
+
+namespace banger {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr auto kApiReadyTimeout = std::chrono::seconds(5);
+constexpr const char* kHowToFind =
+    "pass --firecracker PATH, set BANGER_FIRECRACKER_BIN=PATH, or put `firecracker` on PATH";
+
+bool is_executable_file(const std::string& p) {
+  struct stat st {};
+  return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0;
+}
+
+std::optional<std::string> search_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path ? path : "");
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    if (dir.empty()) continue;  // an empty entry means ".": not searched on purpose
+    std::string candidate = dir + "/" + name;
+    if (is_executable_file(candidate)) return fs::absolute(candidate).lexically_normal().string();
+  }
+  return std::nullopt;
+}
+
+// A value with a slash is a path; a bare name is looked up on PATH, as a
+// shell would. The result is absolute so that it stays valid whatever the
+// working directory of later runs.
+std::string resolve_binary(const std::string& value, const std::string& source) {
+  if (value.find('/') == std::string::npos) {
+    if (auto found = search_path(value)) return *found;
+  } else if (is_executable_file(value)) {
+    return fs::absolute(value).lexically_normal().string();
+  }
+  throw HostError("firecracker binary \"" + value + "\" (from " + source +
+                  ") is not an executable file; fix it, or " + kHowToFind);
+}
+
+// The last lines the process wrote since `from`: what Firecracker said
+// before it died is usually the whole explanation.
+std::string log_tail(const std::string& log, std::uintmax_t from) {
+  std::ifstream in(log);
+  if (!in) return "";
+  in.seekg(static_cast<std::streamoff>(from));
+  std::deque<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.size() > 300) line = line.substr(0, 300) + "...";
+    lines.push_back(line);
+    if (lines.size() > 10) lines.pop_front();
+  }
+  if (lines.empty()) return "";
+  std::string out = "\n  last lines of " + log + ":";
+  for (const auto& l : lines) out += "\n    " + l;
+  return out;
+}
+
+// Firecracker binds the socket but never unlinks it, and refuses to start
+// when the path exists (issue #1716): remove it before a launch and after exit.
+void remove_socket(const std::string& sock) {
+  if (unlink(sock.c_str()) != 0 && errno != ENOENT) {
+    throw HostError(errno_message("remove Firecracker API socket " + sock, errno));
+  }
+}
+
+void make_run_dir(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(fs::path(dir).parent_path(), ec);
+  if (ec) throw HostError("create " + fs::path(dir).parent_path().string() + ": " + ec.message());
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    throw HostError(errno_message("create " + dir, errno));
+  // An existing folder may have looser permissions: it holds the API socket,
+  // which is full control over the VM.
+  if (chmod(dir.c_str(), 0700) != 0) throw HostError(errno_message("chmod 0700 " + dir, errno));
+}
+
+}  // namespace
+
+std::string find_firecracker(const std::string& flag) {
+  if (!flag.empty()) return resolve_binary(flag, "--firecracker");
+  if (const char* env = std::getenv("BANGER_FIRECRACKER_BIN"); env && *env) {
+    return resolve_binary(env, "BANGER_FIRECRACKER_BIN");
+  }
+  if (auto found = search_path("firecracker")) return *found;
+  const char* path = std::getenv("PATH");
+  throw HostError(std::string("firecracker binary not found: ") + kHowToFind + " (PATH is \"" +
+                  (path ? path : "") + "\")");
+}
+
+VmHandle FirecrackerDriver::start(const VmLaunch& vm) {
+  const std::string who = "VM " + vm.name;
+  if (vm.name.empty() || vm.run_dir.empty()) {
+    throw HostError(who + ": start needs a name and a run dir (this is a bug in banger)");
+  }
+  // Absolute, so that the recorded socket path does not depend on the
+  // working directory of the banger run that reads it later.
+  const std::string dir = fs::absolute(vm.run_dir).lexically_normal().string();
+  const std::string sock = dir + "/firecracker.sock";
+  const std::string log = dir + "/console.log";
+  std::optional<FirecrackerApi> api;
+  try {
+    make_run_dir(dir);
+    api.emplace(sock);  // checks the socket path length before anything starts
+    remove_socket(sock);
+  } catch (const HostError& e) {
+    throw HostError(who + ": preparing run dir failed: " + e.what());
+  }
+
+  std::error_code ec;
+  std::uintmax_t log_start = fs::exists(log, ec) ? fs::file_size(log, ec) : 0;
+  if (ec) log_start = 0;
+  ProcessIdentity proc;
+  try {
+    // cwd = run dir: the VM must not pin whatever folder banger ran in.
+    proc = spawn_detached({{binary_, "--api-sock", sock, "--id", vm.name}, log, dir});
+  } catch (const HostError& e) {
+    unlink(sock.c_str());  // best effort: the spawn error is the one to report
+    throw HostError(who + ": starting firecracker failed: " + e.what() + " (log: " + log + ")" +
+                    log_tail(log, log_start));
+  }
+
+  // Any failure from here on leaves nothing behind: no process, no socket.
+  auto step = [&](const std::string& name, auto&& fn) {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      std::string tail = log_tail(log, log_start);
+      try {
+        kill_process(proc);
+        remove_socket(sock);
+      } catch (const HostError& cleanup) {
+        tail += "\n  and cleaning up failed too: " + std::string(cleanup.what());
+      }
+      throw HostError(who + ": firecracker step " + name + " failed: " + e.what() +
+                      " (log: " + log + ")" + tail);
+    }
+  };
+  step("wait for API",
+       [&] { api->wait_ready(kApiReadyTimeout, [&] { return is_running(proc); }); });
+  step("machine-config", [&] {
+    api->put("/machine-config",
+             json{{"vcpu_count", vm.vcpus}, {"mem_size_mib", vm.mem_mib}}.dump());
+  });
+  step("boot-source", [&] {
+    json boot{{"kernel_image_path", vm.kernel_path}};
+    // An empty boot_args would replace Firecracker's default command line
+    // with nothing; leaving it out keeps the default.
+    if (!vm.boot_args.empty()) boot["boot_args"] = vm.boot_args;
+    if (!vm.initrd_path.empty()) boot["initrd_path"] = vm.initrd_path;
+    api->put("/boot-source", boot.dump());
+  });
+  step("drives/rootfs", [&] {
+    api->put("/drives/rootfs", json{{"drive_id", "rootfs"},
+                                    {"path_on_host", vm.rootfs_path},
+                                    {"is_root_device", true},
+                                    {"is_read_only", false}}
+                                   .dump());
+  });
+  step("network-interfaces/eth0", [&] {
+    json nic{{"iface_id", "eth0"}, {"host_dev_name", vm.tap}};
+    if (!vm.mac.empty()) nic["guest_mac"] = vm.mac;
+    api->put("/network-interfaces/eth0", nic.dump());
+  });
+  step("InstanceStart", [&] {
+    api->put("/actions", json{{"action_type", "InstanceStart"}}.dump());
+  });
+  return VmHandle{proc, sock, log};
+}
+
+void FirecrackerDriver::stop(const VmHandle& vm, std::chrono::milliseconds grace) {
+  using namespace std::chrono;
+  const std::string who =
+      "stopping firecracker (pid " + std::to_string(vm.process.pid) + ", log " + vm.log_path + ")";
+  try {
+    auto deadline = steady_clock::now() + grace;
+    if (grace > milliseconds(0) && !vm.api_socket.empty() && is_running(vm.process)) {
+      bool asked = false;
+      try {
+        FirecrackerApi api(vm.api_socket);
+        // A wedged VMM must not hold the API call longer than the grace.
+        api.set_timeout(grace);
+        api.put("/actions", json{{"action_type", "SendCtrlAltDel"}}.dump());
+        asked = true;
+      } catch (const HostError&) {
+        // Not booted yet, no i8042 in the guest, or a hung API: SIGKILL follows.
+      }
+      auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
+      if (asked && left > milliseconds(0)) wait_for_exit(vm.process, left);
+    }
+    kill_process(vm.process);  // a no-op when gone; reaps a zombie child of ours
+    if (!vm.api_socket.empty()) remove_socket(vm.api_socket);
+  } catch (const HostError& e) {
+    throw HostError(who + ": " + e.what());
+  }
+}
+
+}  // namespace banger

@@ -1,0 +1,44 @@
+// A hypervisor starts and stops one VM's process. Firecracker is the real one
+// (firecracker.h); QEMU comes next for hosts without KVM.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "drivers/process.h"
+
+namespace banger {
+
+struct VmLaunch {
+  std::string name;         ///< VM name, also Firecracker's --id
+  std::string run_dir;      ///< $BANGER_RUN_DIR/vms/NAME, 0700, created by the driver
+  std::string kernel_path;
+  std::string initrd_path;  ///< "" = none
+  std::string boot_args;    ///< the whole command line, ip= included
+  std::string rootfs_path;  ///< the VM's own writable disk
+  int vcpus = 1;
+  uint64_t mem_mib = 512;
+  std::string tap;          ///< host tap name, must exist
+  std::string mac;          ///< guest MAC, "06:00:..."
+};
+
+struct VmHandle {
+  ProcessIdentity process;
+  std::string api_socket;  ///< "" when the runtime has none
+  std::string log_path;    ///< serial console and hypervisor log
+};
+
+class Hypervisor {
+ public:
+  virtual ~Hypervisor() = default;
+  virtual const char* name() const = 0;
+  /// Starts and boots the VM; on failure nothing is left running and the
+  /// HostError names the step and the log file.
+  virtual VmHandle start(const VmLaunch& vm) = 0;
+  /// Graceful stop (e.g. SendCtrlAltDel), then SIGKILL after `grace`; removes
+  /// the socket. Absent is success.
+  virtual void stop(const VmHandle& vm, std::chrono::milliseconds grace) = 0;
+};
+
+}  // namespace banger

@@ -1,0 +1,309 @@
+#include "drivers/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <climits>
+#include <fstream>
+
+#include "common/host_error.h"
+#include "common/unique_fd.h"
+
+namespace banger {
+namespace {
+
+struct StatInfo {
+  char state = '?';
+  uint64_t start_time = 0;
+};
+
+// Field 3 (state) and field 22 (starttime) of a stat line. Everything up to
+// the last ')' is "pid (comm)"; comm is attacker-chosen text and may itself
+// hold ") " and spaces, so only the part after the last ')' is split.
+std::optional<StatInfo> parse_stat(const std::string& line) {
+  size_t close = line.rfind(')');
+  if (close == std::string::npos || line.find('(') > close) return std::nullopt;
+  std::vector<std::string_view> fields;  // fields[0] is field 3
+  std::string_view rest(line);
+  rest.remove_prefix(close + 1);
+  while (!rest.empty() && fields.size() < 20) {
+    size_t start = rest.find_first_not_of(" \n");
+    if (start == std::string_view::npos) break;
+    rest.remove_prefix(start);
+    size_t end = rest.find_first_of(" \n");
+    fields.push_back(rest.substr(0, end));
+    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end);
+  }
+  if (fields.size() < 20 || fields[0].size() != 1) return std::nullopt;
+  std::string_view st = fields[19];
+  StatInfo info;
+  info.state = fields[0][0];
+  auto [ptr, ec] = std::from_chars(st.data(), st.data() + st.size(), info.start_time);
+  if (ec != std::errc() || ptr != st.data() + st.size()) return std::nullopt;
+  return info;
+}
+
+std::optional<StatInfo> read_stat(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!in || !std::getline(in, line)) return std::nullopt;
+  return parse_stat(line);
+}
+
+// "" when unreadable: the process is exiting (its mm is gone) or not visible.
+std::string read_exe(pid_t pid) {
+  char buf[PATH_MAX];
+  std::string link = "/proc/" + std::to_string(pid) + "/exe";
+  ssize_t n = readlink(link.c_str(), buf, sizeof buf);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+// When the binary is replaced on disk (a firecracker upgrade) while the VM
+// runs, the link reads "PATH (deleted)"; it is still the same process.
+bool same_exe(std::string a, std::string b) {
+  static const std::string kDeleted = " (deleted)";
+  for (std::string* s : {&a, &b}) {
+    if (s->size() > kDeleted.size() && s->ends_with(kDeleted))
+      s->resize(s->size() - kDeleted.size());
+  }
+  return a == b;
+}
+
+// Raw syscalls: glibc 2.36's <sys/pidfd.h> lacks extern "C" (host-apis.md §8).
+UniqueFd open_pidfd(pid_t pid, int& err) {
+  long fd = syscall(SYS_pidfd_open, pid, 0);
+  err = fd < 0 ? errno : 0;
+  return UniqueFd(fd < 0 ? -1 : static_cast<int>(fd));
+}
+
+// Polls the pidfd until the process has exited; reaps it when it happens to
+// be our child (e.g. banger is a subreaper), else init does. A non-child
+// makes waitid fail with ECHILD, which is fine.
+bool wait_pidfd(int pidfd, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    // Rounded up: a timeout must never end before the time asked for.
+    auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd pfd{pidfd, POLLIN, 0};
+    int rc = poll(&pfd, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
+    if (rc > 0) break;
+    if (rc == 0) return false;
+    if (errno != EINTR) return false;
+  }
+  siginfo_t si{};
+  waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &si, WEXITED | WNOHANG);
+  return true;
+}
+
+// What the spawn children tell the parent through the CLOEXEC pipe.
+enum MsgKind : int { kPid = 1, kSetsidFailed, kForkFailed, kChdirFailed, kDupFailed, kExecFailed };
+struct Msg {
+  int kind;
+  int value;
+};
+
+void send_msg(int fd, int kind, int value) {
+  Msg m{kind, value};
+  // One write of 8 bytes (< PIPE_BUF) is atomic; nothing to do on failure.
+  [[maybe_unused]] ssize_t n = write(fd, &m, sizeof m);
+}
+
+// Runs in the grandchild after fork: only async-signal-safe calls, no
+// allocation (the parent may have other threads holding malloc's lock).
+[[noreturn]] void exec_grandchild(char* const* argv, const char* cwd, int devnull, int log,
+                                  int report) {
+  // Ignored signals and the blocked mask survive exec; a VM must see the
+  // defaults, not whatever banger's watcher set up for itself.
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int s = 1; s < NSIG; ++s) sigaction(s, &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (cwd && chdir(cwd) != 0) {
+    send_msg(report, kChdirFailed, errno);
+    _exit(127);
+  }
+  // Lift every fd above 2 first so that no dup2 below clobbers another.
+  int in = fcntl(devnull, F_DUPFD_CLOEXEC, 3);
+  int out = fcntl(log, F_DUPFD_CLOEXEC, 3);
+  int rep = fcntl(report, F_DUPFD_CLOEXEC, 3);
+  if (rep < 0) _exit(127);
+  if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0) {
+    send_msg(rep, kDupFailed, errno);
+    _exit(127);
+  }
+  // Nothing of banger's (state DB, sockets, other VMs' pipes) leaks into the VM.
+  if (rep > 3) close_range(3, static_cast<unsigned>(rep) - 1, 0);
+  close_range(static_cast<unsigned>(rep) + 1, ~0U, 0);
+  execv(argv[0], argv);
+  send_msg(rep, kExecFailed, errno);
+  _exit(127);
+}
+
+std::string describe_failure(const Msg& m, const SpawnOptions& opts) {
+  const std::string& bin = opts.argv[0];
+  switch (m.kind) {
+    case kSetsidFailed:
+      return errno_message("setsid before starting " + bin, m.value);
+    case kForkFailed:
+      return errno_message("fork before starting " + bin, m.value);
+    case kChdirFailed:
+      return errno_message("chdir to " + opts.cwd + " for " + bin, m.value);
+    case kDupFailed:
+      return errno_message("redirect output of " + bin + " to " + opts.log_path, m.value);
+    default:
+      return errno_message("exec " + bin, m.value) +
+             (m.value == ENOENT   ? " (check the path of the binary)"
+              : m.value == EACCES ? " (is it executable, and its folder searchable?)"
+                                  : "");
+  }
+}
+
+}  // namespace
+
+std::optional<uint64_t> parse_start_time(const std::string& stat_line) {
+  auto info = parse_stat(stat_line);
+  if (!info) return std::nullopt;
+  return info->start_time;
+}
+
+std::optional<ProcessIdentity> identify(pid_t pid) {
+  if (pid <= 0) return std::nullopt;
+  auto st = read_stat(pid);
+  // A zombie has exited; only its exit status waits to be collected.
+  if (!st || st->state == 'Z' || st->state == 'X') return std::nullopt;
+  return ProcessIdentity{pid, st->start_time, read_exe(pid)};
+}
+
+bool is_running(const ProcessIdentity& p) {
+  auto now = identify(p.pid);
+  return now && now->start_time == p.start_time && same_exe(now->exe, p.exe);
+}
+
+ProcessIdentity spawn_detached(const SpawnOptions& opts) {
+  if (opts.argv.empty()) throw HostError("spawn_detached: empty argv (this is a bug in banger)");
+  const std::string& bin = opts.argv[0];
+  // Everything the children need is prepared here: after fork they may not
+  // allocate.
+  std::vector<char*> argv;
+  for (const auto& a : opts.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const char* cwd = opts.cwd.empty() ? nullptr : opts.cwd.c_str();
+
+  UniqueFd devnull(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!devnull) throw HostError(errno_message("open /dev/null for " + bin, errno));
+  UniqueFd log(open(opts.log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+  if (!log) {
+    throw HostError(errno_message("open log file " + opts.log_path + " for " + bin, errno) +
+                    " (check that its folder exists and is writable)");
+  }
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw HostError(errno_message("pipe for starting " + bin, errno));
+  UniqueFd rd(fds[0]), wr(fds[1]);
+
+  pid_t mid = fork();
+  if (mid < 0) throw HostError(errno_message("fork to start " + bin, errno));
+  if (mid == 0) {
+    // Intermediate child: a new session (no controlling terminal, no signals
+    // from banger's terminal), then fork again so that the VM process is not
+    // a session leader and its parent is gone: init adopts it.
+    rd.release();
+    if (setsid() < 0) {
+      send_msg(wr.get(), kSetsidFailed, errno);
+      _exit(1);
+    }
+    pid_t grand = fork();
+    if (grand < 0) {
+      send_msg(wr.get(), kForkFailed, errno);
+      _exit(1);
+    }
+    if (grand == 0) exec_grandchild(argv.data(), cwd, devnull.get(), log.get(), wr.get());
+    send_msg(wr.get(), kPid, grand);
+    _exit(0);
+  }
+  wr.reset();
+  // EOF arrives once the intermediate child exited and the grandchild's exec
+  // closed its CLOEXEC copy (or it died): then the outcome is known.
+  pid_t grand = 0;
+  std::optional<Msg> failure;
+  Msg m{};
+  for (;;) {
+    ssize_t n = read(rd.get(), &m, sizeof m);
+    if (n < 0 && errno == EINTR) continue;
+    if (n != static_cast<ssize_t>(sizeof m)) break;
+    if (m.kind == kPid)
+      grand = m.value;
+    else
+      failure = m;
+  }
+  while (waitpid(mid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  if (failure) {
+    // Reap the failed grandchild if it was reparented to us (subreaper);
+    // otherwise this is ECHILD at once.
+    if (grand > 0) waitpid(grand, nullptr, 0);
+    throw HostError(describe_failure(*failure, opts));
+  }
+  if (grand <= 0) throw HostError("starting " + bin + ": the helper process died before forking");
+  auto id = identify(grand);
+  if (!id) {
+    if (grand > 0) waitpid(grand, nullptr, WNOHANG);
+    throw HostError(bin + " started but exited at once; see its output in " + opts.log_path);
+  }
+  return *id;
+}
+
+bool wait_for_exit(const ProcessIdentity& p, std::chrono::milliseconds timeout) {
+  if (p.pid <= 0) return true;
+  int err = 0;
+  UniqueFd pidfd = open_pidfd(p.pid, err);
+  if (!pidfd) {
+    if (err == ESRCH) return true;
+    throw HostError(errno_message("pidfd_open for process " + std::to_string(p.pid), err));
+  }
+  // Checked after the open: if the start time matches now, the pidfd refers
+  // to the recorded process (a recycled pid has a later start time).
+  auto st = read_stat(p.pid);
+  if (!st || st->start_time != p.start_time) return true;
+  return wait_pidfd(pidfd.get(), timeout);
+}
+
+void kill_process(const ProcessIdentity& p) {
+  if (p.pid <= 0) return;
+  int err = 0;
+  UniqueFd pidfd = open_pidfd(p.pid, err);
+  if (!pidfd) {
+    if (err == ESRCH) return;
+    throw HostError(errno_message("pidfd_open for process " + std::to_string(p.pid), err));
+  }
+  auto st = read_stat(p.pid);
+  if (!st || st->start_time != p.start_time) return;  // gone, and the pid reused
+  if (st->state != 'Z') {
+    // Same pid and start time is the same task; an unreadable exe means it is
+    // already exiting. A different exe means it exec'd something that is not
+    // the VM we recorded: leave it alone.
+    std::string exe = read_exe(p.pid);
+    if (!exe.empty() && !same_exe(exe, p.exe)) return;
+    if (syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0) != 0 && errno != ESRCH) {
+      throw HostError(
+          errno_message("SIGKILL to process " + std::to_string(p.pid) + " (" + p.exe + ")", errno));
+    }
+  }
+  if (!wait_pidfd(pidfd.get(), std::chrono::seconds(5))) {
+    throw HostError("process " + std::to_string(p.pid) + " (" + p.exe +
+                    ") did not exit within 5 s of SIGKILL; it is probably stuck in the kernel "
+                    "(state D): check /proc/" +
+                    std::to_string(p.pid) + "/stack and retry");
+  }
+}
+
+}  // namespace banger

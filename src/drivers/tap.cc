@@ -1,0 +1,198 @@
+#include "drivers/tap.h"
+
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <netlink/errno.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <sys/ioctl.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "common/host_error.h"
+#include "common/unique_fd.h"
+#include "resources/names.h"
+
+namespace banger {
+
+namespace {
+
+struct LinkPut {
+  void operator()(rtnl_link* l) const { rtnl_link_put(l); }
+};
+using LinkPtr = std::unique_ptr<rtnl_link, LinkPut>;
+
+[[noreturn]] void fail(const std::string& what, int err) {
+  std::string msg = what + ": " + nl_geterror(err);
+  if (err == -NLE_PERM) msg += " (banger needs root or CAP_NET_ADMIN)";
+  throw HostError(msg);
+}
+
+bool absent(int err) { return err == -NLE_NODEV || err == -NLE_OBJ_NOTFOUND; }
+
+LinkPtr get_link(nl_sock* sk, const std::string& name) {
+  rtnl_link* l = nullptr;
+  int err = rtnl_link_get_kernel(sk, 0, name.c_str(), &l);
+  if (absent(err)) return nullptr;
+  if (err < 0) fail("netlink: cannot read link " + name, err);
+  return LinkPtr(l);
+}
+
+std::string type_of(rtnl_link* l) {
+  const char* t = rtnl_link_get_type(l);
+  return t ? t : "";
+}
+
+// The kernel would cut a longer name (strncpy into ifr_name) and banger would
+// then manage a link whose name it does not know.
+void check_name(const std::string& what, const std::string& name) {
+  if (!is_interface_name(name)) {
+    throw HostError(what + " \"" + name +
+                    "\": not a valid interface name (1..15 of [A-Za-z0-9_.-]; the kernel "
+                    "would truncate a longer one)");
+  }
+}
+
+[[noreturn]] void refuse_foreign(const std::string& name, const std::string& what) {
+  throw HostError("tap " + name + ": a link of that name exists and is " + what +
+                  "; banger will not touch it. Rename or delete that link");
+}
+
+// libnl does not decode tun details; the hardware type tells a layer-2 tap
+// (Ethernet) from a layer-3 tun, and only a tap can join a bridge.
+void check_is_tap(rtnl_link* l, const std::string& name) {
+  std::string type = type_of(l);
+  if (type != "tun") refuse_foreign(name, type.empty() ? "not a tap" : "a " + type + ", not a tap");
+  if (rtnl_link_get_arptype(l) != ARPHRD_ETHER) refuse_foreign(name, "a layer-3 tun, not a tap");
+}
+
+/// Creates a persistent tap; returns false when a link of that name already
+/// exists (then it is fixed through netlink like any other existing tap).
+bool create_tap(const std::string& name) {
+  UniqueFd fd(::open("/dev/net/tun", O_RDWR | O_CLOEXEC));
+  if (!fd) {
+    int e = errno;
+    throw HostError(errno_message("tap " + name + ": cannot open /dev/net/tun", e) +
+                    (e == ENOENT                 ? " (load the tun module: modprobe tun)"
+                     : e == EACCES || e == EPERM ? " (banger needs root)"
+                                                 : ""));
+  }
+  ifreq ifr{};
+  std::memcpy(ifr.ifr_name, name.data(), name.size());  // checked: <= 15 bytes
+  // No IFF_MULTI_QUEUE (Firecracker attaches single-queue and the mode must
+  // match); no IFF_VNET_HDR (Firecracker sets it on its own fd). IFF_TUN_EXCL
+  // makes an existing device fail with EBUSY instead of being attached: an
+  // attach would steal nothing here, but it would fail on a tap a running VM
+  // holds, and a non-tun link of that name must be reported, not poked.
+  ifr.ifr_flags =
+      static_cast<short>(IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL);  // 0x8000: sign bit of short
+  if (::ioctl(fd.get(), TUNSETIFF, &ifr) < 0) {
+    int e = errno;
+    if (e == EBUSY) return false;
+    throw HostError(errno_message("tap " + name + ": cannot create it (TUNSETIFF)", e) +
+                    (e == EPERM ? " (banger needs root or CAP_NET_ADMIN)" : ""));
+  }
+  // Persistent: the tap outlives this fd and waits for the VM to attach.
+  // Should this fail, closing the fd removes the half-made tap.
+  if (::ioctl(fd.get(), TUNSETPERSIST, 1) < 0) {
+    int e = errno;
+    throw HostError(
+        errno_message("tap " + name + ": cannot make it persistent (TUNSETPERSIST)", e));
+  }
+  return true;
+}
+
+bool seen_is_right(const LinkState& tap, const LinkSnapshot& seen, const TapSpec& spec) {
+  const LinkState* br = seen.find(spec.bridge);
+  return tap.type == "tun" && tap.up && br && br->type == "bridge" && tap.master == br->ifindex;
+}
+
+}  // namespace
+
+OpResult TapDriver::ensure(const TapSpec& spec, const LinkSnapshot& seen) {
+  check_name("tap", spec.name);
+  check_name("bridge of tap " + spec.name + ":", spec.bridge);
+  nl_sock* sk = nl_.sock();
+  const LinkState* was = seen.find(spec.name);
+  if (was) {
+    if (was->type != "tun") {
+      refuse_foreign(spec.name, was->type.empty() ? "not a tap" : "a " + was->type + ", not a tap");
+    }
+    if (seen_is_right(*was, seen, spec)) return OpResult::Unchanged;
+  }
+
+  // The bridge first: a tap made for a missing bridge would only be a leak.
+  LinkPtr bridge = get_link(sk, spec.bridge);
+  if (!bridge) {
+    throw HostError("tap " + spec.name + ": bridge " + spec.bridge +
+                    " does not exist; its Network must be applied first");
+  }
+  if (type_of(bridge.get()) != "bridge") {
+    throw HostError("tap " + spec.name + ": " + spec.bridge + " is not a bridge (it is " +
+                    (type_of(bridge.get()).empty() ? "a device without a link kind"
+                                                   : "a " + type_of(bridge.get())) +
+                    "); cannot enslave the tap to it");
+  }
+
+  // From here on the kernel's state decides, not the (possibly stale) snapshot.
+  bool created = false;
+  LinkPtr tap;
+  if (was) tap = get_link(sk, spec.name);
+  if (!tap) {
+    created = create_tap(spec.name);
+    tap = get_link(sk, spec.name);
+    if (!tap) {
+      throw HostError("tap " + spec.name +
+                      " disappeared right after it was created; is another program "
+                      "managing links of that name?");
+    }
+  }
+  check_is_tap(tap.get(), spec.name);
+
+  // An existing tap is never re-attached with TUNSETIFF: a running VM holds
+  // it (EBUSY). Netlink changes the master and flags under the VM's feet.
+  bool changed = false;
+  int br_index = rtnl_link_get_ifindex(bridge.get());
+  if (rtnl_link_get_master(tap.get()) != br_index) {
+    int err = rtnl_link_enslave_ifindex(sk, br_index, rtnl_link_get_ifindex(tap.get()));
+    if (err < 0) fail("netlink: cannot attach tap " + spec.name + " to bridge " + spec.bridge, err);
+    changed = true;
+  }
+  if (!(rtnl_link_get_flags(tap.get()) & IFF_UP)) {
+    LinkPtr change(rtnl_link_alloc());
+    if (!change) throw HostError("tap " + spec.name + ": out of memory");
+    rtnl_link_set_flags(change.get(), IFF_UP);
+    int err = rtnl_link_change(sk, tap.get(), change.get(), 0);
+    if (err < 0) fail("netlink: cannot bring tap " + spec.name + " up", err);
+    changed = true;
+  }
+  if (created) return OpResult::Created;
+  return changed ? OpResult::Updated : OpResult::Unchanged;
+}
+
+void TapDriver::remove(const std::string& name) {
+  check_name("tap", name);
+  nl_sock* sk = nl_.sock();
+  LinkPtr link = get_link(sk, name);
+  if (!link) return;
+  // Deleting by name alone could take out somebody else's link.
+  check_is_tap(link.get(), name);
+  int err = rtnl_link_delete(sk, link.get());
+  if (err < 0 && !absent(err)) fail("netlink: cannot delete tap " + name, err);
+}
+
+std::string tap_name_for(const std::string& vm_name) {
+  // The top 48 bits: FNV's multiply mixes upward, so they depend on every
+  // input bit, unlike the lowest ones.
+  unsigned long long h = fnv1a64(vm_name) >> 16;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "bg-%012llx", h);
+  return buf;
+}
+
+}  // namespace banger

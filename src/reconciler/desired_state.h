@@ -1,0 +1,42 @@
+// What the manifests ask for, as diffable specs plus the typed resources the
+// actions need. Pure: built from a validated ManifestSet.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "reconciler/spec.h"
+#include "resources/model.h"
+
+namespace banger {
+
+/// How a change to one field of a resource is carried out.
+enum class FieldEffect {
+  InPlace,   ///< recorded, or applied live (nat on/off, a forward's rule)
+  Restart,   ///< the VM must be stopped and started again
+  Replace,   ///< the object is destroyed and made again (a VM's disk, a bridge)
+};
+
+struct DesiredState {
+  ManifestSet set;                  ///< validated manifests, defaults filled in
+  std::vector<ResourceSpec> specs;  ///< one per resource (the built-in network only when used)
+
+  const ResourceSpec* find(const ResourceKey& key) const;
+};
+
+DesiredState make_desired(const ManifestSet& set);
+
+/// The effect of changing `field` on a resource of `kind`.
+FieldEffect field_effect(Kind kind, const std::string& field);
+
+/// The kernel command line a VM boots with: the Kernel's args, the VM's
+/// kernelArgs, then the kernel's own `ip=` (client::gateway:netmask:hostname:
+/// eth0:off) so the guest configures eth0 without DHCP.
+std::string boot_args(const Kernel& kernel, const VM& vm, Ipv4 ip, const Cidr& subnet);
+
+/// Locally administered unicast MAC that encodes the IPv4 address
+/// (06:00:AC:14:00:0A for 172.20.0.10), as Firecracker's examples do.
+std::string mac_for(Ipv4 ip);
+
+}  // namespace banger

@@ -1,0 +1,208 @@
+#include "reconciler/diff.h"
+
+#include <algorithm>
+#include <set>
+
+#include "reconciler/nat_target.h"
+
+namespace banger {
+
+namespace {
+
+std::vector<FieldChange> field_changes(Kind kind, const std::vector<SpecField>& before,
+                                       const std::vector<SpecField>& after) {
+  std::vector<FieldChange> out;
+  auto value = [](const std::vector<SpecField>& fs, const std::string& name) -> const std::string* {
+    for (const auto& f : fs) {
+      if (f.name == name) return &f.value;
+    }
+    return nullptr;
+  };
+  for (const auto& f : after) {
+    const std::string* old = value(before, f.name);
+    if (!old || *old != f.value) {
+      out.push_back({f.name, old ? *old : "", f.value, field_effect(kind, f.name)});
+    }
+  }
+  for (const auto& f : before) {
+    if (!value(after, f.name)) out.push_back({f.name, f.value, "", field_effect(kind, f.name)});
+  }
+  return out;
+}
+
+int delete_rank(Kind k) {
+  switch (k) {
+    case Kind::PortForward: return 0;
+    case Kind::VM: return 1;
+    case Kind::Image: return 2;
+    case Kind::Kernel: return 3;
+    case Kind::Network: return 4;
+  }
+  return 5;
+}
+
+void sort_deletes(std::vector<Change>& deletes) {
+  std::sort(deletes.begin(), deletes.end(), [](const Change& a, const Change& b) {
+    return delete_rank(a.key.kind) < delete_rank(b.key.kind) ||
+           (delete_rank(a.key.kind) == delete_rank(b.key.kind) && a.key.name < b.key.name);
+  });
+}
+
+class Differ {
+ public:
+  Differ(const DesiredState& d, const ObservedState& o, const DiffOptions& opts)
+      : d_(d), o_(o), opts_(opts), expected_nat_(NatDriver::expected(target_nat(d, o, opts.prune ? leftovers(d, o) : std::set<ResourceKey>{}))) {}
+
+  Diff run() {
+    Diff diff;
+    for (const ResourceSpec& spec : d_.specs) {
+      if (auto c = compare(spec)) diff.changes.push_back(std::move(*c));
+    }
+    if (opts_.prune) {
+      std::vector<Change> deletes;
+      for (const auto& [key, rec] : o_.applied) {
+        if (!d_.find(key)) deletes.push_back(Change{key, ChangeType::Delete, {}, {}, false, rec.source_file});
+      }
+      sort_deletes(deletes);
+      diff.changes.insert(diff.changes.end(), deletes.begin(), deletes.end());
+    }
+    diff.nat_drift = uncovered_nat_drift(diff);
+    return diff;
+  }
+
+ private:
+  std::optional<Change> compare(const ResourceSpec& spec) {
+    Change c{spec.key, ChangeType::Create, {}, {}, false, spec.source_file};
+    auto rec = o_.applied.find(spec.key);
+    if (rec == o_.applied.end()) return c;
+    if (rec->second.spec_hash != spec.hash()) {
+      c.fields = field_changes(spec.key.kind, ResourceSpec::fields_from_json(rec->second.spec_json),
+                               spec.fields);
+      bool replace = std::any_of(c.fields.begin(), c.fields.end(),
+                                 [](const FieldChange& f) { return f.effect == FieldEffect::Replace; });
+      bool restart = std::any_of(c.fields.begin(), c.fields.end(),
+                                 [](const FieldChange& f) { return f.effect == FieldEffect::Restart; });
+      c.type = replace ? ChangeType::Replace : ChangeType::Update;
+      if (spec.key.kind == Kind::VM) {
+        const std::string* state = spec.get("state");
+        c.restart = (replace || restart) && state && *state == "running" && o_.running.count(spec.key.name);
+      }
+      return c;
+    }
+    c.drift = drift(spec);
+    if (c.drift.empty()) return std::nullopt;
+    c.type = ChangeType::Repair;
+    return c;
+  }
+
+  std::vector<std::string> drift(const ResourceSpec& spec) {
+    std::vector<std::string> out;
+    const std::string& name = spec.key.name;
+    switch (spec.key.kind) {
+      case Kind::Network: {
+        const Network* n = d_.set.find_network(name);
+        if (!n) break;
+        check_bridge(*n, out);
+        if (n->nat.value && !o_.ip_forward) out.push_back("IPv4 forwarding is off");
+        if (!nat_matches(NatDriver::network_owner(name))) out.push_back("masquerade rule missing or changed");
+        break;
+      }
+      case Kind::VM: check_vm(spec, out); break;
+      case Kind::PortForward:
+        if (!nat_matches(NatDriver::forward_owner(name))) out.push_back("nft rules missing or changed");
+        break;
+      default: break;
+    }
+    return out;
+  }
+
+  void check_bridge(const Network& n, std::vector<std::string>& out) {
+    const std::string& b = n.bridge.value;
+    const LinkState* link = o_.links.find(b);
+    if (!link) return out.push_back("bridge " + b + " is missing");
+    if (link->type != "bridge") return out.push_back(b + " is not a bridge");
+    if (!link->up) out.push_back("bridge " + b + " is down");
+    std::string gw = Cidr{n.subnet.value.gateway(), n.subnet.value.prefix}.str();
+    if (std::find(link->ipv4.begin(), link->ipv4.end(), gw) == link->ipv4.end()) {
+      out.push_back("bridge " + b + " lacks its address " + gw);
+    }
+  }
+
+  void check_vm(const ResourceSpec& spec, std::vector<std::string>& out) {
+    const std::string& name = spec.key.name;
+    auto rec = o_.vms.find(name);
+    if (rec == o_.vms.end()) return out.push_back("no VM record");
+    const VM* vm = d_.set.find_vm(name);
+    const Network* net = vm ? d_.set.find_network(vm->network.value) : nullptr;
+    const LinkState* tap = o_.links.find(rec->second.tap);
+    if (!tap) {
+      out.push_back("tap " + rec->second.tap + " is missing");
+    } else {
+      const LinkState* bridge = net ? o_.links.find(net->bridge.value) : nullptr;
+      if (!bridge || tap->master != bridge->ifindex) {
+        out.push_back("tap " + rec->second.tap + " is not attached to bridge " +
+                      (net ? net->bridge.value : "?"));
+      }
+      if (!tap->up) out.push_back("tap " + rec->second.tap + " is down");
+    }
+    if (!o_.disks_present.count(name)) out.push_back("disk " + rec->second.disk_path + " is missing");
+    bool want_running = *spec.get("state") == "running";
+    bool is_running = o_.running.count(name) > 0;
+    if (want_running && !is_running) out.push_back("process is not running");
+    if (!want_running && is_running) out.push_back("process is running but state is stopped");
+  }
+
+  bool nat_matches(const std::string& owner) const {
+    auto get = [&](const NatObserved& n) {
+      auto it = n.rules_by_owner.find(owner);
+      return it == n.rules_by_owner.end() ? std::vector<std::string>{} : it->second;
+    };
+    return get(expected_nat_) == get(o_.nat);
+  }
+
+  // Owners whose rules differ but whose resource has no change of its own
+  // (a hand-added rule, one left by a resource banger no longer knows).
+  bool uncovered_nat_drift(const Diff& diff) const {
+    std::set<std::string> owners;
+    for (const auto& [owner, rules] : expected_nat_.rules_by_owner) owners.insert(owner);
+    for (const auto& [owner, rules] : o_.nat.rules_by_owner) owners.insert(owner);
+    for (const std::string& owner : owners) {
+      if (nat_matches(owner)) continue;
+      bool covered = false;
+      for (const Change& c : diff.changes) {
+        if ((c.key.kind == Kind::Network && owner == NatDriver::network_owner(c.key.name)) ||
+            (c.key.kind == Kind::PortForward && owner == NatDriver::forward_owner(c.key.name))) {
+          covered = true;
+        }
+      }
+      if (!covered) return true;
+    }
+    return false;
+  }
+
+  const DesiredState& d_;
+  const ObservedState& o_;
+  DiffOptions opts_;
+  NatObserved expected_nat_;
+};
+
+}  // namespace
+
+Diff compute_diff(const DesiredState& desired, const ObservedState& observed,
+                  const DiffOptions& opts) {
+  return Differ(desired, observed, opts).run();
+}
+
+Diff deletion_diff(const std::set<ResourceKey>& keys, const ObservedState& observed) {
+  Diff diff;
+  for (const ResourceKey& key : keys) {
+    auto rec = observed.applied.find(key);
+    if (rec != observed.applied.end()) {
+      diff.changes.push_back(Change{key, ChangeType::Delete, {}, {}, false, rec->second.source_file});
+    }
+  }
+  sort_deletes(diff.changes);
+  return diff;
+}
+
+}  // namespace banger

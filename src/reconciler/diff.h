@@ -1,0 +1,26 @@
+// diff: desired vs observed -> the changes that would make them equal. Pure.
+#pragma once
+
+#include <set>
+
+#include "reconciler/change.h"
+#include "reconciler/desired_state.h"
+#include "reconciler/observed_state.h"
+
+namespace banger {
+
+struct DiffOptions {
+  /// Delete what banger applied earlier that the manifests no longer name.
+  bool prune = false;
+};
+
+Diff compute_diff(const DesiredState& desired, const ObservedState& observed,
+                  const DiffOptions& opts);
+
+}  // namespace banger
+
+namespace banger {
+/// Delete changes for those of `keys` that banger applied, in reverse
+/// dependency order (forwards, VMs, images, kernels, networks).
+Diff deletion_diff(const std::set<ResourceKey>& keys, const ObservedState& observed);
+}  // namespace banger

@@ -1,0 +1,40 @@
+// Runs a plan's actions on a small worker pool, each as soon as what it
+// depends on has finished. A failed action fails the actions that need it
+// (they are skipped, naming the cause); everything else goes on.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "reconciler/plan.h"
+
+namespace banger {
+
+enum class Outcome { Succeeded, Failed, Skipped, Cancelled };
+const char* to_string(Outcome o);
+
+struct ActionReport {
+  int action = 0;
+  Outcome outcome = Outcome::Skipped;
+  std::string message;  ///< what was done, or why it failed / was skipped
+  double seconds = 0;
+};
+
+struct ExecutionReport {
+  std::vector<ActionReport> actions;  ///< in order of completion
+  bool ok() const;
+  size_t count(Outcome o) const;
+};
+
+/// Does one action; returns a short summary ("created, 1.2s boot"), throws on failure.
+using ActionRunner = std::function<std::string(const Action&)>;
+/// Called (serialized) when an action starts (done=false) and when it ends.
+using ProgressFn = std::function<void(const Action&, const ActionReport*)>;
+
+/// `stop` set (e.g. by SIGINT): no new action starts; those running finish.
+ExecutionReport execute(const Plan& plan, const ActionRunner& run, int workers,
+                        const std::atomic<bool>& stop, const ProgressFn& progress = {});
+
+}  // namespace banger

@@ -1,0 +1,245 @@
+#include "reconciler/host_reconciler.h"
+
+#include <sys/stat.h>
+
+#include <ctime>
+#include <filesystem>
+#include <set>
+
+#include "common/host_error.h"
+#include "drivers/bridge.h"
+#include "drivers/disk.h"
+#include "drivers/netlink.h"
+#include "drivers/process.h"
+#include "drivers/sysctl.h"
+#include "reconciler/nat_target.h"
+
+namespace fs = std::filesystem;
+
+namespace banger {
+
+HostReconciler::HostReconciler(Store& store, HostOptions opts) : store_(store), opts_(std::move(opts)) {}
+HostReconciler::~HostReconciler() = default;
+
+std::string HostReconciler::disk_path(const std::string& vm) const {
+  return opts_.state_dir + "/vms/" + vm + "/disk.img";
+}
+
+std::string HostReconciler::vm_run_dir(const std::string& vm) const {
+  return opts_.run_dir + "/vms/" + vm;
+}
+
+ObservedState HostReconciler::observe() {
+  ObservedState o;
+  locked([&] {
+    for (auto& r : store_.resources()) o.applied.emplace(ResourceKey{*parse_kind(r.kind), r.name}, r);
+    for (auto& v : store_.vms()) o.vms.emplace(v.name, v);
+    for (auto& r : store_.runtimes()) o.runtimes.emplace(r.name, r);
+    return 0;
+  });
+  for (const auto& [name, rt] : o.runtimes) {
+    ProcessIdentity p{static_cast<pid_t>(rt.pid), rt.start_time, rt.exe};
+    if (is_running(p)) o.running.insert(name);
+  }
+  for (const auto& [name, rec] : o.vms) {
+    struct stat st;
+    if (::stat(rec.disk_path.c_str(), &st) == 0) o.disks_present.insert(name);
+  }
+  {
+    std::lock_guard lock(net_mu_);
+    Netlink nl;
+    o.links = nl.dump();
+  }
+  o.nat = nat_.observe();
+  o.ip_forward = ipv4_forwarding_enabled();
+  return o;
+}
+
+std::string HostReconciler::run(const Action& a, const Plan& plan, const DesiredState& d) {
+  const Change* c = plan.change_of(a);
+  switch (a.type) {
+    case ActionType::EnsureNetwork: return ensure_network(a, plan, d);
+    case ActionType::DeleteNetwork: return delete_network(a);
+    case ActionType::VerifyArtifact: return verify_artifact(a, d);
+    case ActionType::ForgetArtifact: return forget(a.key);
+    case ActionType::EnsureVm: return ensure_vm(a, c, d);
+    case ActionType::DeleteVm: return delete_vm(a.key.name);
+    case ActionType::SyncNat: return sync_nat(d, plan);
+    case ActionType::RecordForward: return record(a.key, d);
+    case ActionType::ForgetForward: return forget(a.key);
+  }
+  throw HostError("unknown action");
+}
+
+std::string HostReconciler::record(const ResourceKey& key, const DesiredState& d) {
+  const ResourceSpec* spec = d.find(key);
+  if (!spec) throw HostError(key.str() + " is not in the manifests");
+  ResourceRecord r{kind_name(key.kind), key.name, spec->hash(), 1, spec->source_file,
+                   static_cast<int64_t>(std::time(nullptr)), spec->fields_json()};
+  locked([&] {
+    store_.put_resource(r);
+    return 0;
+  });
+  return "recorded";
+}
+
+std::string HostReconciler::forget(const ResourceKey& key) {
+  locked([&] {
+    store_.delete_resource(kind_name(key.kind), key.name);
+    return 0;
+  });
+  return "deleted";
+}
+
+namespace {
+std::string applied_field(Store& store, const ResourceKey& key, const std::string& field) {
+  auto rec = store.resource(kind_name(key.kind), key.name);
+  if (!rec) return "";
+  for (const auto& f : ResourceSpec::fields_from_json(rec->spec_json)) {
+    if (f.name == field) return f.value;
+  }
+  return "";
+}
+}  // namespace
+
+std::string HostReconciler::ensure_network(const Action& a, const Plan& plan, const DesiredState& d) {
+  const Change* c = plan.change_of(a);
+  const Network* n = d.set.find_network(a.key.name);
+  if (!n) throw HostError(a.key.str() + " is not in the manifests");
+  const std::string owner = a.key.str();
+  std::string old_bridge = locked([&] { return applied_field(store_, a.key, "bridge"); });
+  std::lock_guard lock(net_mu_);
+  Netlink nl;
+  if (c && c->type == ChangeType::Replace && !old_bridge.empty() && old_bridge != n->bridge.value) {
+    journaled("delete", "bridge", old_bridge, owner, [&] {
+      BridgeDriver(nl).remove(old_bridge);
+      return 0;
+    });
+    locked([&] {
+      store_.forget_owned("bridge", old_bridge);
+      return 0;
+    });
+  }
+  locked([&] {
+    store_.record_owned({"bridge", n->bridge.value, owner});
+    return 0;
+  });
+  NatRuleset rules = target_rules(d, plan);
+  BridgeSpec b{n->bridge.value, Cidr{n->subnet.value.gateway(), n->subnet.value.prefix},
+               needs_route_localnet(rules, n->subnet.value)};
+  // A new subnet on the same bridge: ensure() replaces the address.
+  OpResult r = journaled("ensure", "bridge", b.name, owner, [&] { return BridgeDriver(nl).ensure(b, nl.dump()); });
+  if (n->nat.value && !ipv4_forwarding_enabled()) set_ipv4_forwarding(true);
+  record(a.key, d);
+  return std::string("bridge ") + b.name + " " + to_string(r);
+}
+
+std::string HostReconciler::delete_network(const Action& a) {
+  std::string bridge = locked([&] { return applied_field(store_, a.key, "bridge"); });
+  if (!bridge.empty()) {
+    std::lock_guard lock(net_mu_);
+    Netlink nl;
+    journaled("delete", "bridge", bridge, a.key.str(), [&] {
+      BridgeDriver(nl).remove(bridge);
+      return 0;
+    });
+    locked([&] {
+      store_.forget_owned("bridge", bridge);
+      return 0;
+    });
+  }
+  forget(a.key);
+  return bridge.empty() ? "deleted" : "bridge " + bridge + " deleted";
+}
+
+std::string HostReconciler::verify_artifact(const Action& a, const DesiredState& d) {
+  std::vector<const ArtifactSource*> sources;
+  if (a.key.kind == Kind::Kernel) {
+    const Kernel* k = d.set.find_kernel(a.key.name);
+    if (!k) throw HostError(a.key.str() + " is not in the manifests");
+    sources.push_back(&k->source);
+    if (k->initrd) sources.push_back(&*k->initrd);
+  } else {
+    const Image* i = d.set.find_image(a.key.name);
+    if (!i) throw HostError(a.key.str() + " is not in the manifests");
+    sources.push_back(&i->source);
+  }
+  std::string summary;
+  for (const ArtifactSource* s : sources) {
+    if (s->url.set) {
+      throw HostError(a.key.str() + ": downloading " + s->url.value +
+                      " is not supported by this version of banger; download it and use path");
+    }
+    std::error_code ec;
+    if (!fs::is_regular_file(s->resolved_path, ec)) {
+      throw HostError(a.key.str() + ": " + s->resolved_path +
+                      " is not a file (check spec.path; relative paths start at the manifest's folder)");
+    }
+    if (!s->sha256.value.empty()) {
+      std::string got = sha256_file(s->resolved_path);
+      if (got != s->sha256.value) {
+        throw HostError(a.key.str() + ": " + s->resolved_path + " has sha256 " + got + ", not " +
+                        s->sha256.value + " as spec.sha256 says");
+      }
+      summary = "verified sha256";
+    }
+  }
+  record(a.key, d);
+  return summary.empty() ? "found" : summary;
+}
+
+NatRuleset HostReconciler::target_rules(const DesiredState& d, const Plan& plan) {
+  std::set<ResourceKey> deleting;
+  for (const Change& c : plan.diff.changes) {
+    if (c.type == ChangeType::Delete) deleting.insert(c.key);
+  }
+  ObservedState now;
+  locked([&] {
+    for (auto& r : store_.resources()) now.applied.emplace(ResourceKey{*parse_kind(r.kind), r.name}, r);
+    for (auto& v : store_.vms()) now.vms.emplace(v.name, v);
+    return 0;
+  });
+  return target_nat(d, now, deleting);
+}
+
+std::string HostReconciler::sync_nat(const DesiredState& d, const Plan& plan) {
+  NatRuleset rules = target_rules(d, plan);
+  locked([&] {
+    store_.record_owned({"nft-table", "ip banger", "banger"});
+    return 0;
+  });
+  journaled("replace", "nft-table", "ip banger", "banger", [&] {
+    nat_.apply(rules);
+    return 0;
+  });
+  if (rules.empty()) {
+    locked([&] {
+      store_.forget_owned("nft-table", "ip banger");
+      return 0;
+    });
+  }
+  // Forwards decide which bridges need route_localnet; bridges that exist now.
+  {
+    std::lock_guard lock(net_mu_);
+    Netlink nl;
+    LinkSnapshot links = nl.dump();
+    auto records = locked([&] { return store_.resources(); });
+    for (const auto& r : records) {
+      if (r.kind != "Network") continue;
+      std::string bridge, subnet;
+      for (const auto& f : ResourceSpec::fields_from_json(r.spec_json)) {
+        if (f.name == "bridge") bridge = f.value;
+        if (f.name == "subnet") subnet = f.value;
+      }
+      auto cidr = parse_cidr(subnet);
+      const LinkState* link = links.find(bridge);
+      if (!cidr || !link || link->type != "bridge") continue;
+      bool want = needs_route_localnet(rules, *cidr);
+      if (route_localnet_enabled(bridge) != want) set_route_localnet(bridge, want);
+    }
+  }
+  return "table ip banger: " + std::to_string(rules.masquerades.size()) + " masquerade, " +
+         std::to_string(rules.forwards.size()) + " forward rule sets";
+}
+
+}  // namespace banger

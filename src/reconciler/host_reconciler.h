@@ -1,0 +1,82 @@
+// The host side of a reconcile: one bulk observe, and the code that carries
+// out each plan action with the drivers. Every host object is recorded in the
+// store (and the change journaled) before it is made, and forgotten only
+// after it is gone, so a crash at any point leaves a record to finish from.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "drivers/hypervisor.h"
+#include "drivers/nat.h"
+#include "reconciler/desired_state.h"
+#include "reconciler/observed_state.h"
+#include "reconciler/plan.h"
+#include "state/store.h"
+
+namespace banger {
+
+struct HostOptions {
+  std::string state_dir = "/var/lib/banger";
+  std::string run_dir = "/run/banger";
+  std::string firecracker_bin;  ///< --firecracker; "" = env or PATH
+  std::chrono::milliseconds stop_grace{std::chrono::seconds(10)};
+};
+
+class HostReconciler {
+ public:
+  HostReconciler(Store& store, HostOptions opts);
+  ~HostReconciler();
+
+  /// One netlink dump, one nft listing, one pass over recorded processes,
+  /// plus the store.
+  ObservedState observe();
+  /// Carries out one action of `plan` (thread-safe; called by the executor).
+  std::string run(const Action& a, const Plan& plan, const DesiredState& desired);
+
+  /// Paths banger uses for a VM.
+  std::string disk_path(const std::string& vm) const;
+  std::string vm_run_dir(const std::string& vm) const;
+
+ private:
+  std::string ensure_network(const Action& a, const Plan& plan, const DesiredState& d);
+  std::string delete_network(const Action& a);
+  std::string verify_artifact(const Action& a, const DesiredState& d);
+  std::string ensure_vm(const Action& a, const Change* c, const DesiredState& d);
+  std::string delete_vm(const std::string& name);
+  std::string sync_nat(const DesiredState& d, const Plan& plan);
+  std::string record(const ResourceKey& key, const DesiredState& d);
+  std::string forget(const ResourceKey& key);
+
+  /// The NAT ruleset this plan converges to, from the store as it is now.
+  NatRuleset target_rules(const DesiredState& d, const Plan& plan);
+  void stop_vm(const std::string& name);
+  VmHandle start_vm(const VM& vm, const VmRecord& rec, const DesiredState& d);
+  std::unique_ptr<Hypervisor> hypervisor_for(const VM& vm);
+
+  /// Journals `action` on `type`/`id` around fn: the entry exists while the
+  /// host is being changed and is removed once fn returned.
+  template <class Fn>
+  auto journaled(const std::string& action, const std::string& type, const std::string& id,
+                 const std::string& owner, Fn&& fn) {
+    int64_t entry = locked([&] { return store_.journal_begin(action, type, id, owner); });
+    auto result = fn();
+    locked([&] { store_.journal_end(entry); });
+    return result;
+  }
+  template <class Fn>
+  auto locked(Fn&& fn) {
+    std::lock_guard lock(store_mu_);
+    return fn();
+  }
+
+  Store& store_;
+  HostOptions opts_;
+  std::mutex store_mu_;  ///< the store's connection and transactions are not shared across threads
+  std::mutex net_mu_;    ///< link changes are serialized: bridge before its taps, no racing dumps
+  NatDriver nat_;
+};
+
+}  // namespace banger

@@ -1,0 +1,113 @@
+#include "reconciler/plan.h"
+
+#include <map>
+
+namespace banger {
+
+const char* to_string(ActionType t) {
+  switch (t) {
+    case ActionType::EnsureNetwork: return "ensure-network";
+    case ActionType::DeleteNetwork: return "delete-network";
+    case ActionType::VerifyArtifact: return "verify-artifact";
+    case ActionType::ForgetArtifact: return "forget-artifact";
+    case ActionType::EnsureVm: return "ensure-vm";
+    case ActionType::DeleteVm: return "delete-vm";
+    case ActionType::SyncNat: return "sync-nat";
+    case ActionType::RecordForward: return "record-forward";
+    case ActionType::ForgetForward: return "forget-forward";
+  }
+  return "?";
+}
+
+namespace {
+
+ActionType action_for(const Change& c) {
+  bool del = c.type == ChangeType::Delete;
+  switch (c.key.kind) {
+    case Kind::Network: return del ? ActionType::DeleteNetwork : ActionType::EnsureNetwork;
+    case Kind::Kernel:
+    case Kind::Image: return del ? ActionType::ForgetArtifact : ActionType::VerifyArtifact;
+    case Kind::VM: return del ? ActionType::DeleteVm : ActionType::EnsureVm;
+    case Kind::PortForward: return del ? ActionType::ForgetForward : ActionType::RecordForward;
+  }
+  return ActionType::SyncNat;
+}
+
+}  // namespace
+
+Plan make_plan(Diff diff, const DesiredState& desired) {
+  Plan plan;
+  plan.diff = std::move(diff);
+  std::map<ResourceKey, int> by_key;
+  bool touches_nat = plan.diff.nat_drift;
+  for (size_t i = 0; i < plan.diff.changes.size(); ++i) {
+    const Change& c = plan.diff.changes[i];
+    Action a;
+    a.id = static_cast<int>(plan.actions.size());
+    a.type = action_for(c);
+    a.key = c.key;
+    a.change = static_cast<int>(i);
+    by_key[c.key] = a.id;
+    plan.actions.push_back(a);
+    if (c.key.kind == Kind::Network || c.key.kind == Kind::VM || c.key.kind == Kind::PortForward) {
+      touches_nat = true;
+    }
+  }
+  int sync = -1;
+  if (touches_nat) {
+    sync = static_cast<int>(plan.actions.size());
+    plan.actions.push_back(Action{sync, ActionType::SyncNat, {Kind::Network, ""}, -1, {}, {}});
+  }
+  auto id_of = [&](Kind k, const std::string& name) {
+    auto it = by_key.find({k, name});
+    return it == by_key.end() ? -1 : it->second;
+  };
+  auto add = [](std::vector<int>& v, int id) {
+    if (id >= 0) v.push_back(id);
+  };
+
+  for (Action& a : plan.actions) {
+    switch (a.type) {
+      case ActionType::EnsureVm: {
+        const VM* vm = desired.set.find_vm(a.key.name);
+        if (!vm) break;
+        add(a.needs, id_of(Kind::Network, vm->network.value));
+        add(a.needs, id_of(Kind::Kernel, vm->kernel.value));
+        add(a.needs, id_of(Kind::Image, vm->image.value));
+        break;
+      }
+      case ActionType::RecordForward: {
+        const PortForward* p = nullptr;
+        for (const auto& f : desired.set.port_forwards) {
+          if (f.name() == a.key.name) p = &f;
+        }
+        add(a.needs, sync);
+        if (p) add(a.needs, id_of(Kind::VM, p->vm.value));
+        break;
+      }
+      case ActionType::ForgetForward: add(a.needs, sync); break;
+      default: break;
+    }
+  }
+  // Ordering without success dependency: the table is written once every VM
+  // has its address (or failed); deletions of what rules point at come after.
+  for (Action& a : plan.actions) {
+    if (a.type == ActionType::SyncNat) {
+      for (const Action& b : plan.actions) {
+        if (b.type == ActionType::EnsureNetwork || b.type == ActionType::EnsureVm ||
+            b.type == ActionType::DeleteVm) {
+          a.after.push_back(b.id);
+        }
+      }
+    }
+    if (a.type == ActionType::DeleteNetwork || a.type == ActionType::ForgetArtifact) {
+      add(a.after, sync);
+      for (const Action& b : plan.actions) {
+        if (b.type == ActionType::DeleteVm) a.after.push_back(b.id);
+      }
+    }
+  }
+  return plan;
+}
+
+}  // namespace banger

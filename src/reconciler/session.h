@@ -1,0 +1,47 @@
+// One run of banger against this host: the lock, the store, the drivers, and
+// the observe -> diff -> plan -> execute steps that apply, diff and delete share.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <set>
+
+#include "reconciler/diff.h"
+#include "reconciler/executor.h"
+#include "reconciler/host_reconciler.h"
+#include "reconciler/plan.h"
+
+namespace banger {
+
+struct SessionOptions {
+  HostOptions host;
+  /// Take the host lock (apply, delete). diff only reads and does not.
+  bool lock = true;
+  bool wait_for_lock = true;
+  std::function<void()> on_lock_wait;
+  int workers = 4;
+};
+
+class Session {
+ public:
+  /// Throws HostError (lock busy with wait=false, store unusable, ...).
+  explicit Session(SessionOptions opts);
+  ~Session();
+
+  const ObservedState& observe();  ///< cached after the first call
+  Plan plan_apply(const DesiredState& desired, bool prune);
+  Plan plan_delete(const std::set<ResourceKey>& keys);
+  ExecutionReport execute(const Plan& plan, const DesiredState& desired,
+                          const std::atomic<bool>& stop, const ProgressFn& progress);
+  Store& store() { return *store_; }
+
+ private:
+  SessionOptions opts_;
+  std::unique_ptr<HostLock> lock_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<HostReconciler> host_;
+  std::unique_ptr<ObservedState> observed_;
+};
+
+}  // namespace banger

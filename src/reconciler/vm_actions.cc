@@ -1,0 +1,216 @@
+// VM actions: address, tap, disk and process, each recorded before it is made.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <algorithm>
+#include <filesystem>
+
+#include "common/host_error.h"
+#include "drivers/disk.h"
+#include "drivers/firecracker.h"
+#include "drivers/netlink.h"
+#include "drivers/process.h"
+#include "drivers/tap.h"
+#include "reconciler/host_reconciler.h"
+
+namespace fs = std::filesystem;
+
+namespace banger {
+
+std::unique_ptr<Hypervisor> HostReconciler::hypervisor_for(const VM& vm) {
+  Runtime r = vm.runtime.value;
+  if (r == Runtime::Auto) {
+    // auto: Firecracker where it can run (KVM and the binary), else QEMU.
+    bool kvm = ::access("/dev/kvm", R_OK | W_OK) == 0;
+    if (!kvm) {
+      throw HostError("VM/" + vm.name() +
+                      ": runtime auto needs /dev/kvm for Firecracker, and this host has none; the "
+                      "QEMU runtime is not available in this version of banger (set "
+                      "spec.runtime: firecracker to use a Firecracker binary anyway)");
+    }
+    r = Runtime::Firecracker;
+  }
+  if (r == Runtime::Qemu) {
+    throw HostError("VM/" + vm.name() + ": the qemu runtime is not available in this version of banger");
+  }
+  return std::make_unique<FirecrackerDriver>(find_firecracker(opts_.firecracker_bin));
+}
+
+void HostReconciler::stop_vm(const std::string& name) {
+  auto rt = locked([&] { return store_.runtime(name); });
+  if (!rt) return;
+  VmHandle h{{static_cast<pid_t>(rt->pid), rt->start_time, rt->exe}, rt->api_socket, rt->log_path};
+  journaled("stop", "process", std::to_string(rt->pid), "VM/" + name, [&] {
+    // Any driver instance stops any VM: stop works from the recorded handle.
+    FirecrackerDriver("").stop(h, opts_.stop_grace);
+    return 0;
+  });
+  locked([&] {
+    store_.delete_runtime(name);
+    return 0;
+  });
+}
+
+VmHandle HostReconciler::start_vm(const VM& vm, const VmRecord& rec, const DesiredState& d) {
+  const Kernel* k = d.set.find_kernel(vm.kernel.value);
+  const Network* n = d.set.find_network(vm.network.value);
+  if (!k || !n) throw HostError("VM/" + vm.name() + ": kernel or network is missing");
+  auto hv = hypervisor_for(vm);
+  VmLaunch launch;
+  launch.name = vm.name();
+  launch.run_dir = vm_run_dir(vm.name());
+  launch.kernel_path = k->source.resolved_path;
+  launch.initrd_path = k->initrd ? k->initrd->resolved_path : "";
+  launch.boot_args = boot_args(*k, vm, *parse_ipv4(rec.ip), n->subnet.value);
+  launch.rootfs_path = rec.disk_path;
+  launch.vcpus = vm.vcpus.value;
+  launch.mem_mib = vm.memory.value / MiB;
+  launch.tap = rec.tap;
+  launch.mac = rec.mac;
+  locked([&] {
+    store_.record_owned({"rundir", launch.run_dir, "VM/" + vm.name()});
+    return 0;
+  });
+  VmHandle h = journaled("start", "process", vm.name(), "VM/" + vm.name(), [&] { return hv->start(launch); });
+  VmRuntime rt{vm.name(), h.process.pid, h.process.start_time, h.process.exe, h.api_socket,
+               h.log_path, hv->name(), static_cast<int64_t>(std::time(nullptr))};
+  locked([&] {
+    store_.put_runtime(rt);
+    return 0;
+  });
+  return h;
+}
+
+std::string HostReconciler::ensure_vm(const Action& a, const Change* c, const DesiredState& d) {
+  const VM* vm = d.set.find_vm(a.key.name);
+  if (!vm) throw HostError(a.key.str() + " is not in the manifests");
+  const Network* net = d.set.find_network(vm->network.value);
+  const Image* image = d.set.find_image(vm->image.value);
+  if (!net || !image) throw HostError(a.key.str() + ": network or image is missing");
+  if (image->source.url.set) {
+    throw HostError(a.key.str() + ": Image/" + image->name() +
+                    " has a url; downloads are not supported by this version of banger");
+  }
+  const std::string owner = a.key.str();
+  const std::string& name = vm->name();
+  std::vector<std::string> did;
+
+  // 1. Records first: address (sticky), MAC, tap and disk names.
+  VmRecord rec = locked([&] {
+    VmRecord r;
+    store_.transaction([&] {
+      auto old = store_.vm(name);
+      if (old && old->network != net->name()) store_.release_ips(name);
+      Ipv4 ip = store_.allocate_ip(net->name(), net->subnet.value, name, vm->ip.value);
+      r = VmRecord{name, net->name(), ip.str(), mac_for(ip), tap_name_for(name), disk_path(name)};
+      store_.record_owned({"tap", r.tap, owner});
+      store_.record_owned({"disk", r.disk_path, owner});
+      store_.put_vm(r);
+    });
+    return r;
+  });
+
+  // 2. A restart or a new disk stops the old process first.
+  bool replace = c && c->type == ChangeType::Replace;
+  bool restart = c && (c->restart || replace);
+  if (restart || (c && c->type == ChangeType::Update)) {
+    auto rt = locked([&] { return store_.runtime(name); });
+    bool needs_restart = replace || std::any_of(c->fields.begin(), c->fields.end(), [](const FieldChange& f) {
+                           return f.effect != FieldEffect::InPlace;
+                         });
+    if (rt && needs_restart) {
+      stop_vm(name);
+      did.push_back("stopped for restart");
+    }
+  }
+  if (replace) {
+    journaled("delete", "disk", rec.disk_path, owner, [&] {
+      DiskDriver().remove(rec.disk_path);
+      return 0;
+    });
+    did.push_back("old disk removed");
+  }
+
+  // 3. Tap on the network's bridge.
+  {
+    std::lock_guard lock(net_mu_);
+    Netlink nl;
+    OpResult r = journaled("ensure", "tap", rec.tap, owner,
+                           [&] { return TapDriver(nl).ensure({rec.tap, net->bridge.value}, nl.dump()); });
+    if (r != OpResult::Unchanged) did.push_back("tap " + rec.tap + " " + to_string(r));
+  }
+
+  // 4. Disk from the image.
+  DiskOutcome disk = journaled("ensure", "disk", rec.disk_path, owner, [&] {
+    return DiskDriver().ensure({image->source.resolved_path, rec.disk_path, vm->disk_size.value,
+                                vm->disk_strategy.value});
+  });
+  if (disk.result != OpResult::Unchanged) {
+    did.push_back("disk " + std::string(to_string(disk.result)) + " by " + to_string(disk.method));
+  }
+
+  // 5. Process, as spec.state says.
+  auto rt = locked([&] { return store_.runtime(name); });
+  bool alive = rt && is_running({static_cast<pid_t>(rt->pid), rt->start_time, rt->exe});
+  if (rt && !alive) {
+    locked([&] {
+      store_.delete_runtime(name);
+      return 0;
+    });
+  }
+  if (vm->state.value == VmState::Running && !alive) {
+    VmHandle h = start_vm(*vm, rec, d);
+    did.push_back("started (pid " + std::to_string(h.process.pid) + ", " + rec.ip + ")");
+  } else if (vm->state.value == VmState::Stopped && alive) {
+    stop_vm(name);
+    did.push_back("stopped");
+  }
+
+  record(a.key, d);
+  if (did.empty()) return "up to date";
+  std::string out;
+  for (const auto& s : did) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+std::string HostReconciler::delete_vm(const std::string& name) {
+  const std::string owner = "VM/" + name;
+  auto rec = locked([&] { return store_.vm(name); });
+  stop_vm(name);
+  if (rec) {
+    {
+      std::lock_guard lock(net_mu_);
+      Netlink nl;
+      journaled("delete", "tap", rec->tap, owner, [&] {
+        TapDriver(nl).remove(rec->tap);
+        return 0;
+      });
+    }
+    journaled("delete", "disk", rec->disk_path, owner, [&] {
+      DiskDriver().remove(rec->disk_path);
+      std::error_code ec;
+      fs::remove_all(fs::path(rec->disk_path).parent_path(), ec);
+      return 0;
+    });
+  }
+  std::error_code ec;
+  fs::remove_all(vm_run_dir(name), ec);
+  locked([&] {
+    store_.transaction([&] {
+      if (rec) {
+        store_.forget_owned("tap", rec->tap);
+        store_.forget_owned("disk", rec->disk_path);
+      }
+      store_.forget_owned("rundir", vm_run_dir(name));
+      store_.release_ips(name);
+      store_.delete_runtime(name);
+      store_.delete_vm(name);
+      store_.delete_resource("VM", name);
+    });
+    return 0;
+  });
+  return rec ? "process, tap " + rec->tap + ", disk and address " + rec->ip + " removed" : "deleted";
+}
+
+}  // namespace banger

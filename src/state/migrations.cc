@@ -1,0 +1,117 @@
+// The schema, as an ordered list of forward migrations. A database records
+// the last one applied in PRAGMA user_version; opening it applies the rest in
+// one transaction. Never edit a released migration: append a new one.
+#include <sqlite3.h>
+
+#include <array>
+#include <string>
+
+#include "common/host_error.h"
+#include "state/sqlite_stmt.h"
+#include "state/store.h"
+
+namespace banger {
+
+namespace {
+
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+constexpr std::array kMigrations{
+    Migration{1, R"sql(
+CREATE TABLE resources (
+  kind        TEXT NOT NULL,
+  name        TEXT NOT NULL,
+  spec_hash   TEXT NOT NULL,
+  generation  INTEGER NOT NULL,
+  source_file TEXT NOT NULL,
+  applied_at  INTEGER NOT NULL,
+  spec_json   TEXT NOT NULL,
+  PRIMARY KEY (kind, name)
+);
+CREATE TABLE vms (
+  name      TEXT PRIMARY KEY,
+  network   TEXT NOT NULL,
+  ip        TEXT NOT NULL,
+  mac       TEXT NOT NULL,
+  tap       TEXT NOT NULL,
+  disk_path TEXT NOT NULL
+);
+CREATE TABLE vm_runtime (
+  name       TEXT PRIMARY KEY,
+  pid        INTEGER NOT NULL,
+  start_time INTEGER NOT NULL,
+  exe        TEXT NOT NULL,
+  api_socket TEXT NOT NULL,
+  log_path   TEXT NOT NULL,
+  hypervisor TEXT NOT NULL,
+  started_at INTEGER NOT NULL
+);
+CREATE TABLE ip_allocations (
+  network TEXT NOT NULL,
+  ip      TEXT NOT NULL,
+  vm      TEXT NOT NULL,
+  PRIMARY KEY (network, ip),
+  UNIQUE (network, vm)
+);
+CREATE INDEX ip_allocations_by_vm ON ip_allocations (vm);
+CREATE TABLE owned (
+  type  TEXT NOT NULL,
+  id    TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  PRIMARY KEY (type, id)
+);
+CREATE TABLE journal (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  action     TEXT NOT NULL,
+  type       TEXT NOT NULL,
+  object_id  TEXT NOT NULL,
+  owner      TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+)sql"},
+};
+
+static_assert(kMigrations.back().version == Store::kSchemaVersion,
+              "kSchemaVersion must be the last migration's version");
+
+int read_user_version(sqlite3* db) {
+  sqlite::Stmt st(db, "PRAGMA user_version");
+  return st.step() ? static_cast<int>(st.int64(0)) : 0;
+}
+
+void refuse_if_newer(int version) {
+  if (version > Store::kSchemaVersion)
+    throw HostError("state.db was written by a newer banger (schema " + std::to_string(version) +
+                    ", this banger knows up to " + std::to_string(Store::kSchemaVersion) +
+                    "); upgrade banger");
+}
+
+}  // namespace
+
+int Store::schema_version() {
+  std::lock_guard lock(mu_);
+  return read_user_version(db_);
+}
+
+void Store::migrate() {
+  refuse_if_newer(read_user_version(db_));
+  if (read_user_version(db_) == kSchemaVersion) return;
+  transaction([&] {
+    // Read again under the write lock: another banger may have migrated
+    // between the check above and BEGIN IMMEDIATE.
+    const int current = read_user_version(db_);
+    refuse_if_newer(current);
+    for (const Migration& m : kMigrations) {
+      if (m.version <= current) continue;
+      sqlite::exec(db_, m.sql);
+      // PRAGMA takes no bound parameters; the number is our own constant.
+      const std::string set = "PRAGMA user_version = " + std::to_string(m.version);
+      sqlite::exec(db_, set.c_str());
+    }
+  });
+}
+
+}  // namespace banger

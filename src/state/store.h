@@ -1,0 +1,151 @@
+// banger's durable records: SQLite (WAL) at STATE_DIR/state.db. Versioned
+// schema (PRAGMA user_version) with forward migrations. Writes are batched in
+// transaction(); a single call outside one is its own transaction.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "resources/netaddr.h"
+
+struct sqlite3;
+
+namespace banger {
+
+/// A resource as last applied: what diff compares the manifests with.
+struct ResourceRecord {
+  std::string kind;  ///< "VM"
+  std::string name;
+  std::string spec_hash;
+  int64_t generation = 1;  ///< +1 each time spec_hash changes
+  std::string source_file;
+  int64_t applied_at = 0;  ///< unix seconds
+  std::string spec_json;   ///< flat {"field": "value"} of the applied spec, for field-level diffs
+};
+
+/// What a VM keeps across restarts and re-applies.
+struct VmRecord {
+  std::string name;
+  std::string network;
+  std::string ip;
+  std::string mac;
+  std::string tap;
+  std::string disk_path;
+};
+
+/// The running process of a VM, kept apart from the durable record.
+struct VmRuntime {
+  std::string name;
+  int64_t pid = 0;
+  uint64_t start_time = 0;
+  std::string exe;
+  std::string api_socket;
+  std::string log_path;
+  std::string hypervisor;  ///< "firecracker", "qemu"
+  int64_t started_at = 0;
+};
+
+struct IpAllocation {
+  std::string network;
+  std::string ip;
+  std::string vm;
+};
+
+/// A host object banger made (or is about to make): recorded before it is
+/// created, forgotten after it is removed, so nothing is ever leaked.
+struct OwnedObject {
+  std::string type;   ///< "bridge", "tap", "disk", "rundir", "nft-table"
+  std::string id;     ///< interface name, path, ...
+  std::string owner;  ///< "VM/web-1", "Network/fleet"
+};
+
+/// An intended host change, written before the host is touched and removed
+/// when done; entries left by a crash tell the next run what to finish.
+struct JournalEntry {
+  int64_t id = 0;
+  std::string action;  ///< "create", "delete", "start", "stop", ...
+  std::string type;
+  std::string object_id;
+  std::string owner;
+  int64_t created_at = 0;
+};
+
+class Store {
+ public:
+  static constexpr int kSchemaVersion = 1;
+
+  /// Creates state_dir (0700) when missing, opens/creates state.db in WAL
+  /// mode and migrates it. Throws HostError (e.g. not writable, newer schema).
+  explicit Store(const std::string& state_dir);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  /// Runs fn in one transaction (nested calls join the outer one); rolls
+  /// back and rethrows when fn throws.
+  void transaction(const std::function<void()>& fn);
+  int schema_version();
+
+  std::vector<ResourceRecord> resources();
+  std::optional<ResourceRecord> resource(const std::string& kind, const std::string& name);
+  /// Inserts or replaces; generation is bumped here when spec_hash changed.
+  void put_resource(ResourceRecord r);
+  void delete_resource(const std::string& kind, const std::string& name);
+
+  std::vector<VmRecord> vms();
+  std::optional<VmRecord> vm(const std::string& name);
+  void put_vm(const VmRecord& v);
+  void delete_vm(const std::string& name);
+
+  std::vector<VmRuntime> runtimes();
+  std::optional<VmRuntime> runtime(const std::string& name);
+  void put_runtime(const VmRuntime& r);
+  void delete_runtime(const std::string& name);
+
+  /// The VM's address on `network`: its existing allocation when it has one
+  /// (sticky), else `wanted` when given and free, else the lowest free host
+  /// address after the gateway. Throws HostError when the subnet is full or
+  /// `wanted` belongs to another VM.
+  Ipv4 allocate_ip(const std::string& network, const Cidr& subnet, const std::string& vm,
+                   std::optional<Ipv4> wanted);
+  std::optional<Ipv4> allocated_ip(const std::string& network, const std::string& vm);
+  void release_ips(const std::string& vm);  ///< every network
+  std::vector<IpAllocation> allocations();
+
+  void record_owned(const OwnedObject& o);
+  void forget_owned(const std::string& type, const std::string& id);
+  std::vector<OwnedObject> owned(const std::string& type = "");
+
+  int64_t journal_begin(const std::string& action, const std::string& type,
+                        const std::string& object_id, const std::string& owner);
+  void journal_end(int64_t id);
+  std::vector<JournalEntry> pending_journal();
+
+ private:
+  void migrate();
+  sqlite3* db_ = nullptr;
+  // The reconciler's workers share one Store: a call (or a whole
+  // transaction) holds this so another thread's writes never land inside it.
+  std::recursive_mutex mu_;
+  int tx_depth_ = 0;
+};
+
+/// flock on STATE_DIR/lock so two apply/delete runs never interleave.
+class HostLock {
+ public:
+  /// wait=false: throws HostError at once when another run holds it.
+  /// wait=true: calls on_wait once (to say "waiting for ...") then blocks.
+  HostLock(const std::string& state_dir, bool wait, const std::function<void()>& on_wait = {});
+  ~HostLock();
+  HostLock(const HostLock&) = delete;
+  HostLock& operator=(const HostLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace banger

@@ -1,0 +1,216 @@
+// spawn_detached / identify / is_running / kill_process against real
+// processes. Needs no root: everything is a child of this test, in a
+// private temp folder, killed by a guard also when an assertion fails.
+#include "drivers/process.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "common/host_error.h"
+#include "run_command.h"
+
+namespace banger {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// Kills the recorded process, and what its shell started, when the test
+// ends, whatever happened. The spawned tree is alone in its process group
+// (the intermediate child made a new session), so the group is safe to kill.
+struct Reaper {
+  ProcessIdentity p;
+  ~Reaper() {
+    try {
+      if (is_running(p)) {
+        pid_t group = getpgid(p.pid);
+        if (group > 1 && group != getpgrp()) kill(-group, SIGKILL);
+      }
+      kill_process(p);
+    } catch (...) {
+    }
+  }
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Polls `what` until it holds or 3 s pass; true when it held.
+template <class F>
+bool eventually(F what) {
+  for (auto end = std::chrono::steady_clock::now() + 3s; std::chrono::steady_clock::now() < end;) {
+    if (what()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return what();
+}
+
+pid_t parent_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("PPid:", 0) == 0) return std::stoi(line.substr(5));
+  }
+  return -1;
+}
+
+ProcessIdentity spawn_sh(const test::TempDir& dir, const std::string& script) {
+  return spawn_detached({{"/bin/sh", "-c", script}, dir.path() + "/out.log", ""});
+}
+
+TEST(SpawnDetached, IdentityOwnSessionAndLog) {
+  test::TempDir dir;
+  Reaper r{spawn_sh(dir, "echo hi; sleep 30; true")};
+  auto now = identify(r.p.pid);
+  ASSERT_TRUE(now);
+  EXPECT_EQ(now->start_time, r.p.start_time);
+  EXPECT_EQ(r.p.exe, fs::canonical("/bin/sh").string());
+  EXPECT_TRUE(is_running(r.p));
+  // Its own session, and not our child: it outlives banger.
+  EXPECT_NE(getsid(r.p.pid), getsid(0));
+  EXPECT_NE(getsid(r.p.pid), r.p.pid) << "must not be a session leader (double fork)";
+  EXPECT_NE(parent_of(r.p.pid), getpid());
+  EXPECT_TRUE(eventually([&] { return slurp(dir.path() + "/out.log") == "hi\n"; }))
+      << slurp(dir.path() + "/out.log");
+  struct stat st {};
+  ASSERT_EQ(stat((dir.path() + "/out.log").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST(SpawnDetached, AppendsStderrToo) {
+  test::TempDir dir;
+  std::string log = dir.write("out.log", "from an earlier run\n");
+  Reaper r{spawn_detached({{"/bin/sh", "-c", "echo out; echo err >&2; sleep 30; true"}, log, ""})};
+  EXPECT_TRUE(eventually([&] { return slurp(log) == "from an earlier run\nout\nerr\n"; }))
+      << slurp(log);
+}
+
+TEST(SpawnDetached, StdinIsDevNullAndCwdIsApplied) {
+  test::TempDir dir;
+  fs::create_directory(dir.path() + "/work");
+  // `cat` ends at once on /dev/null; a terminal or pipe would block it.
+  Reaper r{spawn_detached({{"/bin/sh", "-c", "cat; echo \"cwd=$(pwd)\"; sleep 30; true"},
+                           dir.path() + "/out.log",
+                           dir.path() + "/work"})};
+  std::string want = "cwd=" + fs::canonical(dir.path() + "/work").string() + "\n";
+  EXPECT_TRUE(eventually([&] { return slurp(dir.path() + "/out.log") == want; }))
+      << slurp(dir.path() + "/out.log");
+}
+
+TEST(SpawnDetached, ClosesInheritedDescriptors) {
+  test::TempDir dir;
+  // Deliberately without O_CLOEXEC: only close_range keeps it out of the VM.
+  int leaky = open("/dev/null", O_RDONLY);
+  ASSERT_GE(leaky, 3);
+  std::string script = "if [ -e /proc/$$/fd/" + std::to_string(leaky) +
+                       " ]; then echo leaked; else echo closed; fi; sleep 30; true";
+  Reaper r{spawn_sh(dir, script)};
+  close(leaky);
+  EXPECT_TRUE(eventually([&] { return slurp(dir.path() + "/out.log") == "closed\n"; }))
+      << slurp(dir.path() + "/out.log");
+}
+
+TEST(SpawnDetached, MissingBinaryIsAnError) {
+  test::TempDir dir;
+  try {
+    spawn_detached({{dir.path() + "/no-such-binary", "--x"}, dir.path() + "/out.log", ""});
+    FAIL() << "expected HostError";
+  } catch (const HostError& e) {
+    EXPECT_NE(std::string(e.what()).find(dir.path() + "/no-such-binary"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("No such file"), std::string::npos) << e.what();
+  }
+}
+
+TEST(SpawnDetached, NonExecutableFileIsAnError) {
+  test::TempDir dir;
+  std::string script = dir.write("not-executable", "#!/bin/sh\nsleep 30\n");
+  EXPECT_THROW(spawn_detached({{script}, dir.path() + "/out.log", ""}), HostError);
+}
+
+TEST(SpawnDetached, UnwritableLogIsAnError) {
+  test::TempDir dir;
+  try {
+    spawn_detached({{"/bin/sleep", "30"}, dir.path() + "/missing-folder/out.log", ""});
+    FAIL() << "expected HostError";
+  } catch (const HostError& e) {
+    EXPECT_NE(std::string(e.what()).find("missing-folder/out.log"), std::string::npos) << e.what();
+  }
+}
+
+TEST(SpawnDetached, MissingCwdIsAnError) {
+  test::TempDir dir;
+  EXPECT_THROW(
+      spawn_detached({{"/bin/sleep", "30"}, dir.path() + "/out.log", dir.path() + "/nope"}),
+      HostError);
+}
+
+TEST(KillProcess, KillsAndIsIdempotent) {
+  test::TempDir dir;
+  Reaper r{spawn_detached({{"/bin/sleep", "30"}, dir.path() + "/out.log", ""})};
+  ASSERT_TRUE(is_running(r.p));
+  kill_process(r.p);
+  // kill_process waits for the exit: no polling needed here.
+  EXPECT_FALSE(is_running(r.p));
+  EXPECT_FALSE(identify(r.p.pid) && identify(r.p.pid)->start_time == r.p.start_time);
+  EXPECT_NO_THROW(kill_process(r.p));  // absent is success
+}
+
+TEST(KillProcess, WrongStartTimeIsNotOurs) {
+  test::TempDir dir;
+  Reaper r{spawn_detached({{"/bin/sleep", "30"}, dir.path() + "/out.log", ""})};
+  // A record whose pid was reused by another process: same pid, other start.
+  ProcessIdentity stale = r.p;
+  stale.start_time += 1;
+  EXPECT_FALSE(is_running(stale));
+  kill_process(stale);
+  EXPECT_TRUE(is_running(r.p)) << "kill_process killed a process that was not the recorded one";
+}
+
+TEST(KillProcess, WrongExeIsNotOurs) {
+  test::TempDir dir;
+  Reaper r{spawn_detached({{"/bin/sleep", "30"}, dir.path() + "/out.log", ""})};
+  ProcessIdentity other = r.p;
+  other.exe = "/usr/bin/firecracker";
+  EXPECT_FALSE(is_running(other));
+  kill_process(other);
+  EXPECT_TRUE(is_running(r.p));
+}
+
+TEST(WaitForExit, TimesOutWhileRunningAndSeesTheExit) {
+  test::TempDir dir;
+  Reaper r{spawn_detached({{"/bin/sleep", "0.3"}, dir.path() + "/out.log", ""})};
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(wait_for_exit(r.p, 50ms));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 50ms);
+  EXPECT_TRUE(wait_for_exit(r.p, 5s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  EXPECT_FALSE(is_running(r.p));
+}
+
+TEST(Identify, GoneAndBogusPids) {
+  EXPECT_FALSE(identify(0));
+  EXPECT_FALSE(identify(-1));
+  EXPECT_FALSE(is_running(ProcessIdentity{}));
+  EXPECT_NO_THROW(kill_process(ProcessIdentity{}));
+  auto self = identify(getpid());
+  ASSERT_TRUE(self);
+  EXPECT_EQ(self->exe, fs::canonical("/proc/self/exe").string());
+  EXPECT_TRUE(is_running(*self));
+}
+
+}  // namespace
+}  // namespace banger

@@ -1,0 +1,116 @@
+#include "reconciler/plan.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+
+#include "reconciler/diff.h"
+#include "reconciler/executor.h"
+#include "reconciler/fixtures.h"
+
+namespace banger {
+namespace {
+
+const Action& find(const Plan& p, ActionType t, const std::string& name = "") {
+  for (const Action& a : p.actions) {
+    if (a.type == t && (name.empty() || a.key.name == name)) return a;
+  }
+  throw std::runtime_error("no such action");
+}
+
+bool contains(const std::vector<int>& v, int id) { return std::find(v.begin(), v.end(), id) != v.end(); }
+
+TEST(Plan, CreateOrderNetworkAndArtifactsBeforeVmBeforeForward) {
+  DesiredState d = test::desired_from(test::kFleet);
+  Plan p = make_plan(compute_diff(d, ObservedState{}, {}), d);
+  ASSERT_EQ(p.actions.size(), 6u);  // 5 resources + the nft table
+  const Action& vm = find(p, ActionType::EnsureVm, "web");
+  EXPECT_TRUE(contains(vm.needs, find(p, ActionType::EnsureNetwork, "lab").id));
+  EXPECT_TRUE(contains(vm.needs, find(p, ActionType::VerifyArtifact, "k").id));
+  EXPECT_TRUE(contains(vm.needs, find(p, ActionType::VerifyArtifact, "i").id));
+  const Action& sync = find(p, ActionType::SyncNat);
+  EXPECT_TRUE(contains(sync.after, vm.id));
+  EXPECT_TRUE(sync.needs.empty()) << "one VM failing must not block every forward";
+  const Action& fwd = find(p, ActionType::RecordForward, "web-http");
+  EXPECT_TRUE(contains(fwd.needs, sync.id));
+  EXPECT_TRUE(contains(fwd.needs, vm.id));
+}
+
+TEST(Plan, NoChangesNoActions) {
+  DesiredState d = test::desired_from(test::kFleet);
+  Plan p = make_plan(Diff{}, d);
+  EXPECT_TRUE(p.empty());
+}
+
+TEST(Plan, DeletesRunAfterTheTableAndNetworksLast) {
+  DesiredState d = test::desired_from(test::kFleet);
+  ObservedState o = test::converged(d);
+  Plan p = make_plan(deletion_diff({{Kind::VM, "web"}, {Kind::Network, "lab"}, {Kind::PortForward, "web-http"}}, o),
+                     DesiredState{});
+  const Action& net = find(p, ActionType::DeleteNetwork, "lab");
+  EXPECT_TRUE(contains(net.after, find(p, ActionType::DeleteVm, "web").id));
+  EXPECT_TRUE(contains(net.after, find(p, ActionType::SyncNat).id));
+  EXPECT_TRUE(contains(find(p, ActionType::ForgetForward).needs, find(p, ActionType::SyncNat).id));
+}
+
+TEST(Executor, RespectsDependenciesAndRunsEverything) {
+  DesiredState d = test::desired_from(test::kFleet);
+  Plan p = make_plan(compute_diff(d, ObservedState{}, {}), d);
+  std::mutex mu;
+  std::set<int> done;
+  std::atomic<bool> stop{false};
+  auto report = execute(
+      p,
+      [&](const Action& a) {
+        std::lock_guard lock(mu);
+        for (int n : a.needs) EXPECT_TRUE(done.count(n)) << to_string(a.type) << " before its needs";
+        for (int n : a.after) EXPECT_TRUE(done.count(n)) << to_string(a.type) << " before its afters";
+        done.insert(a.id);
+        return std::string("ok");
+      },
+      3, stop);
+  EXPECT_TRUE(report.ok());
+  EXPECT_EQ(report.actions.size(), p.actions.size());
+}
+
+TEST(Executor, FailureSkipsDependentsOnlyAndOrderingStillHolds) {
+  DesiredState d = test::desired_from(test::kFleet);
+  Plan p = make_plan(compute_diff(d, ObservedState{}, {}), d);
+  std::atomic<bool> stop{false};
+  auto report = execute(
+      p,
+      [&](const Action& a) -> std::string {
+        if (a.type == ActionType::EnsureVm) throw std::runtime_error("boom");
+        return "ok";
+      },
+      2, stop);
+  EXPECT_FALSE(report.ok());
+  EXPECT_EQ(report.count(Outcome::Failed), 1u);
+  EXPECT_EQ(report.count(Outcome::Skipped), 1u);  // the forward
+  EXPECT_EQ(report.count(Outcome::Succeeded), 4u);  // network, kernel, image, table
+  for (const auto& r : report.actions) {
+    if (r.outcome == Outcome::Skipped) {
+      EXPECT_EQ(r.message, "skipped: VM/web did not succeed");
+    }
+  }
+}
+
+TEST(Executor, StopCancelsWhatHasNotStarted) {
+  DesiredState d = test::desired_from(test::kFleet);
+  Plan p = make_plan(compute_diff(d, ObservedState{}, {}), d);
+  std::atomic<bool> stop{false};
+  auto report = execute(
+      p,
+      [&](const Action&) {
+        stop = true;  // as if Ctrl-C arrived during the first action
+        return std::string("ok");
+      },
+      1, stop);
+  EXPECT_EQ(report.count(Outcome::Succeeded), 1u);
+  EXPECT_EQ(report.count(Outcome::Cancelled), p.actions.size() - 1);
+}
+
+}  // namespace
+}  // namespace banger
