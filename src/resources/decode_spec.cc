@@ -164,8 +164,10 @@ void decode_artifact(DocReader& r, const DocReader::MapView& m, const std::strin
     // Relative paths start at the manifest's own folder, so a checkout works
     // wherever it is cloned and whatever the current directory is.
     std::filesystem::path p(out.path.value);
-    out.resolved_path =
-        (p.is_absolute() ? p : std::filesystem::path(base_dir) / p).lexically_normal().string();
+    std::error_code ec;
+    std::filesystem::path full = p.is_absolute() ? p : std::filesystem::path(base_dir) / p;
+    if (!full.is_absolute()) full = std::filesystem::absolute(full, ec);
+    out.resolved_path = full.lexically_normal().string();
   }
 }
 

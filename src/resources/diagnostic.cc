@@ -3,18 +3,21 @@
 #include <algorithm>
 #include <tuple>
 
+#include "resources/yaml_scalar.h"
+
 namespace banger {
 
 std::string Diagnostic::format() const {
   std::string out = mark.file;
   if (mark.line > 0) out += ":" + std::to_string(mark.line) + ":" + std::to_string(mark.column);
   out += ": ";
+  // Names and keys come from the manifest: never let their bytes reach a terminal raw.
   if (!kind.empty()) {
     out += kind;
-    if (!name.empty()) out += "/" + name;
+    if (!name.empty()) out += "/" + printable(name);
     out += ": ";
   }
-  if (!field.empty()) out += field + ": ";
+  if (!field.empty()) out += printable(field) + ": ";
   out += message;
   return out;
 }

@@ -2,6 +2,11 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -10,6 +15,7 @@
 
 #include "resources/yaml_scalar.h"
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 
 namespace fs = std::filesystem;
 
@@ -49,36 +55,97 @@ bool read_stream(std::istream& in, const std::string& name, std::string& out, Di
 // Canonical paths already read: `-f dir -f dir/sub` reads each file once.
 using Seen = std::set<std::string>;
 
+// How long a FIFO named with -f may go without a writer before we give up:
+// `-f <(generate)` has one at once; a forgotten mkfifo must not hang CI.
+constexpr int kFifoWriterWaitMs = 5000;
+
+bool read_fd(int fd, const std::string& name, std::string& out, Diagnostics& diags) {
+  char buf[64 * 1024];
+  out.clear();
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      file_error(diags, name, "cannot be read (" + std::string(std::strerror(errno)) + ")");
+      return false;
+    }
+    if (n == 0) return true;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > kMaxManifestBytes) {
+      file_error(diags, name,
+                 "file is larger than " + std::to_string(kMaxManifestBytes >> 20) +
+                     " MiB (expected a manifest; split it into smaller files)");
+      return false;
+    }
+  }
+}
+
 void read_file(const fs::path& path, std::vector<SourceText>& out, Diagnostics& diags, Seen& seen) {
   std::string name = path.string();
   std::error_code ec;
   fs::path canonical = fs::weakly_canonical(path, ec);
   if (!seen.insert(ec ? name : canonical.string()).second) return;
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
+  // O_NONBLOCK so that opening a FIFO without a writer cannot block.
+  int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
     file_error(diags, name, "cannot be read (" + std::string(std::strerror(errno)) + ")");
     return;
   }
+  struct stat st {};
+  ::fstat(fd, &st);
+  if (S_ISFIFO(st.st_mode)) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, kFifoWriterWaitMs) <= 0) {
+      ::close(fd);
+      file_error(diags, name,
+                 "is a FIFO that nobody wrote to within " + std::to_string(kFifoWriterWaitMs / 1000) +
+                     " s (expected a manifest file, or -f - for standard input)");
+      return;
+    }
+  } else if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) {
+    ::close(fd);
+    file_error(diags, name, "is not a regular file (expected a manifest file or folder)");
+    return;
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   SourceText src{name, path.parent_path().empty() ? "." : path.parent_path().string(), {}};
-  if (read_stream(f, name, src.text, diags)) out.push_back(std::move(src));
+  bool ok = read_fd(fd, name, src.text, diags);
+  ::close(fd);
+  if (ok) out.push_back(std::move(src));
 }
 
-void read_folder(const fs::path& dir, std::vector<SourceText>& out, Diagnostics& diags, Seen& seen) {
-  std::vector<fs::path> files;
+// Walks `dir` depth first; every entry it cannot read is reported by name
+// (a folder the user cannot read is not "no manifests there").
+void collect(const fs::path& dir, std::vector<fs::path>& files, Diagnostics& diags, Seen& dirs) {
   std::error_code ec;
-  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
-  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (is_hidden(it->path())) {
-      if (it->is_directory(ec)) it.disable_recursion_pending();
-      continue;
-    }
-    if (is_manifest_name(it->path()) && it->is_regular_file(ec)) files.push_back(it->path());
-  }
+  fs::path canonical = fs::weakly_canonical(dir, ec);
+  if (!dirs.insert(ec ? dir.string() : canonical.string()).second) return;  // a symlink loop
+  fs::directory_iterator it(dir, ec);
   if (ec) {
     file_error(diags, dir.string(), "cannot be read (" + ec.message() + ")");
     return;
   }
-  if (files.empty()) {
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const fs::path& p = it->path();
+    if (is_hidden(p)) continue;
+    std::error_code type_ec;
+    bool is_dir = it->is_directory(type_ec);
+    if (is_dir) {
+      collect(p, files, diags, dirs);
+    } else if (is_manifest_name(p)) {
+      // Unreadable entries (a dangling or looping symlink) are reported by read_file.
+      files.push_back(p);
+    }
+  }
+  if (ec) file_error(diags, dir.string(), "cannot be read (" + ec.message() + ")");
+}
+
+void read_folder(const fs::path& dir, std::vector<SourceText>& out, Diagnostics& diags, Seen& seen) {
+  std::vector<fs::path> files;
+  Seen dirs;
+  size_t errors_before = diags.size();
+  collect(dir, files, diags, dirs);
+  if (files.empty() && diags.size() == errors_before) {
     file_error(diags, dir.string(), "folder has no manifests (expected *.yaml or *.yml files)");
     return;
   }
@@ -101,7 +168,8 @@ std::vector<SourceText> read_sources(const std::vector<std::string>& paths, std:
     }
     std::error_code ec;
     auto st = fs::status(p, ec);
-    if (ec || !fs::exists(st)) {
+    std::error_code link_ec;
+    if ((ec || !fs::exists(st)) && !fs::is_symlink(fs::symlink_status(p, link_ec))) {
       file_error(diags, p, "no such file or folder");
     } else if (fs::is_directory(st)) {
       read_folder(p, out, diags, seen);
@@ -112,10 +180,51 @@ std::vector<SourceText> read_sources(const std::vector<std::string>& paths, std:
   return out;
 }
 
+namespace {
+// yaml-cpp 0.7 loops forever on a document that starts with a stray ',' (its
+// parser reports an empty document without moving on). A first pass over the
+// parser's events stops where a document starts at the same place as the last.
+class StuckParserGuard : public YAML::EventHandler {
+ public:
+  explicit StuckParserGuard(const std::string& text) : text_(text) {}
+  void OnDocumentStart(const YAML::Mark& m) override {
+    if (m.pos == last_pos_) {
+      std::string what = m.pos >= 0 && static_cast<size_t>(m.pos) < text_.size()
+                             ? "unexpected " + quote(text_.substr(static_cast<size_t>(m.pos), 1))
+                             : "unexpected character";
+      throw YAML::ParserException(m, what + " outside a flow collection");
+    }
+    last_pos_ = m.pos;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  const std::string& text_;
+  int last_pos_ = -1;
+};
+
+void check_parser_progress(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  StuckParserGuard guard(text);
+  while (parser.HandleNextDocument(guard)) {
+  }
+}
+}  // namespace
+
 std::vector<Document> parse_documents(const SourceText& src, Diagnostics& diags) {
   std::vector<Document> docs;
   std::vector<YAML::Node> nodes;
   try {
+    check_parser_progress(src.text);
     nodes = YAML::LoadAll(src.text);
   } catch (const YAML::DeepRecursion& e) {
     diags.add(Diagnostic{to_mark(src.name, e.mark), "", "", "",

@@ -1,6 +1,7 @@
 #include "resources/validate.h"
 
 #include <map>
+#include <algorithm>
 #include <tuple>
 
 #include "resources/decode_spec.h"
@@ -16,7 +17,7 @@ std::string where(const Mark& m) {
                     : m.file;
 }
 
-std::string address(const ObjectMeta& r) { return std::string(kind_name(r.kind)) + "/" + r.name(); }
+std::string address(const ObjectMeta& r) { return std::string(kind_name(r.kind)) + "/" + printable(r.name()); }
 
 std::string place(const Network& n) {
   return address(n) + (n.implicit ? " (built in)" : " at " + where(n.mark));
@@ -63,24 +64,41 @@ class Checker {
           std::string(target_kind) + " " + quote(ref.value) + " does not exist (" + expected + ")");
   }
 
+  bool counts(const Network& n) const { return (n.subnet.set || n.implicit) && (!n.implicit || used(n)); }
+
+  void overlap(const Network& n, const Network& o) {
+    // Blame the network a user wrote, never the built-in one (it has no file);
+    // of two user networks, the one declared later.
+    bool n_later = o.implicit || (!n.implicit && later(n, o));
+    const Network& at = n_later ? n : o;
+    const Network& other = n_later ? o : n;
+    error(at, at.subnet.mark, "spec.subnet",
+          at.subnet.value.str() + " overlaps " + other.subnet.value.str() + " of " + place(other) +
+              " (expected subnets that do not overlap)");
+  }
+
+  static bool later(const Network& a, const Network& b) {
+    return std::tie(a.mark.file, a.mark.line, a.mark.column) > std::tie(b.mark.file, b.mark.line, b.mark.column);
+  }
+
   void networks() {
+    // Sorted by first address, a sweep finds every overlap in O(n log n):
+    // each network is compared with the one reaching furthest before it.
+    std::vector<const Network*> sorted;
+    for (const Network& n : set_.networks) {
+      if (counts(n)) sorted.push_back(&n);
+    }
+    std::stable_sort(sorted.begin(), sorted.end(), [](const Network* a, const Network* b) {
+      return a->subnet.value.network() < b->subnet.value.network();
+    });
+    const Network* reach = nullptr;
+    for (const Network* n : sorted) {
+      if (reach && n->subnet.value.network() <= reach->subnet.value.broadcast()) overlap(*n, *reach);
+      if (!reach || n->subnet.value.broadcast() > reach->subnet.value.broadcast()) reach = n;
+    }
     std::map<std::string, const Network*> bridges;
-    for (size_t i = 0; i < set_.networks.size(); ++i) {
-      const Network& n = set_.networks[i];
-      if (!n.subnet.set && !n.implicit) continue;
-      if (n.implicit && !used(n)) continue;
-      for (size_t j = 0; j < i; ++j) {
-        const Network& o = set_.networks[j];
-        if ((!o.subnet.set && !o.implicit) || (o.implicit && !used(o))) continue;
-        // Blame the network a user wrote, never the built-in one (it has no file).
-        const Network& at = n.implicit ? o : n;
-        const Network& other = n.implicit ? n : o;
-        if (n.subnet.value.overlaps(o.subnet.value)) {
-          error(at, at.subnet.mark, "spec.subnet",
-                at.subnet.value.str() + " overlaps " + other.subnet.value.str() + " of " +
-                    place(other) + " (expected subnets that do not overlap)");
-        }
-      }
+    for (const Network& n : set_.networks) {
+      if (!counts(n)) continue;
       auto [it, fresh] = bridges.emplace(n.bridge.value, &n);
       if (!fresh) {
         const Network& at = n.implicit ? *it->second : n;
@@ -133,12 +151,13 @@ class Checker {
   }
 
   void forwards() {
-    std::vector<const PortForward*> seen;
+    // By port and protocol, so each forward meets only the few on its port.
+    std::map<std::pair<uint16_t, Protocol>, std::vector<const PortForward*>> by_port;
     for (const PortForward& p : set_.port_forwards) {
       reference(p, p.vm, "spec.vm", set_.vms, "VM", "a");
       if (!p.host_port.set) continue;
-      for (const PortForward* o : seen) {
-        if (o->host_port.value != p.host_port.value || o->protocol.value != p.protocol.value) continue;
+      auto& same_port = by_port[{p.host_port.value, p.protocol.value}];
+      for (const PortForward* o : same_port) {
         // 0.0.0.0 takes the port on every local address, so it clashes with any other.
         Ipv4 a = p.host_address.value, b = o->host_address.value;
         if (a != b && a.value != 0 && b.value != 0) continue;
@@ -148,7 +167,7 @@ class Checker {
                   " (expected one forward per host address, port and protocol)");
         break;
       }
-      seen.push_back(&p);
+      same_port.push_back(&p);
     }
   }
 

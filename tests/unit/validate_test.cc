@@ -283,6 +283,11 @@ TEST(Bridges, ExplicitBridgeTakingAnotherNetworksDefault) {
   EXPECT_TRUE(contains(only(r, "spec.bridge").message, "bg-fleet")) << dump(r);
 }
 
+TEST(Bridges, UnusedImplicitDefaultTakesNoBridge) {
+  LoadResult r = load(docs({network("lan", "10.1.0.0/24", ", bridge: bg-default"), vm("a", "lan")}));
+  EXPECT_TRUE(r.ok()) << dump(r);
+}
+
 TEST(Bridges, ConflictWithTheUsedImplicitDefaultPointsAtAFile) {
   LoadResult r = load(docs({network("lan", "10.1.0.0/24", ", bridge: bg-default"), vm("a")}));
   Diagnostic d = only(r, "spec.bridge");
