@@ -45,6 +45,7 @@ demo: build
 
 bench: build
 	$(BUILD)/bench_validate 1000
+	$(BUILD)/bench_apply $(BUILD)/banger $(BUILD)/tests/fake-firecracker 100 1000
 
 clean:
 	rm -rf $(BUILD)

@@ -1,0 +1,124 @@
+// banger's host commands in a private netns: doctor, the host lock, delete
+// KIND NAME, get output formats, JSON plans, and failures that name their
+// resource while the rest of the fleet converges.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "netns.h"
+#include "run_command.h"
+#include "state/store.h"
+
+using banger::test::CommandResult;
+using banger::test::run_command;
+using banger::test::TempDir;
+
+namespace {
+
+class HostCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REQUIRE_PRIVATE_NETNS();
+    dir_ = std::make_unique<TempDir>();
+    dir_->write("vmlinux", std::string(4096, 'k'));
+    dir_->write("rootfs.ext4", std::string(1 << 20, '\0'));
+  }
+
+  std::string fleet(const std::string& a_fields = ", diskStrategy: copy") {
+    const std::string& d = dir_->path();
+    return "apiVersion: banger.dev/v1\nkind: Kernel\nmetadata: {name: k}\nspec: {path: " + d +
+           "/vmlinux}\n---\napiVersion: banger.dev/v1\nkind: Image\nmetadata: {name: i}\nspec: {path: " + d +
+           "/rootfs.ext4}\n---\napiVersion: banger.dev/v1\nkind: VM\nmetadata: {name: a}\n"
+           "spec: {kernel: k, image: i, runtime: firecracker" + a_fields + "}\n"
+           "---\napiVersion: banger.dev/v1\nkind: VM\nmetadata: {name: b}\n"
+           "spec: {kernel: k, image: i, runtime: firecracker, diskStrategy: copy}\n";
+  }
+
+  CommandResult banger(std::vector<std::string> args, bool with_fc = true) {
+    std::vector<std::string> argv{BANGER_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--state-dir", dir_->path() + "/state", "--run-dir", dir_->path() + "/run"});
+    if (with_fc) argv.insert(argv.end(), {"--firecracker", FAKE_FIRECRACKER_BIN});
+    return run_command(argv, "", 120);
+  }
+
+  std::unique_ptr<TempDir> dir_;
+};
+
+TEST_F(HostCli, DoctorReportsEachCheck) {
+  auto r = banger({"doctor"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  for (const char* line : {"ok    root: running as root", "ok    tun:", "ok    netlink:", "ok    nftables:",
+                           "ok    firecracker: " FAKE_FIRECRACKER_BIN, "state dir:"}) {
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+  }
+  // This machine has no KVM and no device-mapper: warnings, not failures.
+  if (access("/dev/kvm", F_OK) != 0) {
+    EXPECT_NE(r.out.find("warn  kvm:"), std::string::npos) << r.out;
+  }
+  auto missing = run_command({BANGER_BIN, "doctor", "--firecracker", "/nonexistent/firecracker"});
+  EXPECT_NE(missing.out.find("/nonexistent/firecracker"), std::string::npos) << missing.out;
+}
+
+TEST_F(HostCli, SecondApplyFailsFastWithNoWaitWhileTheLockIsHeld) {
+  dir_->write("m/fleet.yaml", fleet());
+  banger::Store store(dir_->path() + "/state");
+  banger::HostLock lock(dir_->path() + "/state", false);
+  auto r = banger({"apply", "-f", dir_->path() + "/m", "--no-wait"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("another banger apply/delete is running"), std::string::npos) << r.err;
+  EXPECT_EQ(run_command({"/bin/sh", "-c", "ip -o link | grep -c bg-"}).out, "0\n") << "nothing may change";
+}
+
+TEST_F(HostCli, AFailingVmFailsAloneAndNamesItself) {
+  dir_->write("m/fleet.yaml", fleet(", diskStrategy: copy, diskSize: 512Ki"));
+  auto v = banger({"validate", "-f", dir_->path() + "/m"}, false);
+  EXPECT_EQ(v.exit_code, 1) << "diskSize below 1Mi is refused before the host is touched";
+
+  dir_->write("m/fleet.yaml", fleet(", diskStrategy: reflink"));
+  auto r = banger({"apply", "-f", dir_->path() + "/m"});
+  // tmpfs/ext4 cannot reflink: VM a fails, VM b still comes up.
+  if (r.exit_code == 0) GTEST_SKIP() << "the temp filesystem supports reflink";
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("VM/a: failed:"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("VM/b: "), std::string::npos) << r.out;
+  auto g = banger({"get", "vm", "b", "-o", "json"}, false);
+  EXPECT_EQ(nlohmann::json::parse(g.out)["items"][0]["status"]["STATE"], "Running") << g.out;
+  EXPECT_EQ(banger({"delete", "-f", dir_->path() + "/m", "--ignore-not-found"}).exit_code, 0);
+}
+
+TEST_F(HostCli, DeleteByKindAndNameGetFormatsAndJsonPlan) {
+  dir_->write("m/fleet.yaml", fleet());
+  auto plan = banger({"diff", "-f", dir_->path() + "/m", "-o", "json"});
+  EXPECT_EQ(plan.exit_code, 2);
+  auto j = nlohmann::json::parse(plan.out);
+  EXPECT_EQ(j["summary"]["create"], 5);  // default network, kernel, image, 2 VMs
+  EXPECT_EQ(j["changes"][0]["kind"], "Network");
+  EXPECT_EQ(j["changes"][0]["name"], "default");
+
+  ASSERT_EQ(banger({"apply", "-f", dir_->path() + "/m", "-q"}).exit_code, 0);
+  auto wide = banger({"get", "vms", "-o", "wide"}, false);
+  EXPECT_EQ(wide.exit_code, 0);
+  for (const char* col : {"NAME", "STATE", "IP", "VCPUS", "MEMORY", "AGE", "TAP", "PID", "DISK"}) {
+    EXPECT_NE(wide.out.find(col), std::string::npos) << col << "\n" << wide.out;
+  }
+  EXPECT_NE(wide.out.find("172.20.0.2"), std::string::npos) << wide.out;
+  auto yaml = banger({"get", "vm", "a", "-o", "yaml"}, false);
+  EXPECT_NE(yaml.out.find("kind: \"VM\""), std::string::npos) << yaml.out;
+
+  auto del = banger({"delete", "vm", "a"});
+  EXPECT_EQ(del.exit_code, 0) << del.out << del.err;
+  EXPECT_EQ(banger({"get", "vm", "a"}, false).exit_code, 1);
+  EXPECT_EQ(banger({"get", "vm", "b"}, false).exit_code, 0);
+  auto again = banger({"delete", "vm", "a"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("VM/a not found"), std::string::npos) << again.err;
+  EXPECT_EQ(banger({"delete", "vm", "a", "--ignore-not-found"}).exit_code, 0);
+  EXPECT_EQ(banger({"delete", "-f", dir_->path() + "/m", "--ignore-not-found"}).exit_code, 0);
+  EXPECT_EQ(run_command({"/bin/sh", "-c", "ip -o link | grep -c bg-"}).out, "0\n");
+}
+
+}  // namespace
