@@ -89,15 +89,15 @@ std::string describe_action(const Action& a) {
   return a.key.name.empty() ? std::string("table ip banger") : a.key.str();
 }
 
-void render_report(std::ostream& out, const Plan& plan, const ExecutionReport& report) {
-  (void)plan;
+void render_report(std::ostream& out, const Plan& plan, const ExecutionReport& report,
+                   const std::string& verb) {
   size_t failed = report.count(Outcome::Failed), skipped = report.count(Outcome::Skipped),
          cancelled = report.count(Outcome::Cancelled);
   if (report.ok()) {
-    out << "Apply complete: " << report.actions.size() << " actions succeeded.\n";
+    out << verb << " complete: " << report.actions.size() << " actions succeeded.\n";
     return;
   }
-  out << "Apply failed: " << failed << " failed, " << skipped << " skipped, " << cancelled
+  out << verb << " failed: " << failed << " failed, " << skipped << " skipped, " << cancelled
       << " cancelled, " << report.count(Outcome::Succeeded) << " succeeded.\n";
   for (const ActionReport& r : report.actions) {
     if (r.outcome == Outcome::Succeeded) continue;

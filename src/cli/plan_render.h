@@ -21,7 +21,9 @@ std::string plan_json(const Plan& plan);
 /// One line per finished action for apply's progress.
 std::string describe_action(const Action& a);
 /// "Apply complete: ..." / the failures, one per line.
-void render_report(std::ostream& out, const Plan& plan, const ExecutionReport& report);
+/// `verb` is "Apply" or "Delete".
+void render_report(std::ostream& out, const Plan& plan, const ExecutionReport& report,
+                   const std::string& verb);
 std::string report_json(const Plan& plan, const ExecutionReport& report);
 
 }  // namespace banger::cli

@@ -55,7 +55,7 @@ bool load(const ReconcileOptions& o, LoadResult& r) {
 
 // Runs the plan with a progress line per finished action; returns the exit code.
 int execute_plan(Session& s, const Plan& plan, const DesiredState& desired, const ReconcileOptions& o,
-                 const GlobalOptions& g) {
+                 const GlobalOptions& g, const std::string& verb) {
   install_stop_handler();
   std::mutex out_mu;
   bool human = o.output != "json";
@@ -78,7 +78,7 @@ int execute_plan(Session& s, const Plan& plan, const DesiredState& desired, cons
   ExecutionReport report = s.execute(plan, desired, g_stop, progress);
   if (human) {
     std::cout << "\n";
-    render_report(report.ok() ? std::cout : std::cerr, plan, report);
+    render_report(report.ok() ? std::cout : std::cerr, plan, report, verb);
   } else {
     std::cout << report_json(plan, report) << "\n";
   }
@@ -112,7 +112,7 @@ int run_apply(const ReconcileOptions& o, const GlobalOptions& g) {
     if (o.output == "json") std::cout << plan_json(plan) << "\n";
     return kExitOk;
   }
-  return execute_plan(s, plan, desired, o, g);
+  return execute_plan(s, plan, desired, o, g, "Apply");
 }
 
 int run_delete(const ReconcileOptions& o, const GlobalOptions& g) {
@@ -150,7 +150,7 @@ int run_delete(const ReconcileOptions& o, const GlobalOptions& g) {
   }
   if (plan.empty()) return missing ? kExitError : kExitOk;
   if (o.output != "json") render_plan(std::cout, plan);
-  int rc = execute_plan(s, plan, DesiredState{}, o, g);
+  int rc = execute_plan(s, plan, DesiredState{}, o, g, "Delete");
   return missing ? kExitError : rc;
 }
 

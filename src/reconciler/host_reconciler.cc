@@ -49,6 +49,7 @@ ObservedState HostReconciler::observe() {
     std::lock_guard lock(net_mu_);
     Netlink nl;
     o.links = nl.dump();
+    seen_links_ = o.links;
   }
   o.nat = nat_.observe();
   o.ip_forward = ipv4_forwarding_enabled();
@@ -128,7 +129,7 @@ std::string HostReconciler::ensure_network(const Action& a, const Plan& plan, co
   BridgeSpec b{n->bridge.value, Cidr{n->subnet.value.gateway(), n->subnet.value.prefix},
                needs_route_localnet(rules, n->subnet.value)};
   // A new subnet on the same bridge: ensure() replaces the address.
-  OpResult r = journaled("ensure", "bridge", b.name, owner, [&] { return BridgeDriver(nl).ensure(b, nl.dump()); });
+  OpResult r = journaled("ensure", "bridge", b.name, owner, [&] { return BridgeDriver(nl).ensure(b, seen_links_); });
   if (n->nat.value && !ipv4_forwarding_enabled()) set_ipv4_forwarding(true);
   record(a.key, d);
   return std::string("bridge ") + b.name + " " + to_string(r);
@@ -238,8 +239,8 @@ std::string HostReconciler::sync_nat(const DesiredState& d, const Plan& plan) {
       if (route_localnet_enabled(bridge) != want) set_route_localnet(bridge, want);
     }
   }
-  return "table ip banger: " + std::to_string(rules.masquerades.size()) + " masquerade, " +
-         std::to_string(rules.forwards.size()) + " forward rule sets";
+  return std::to_string(rules.masquerades.size()) + " masquerade and " +
+         std::to_string(rules.forwards.size()) + " forward rule sets written";
 }
 
 }  // namespace banger

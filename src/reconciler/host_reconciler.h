@@ -77,6 +77,10 @@ class HostReconciler {
   std::mutex store_mu_;  ///< the store's connection and transactions are not shared across threads
   std::mutex net_mu_;    ///< link changes are serialized: bridge before its taps, no racing dumps
   NatDriver nat_;
+  /// Links as of the last observe(). Drivers trust it to skip work that is
+  /// already done and read the kernel afresh only when they change something,
+  /// so a plan for N VMs needs no N link dumps.
+  LinkSnapshot seen_links_;
 };
 
 }  // namespace banger

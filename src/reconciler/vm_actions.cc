@@ -137,7 +137,7 @@ std::string HostReconciler::ensure_vm(const Action& a, const Change* c, const De
     std::lock_guard lock(net_mu_);
     Netlink nl;
     OpResult r = journaled("ensure", "tap", rec.tap, owner,
-                           [&] { return TapDriver(nl).ensure({rec.tap, net->bridge.value}, nl.dump()); });
+                           [&] { return TapDriver(nl).ensure({rec.tap, net->bridge.value}, seen_links_); });
     if (r != OpResult::Unchanged) did.push_back("tap " + rec.tap + " " + to_string(r));
   }
 
@@ -168,7 +168,7 @@ std::string HostReconciler::ensure_vm(const Action& a, const Change* c, const De
   }
 
   record(a.key, d);
-  if (did.empty()) return "up to date";
+  if (did.empty()) return c && c->type != ChangeType::Repair ? "record updated" : "up to date";
   std::string out;
   for (const auto& s : did) out += (out.empty() ? "" : ", ") + s;
   return out;

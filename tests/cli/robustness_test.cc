@@ -1020,6 +1020,31 @@ TEST(Files, FifoWithAWriterIsRead) {
   EXPECT_NE(r.out.find("1 Network"), std::string::npos) << describe(r);
 }
 
+// `-f <(generator)` hands banger a pipe whose writer already exists but may
+// take a while to print (a template tool, a download): like cat or kubectl,
+// banger must wait for it, since the writer is there. Only a FIFO that
+// nobody has opened for writing is worth giving up on.
+TEST(Files, SlowProcessSubstitutionIsRead) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  // banger inherits the read end (as with <(...)), never the write end.
+  ASSERT_EQ(fcntl(fds[1], F_SETFD, FD_CLOEXEC), 0);
+  const std::string text =
+      "apiVersion: banger.dev/v1\nkind: Network\nmetadata: {name: slow}\nspec: {subnet: 10.8.0.0/24}\n";
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::seconds(7));
+    ssize_t n = write(fds[1], text.data(), text.size());
+    (void)n;
+    close(fds[1]);
+  });
+  CommandResult r = run_command({BANGER_BIN, "validate", "-f", "/dev/fd/" + std::to_string(fds[0])}, "", 30);
+  writer.join();
+  close(fds[0]);
+  expect_verdict(r, "a pipe whose writer prints after 7 s");
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.out.find("1 Network"), std::string::npos) << describe(r);
+}
+
 TEST(Files, FifoInAFolderIsNotWaitedFor) {
   TempDir dir;
   dir.write("m/net.yaml",
