@@ -4,7 +4,9 @@
 #include <filesystem>
 #include <fcntl.h>
 #include <poll.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -80,7 +82,8 @@ bool read_fd(int fd, const std::string& name, std::string& out, Diagnostics& dia
   }
 }
 
-void read_file(const fs::path& path, std::vector<SourceText>& out, Diagnostics& diags, Seen& seen) {
+void read_file(const fs::path& path, std::vector<SourceText>& out, Diagnostics& diags, Seen& seen,
+               bool named_by_user) {
   std::string name = path.string();
   std::error_code ec;
   fs::path canonical = fs::weakly_canonical(path, ec);
@@ -93,7 +96,17 @@ void read_file(const fs::path& path, std::vector<SourceText>& out, Diagnostics& 
   }
   struct stat st {};
   ::fstat(fd, &st);
-  if (S_ISFIFO(st.st_mode)) {
+  struct statfs fs_info {};
+  bool anonymous_pipe = ::fstatfs(fd, &fs_info) == 0 && fs_info.f_type == PIPEFS_MAGIC;
+  // An anonymous pipe (`-f <(generate)`) has its writer: wait as long as it
+  // takes. A named FIFO may have none: wait a bounded time for one.
+  if (S_ISFIFO(st.st_mode) && !anonymous_pipe && !named_by_user) {
+    // Found while walking a folder: not something to wait on every pass.
+    ::close(fd);
+    file_error(diags, name, "is a FIFO, not a manifest file (remove it or name it with -f)");
+    return;
+  }
+  if (S_ISFIFO(st.st_mode) && !anonymous_pipe) {
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, kFifoWriterWaitMs) <= 0) {
       ::close(fd);
@@ -102,7 +115,7 @@ void read_file(const fs::path& path, std::vector<SourceText>& out, Diagnostics& 
                      " s (expected a manifest file, or -f - for standard input)");
       return;
     }
-  } else if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) {
+  } else if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
     ::close(fd);
     file_error(diags, name, "is not a regular file (expected a manifest file or folder)");
     return;
@@ -129,7 +142,10 @@ void collect(const fs::path& dir, std::vector<fs::path>& files, Diagnostics& dia
     const fs::path& p = it->path();
     if (is_hidden(p)) continue;
     std::error_code type_ec;
-    bool is_dir = it->is_directory(type_ec);
+    // Folder symlinks are not followed (as kubectl -R): a link to / would
+    // walk the whole filesystem, and a watcher's prune scope must stay inside.
+    bool is_dir = it->is_directory(type_ec) && !it->is_symlink(type_ec);
+    if (it->is_directory(type_ec) && it->is_symlink(type_ec)) continue;
     if (is_dir) {
       collect(p, files, diags, dirs);
     } else if (is_manifest_name(p)) {
@@ -150,7 +166,7 @@ void read_folder(const fs::path& dir, std::vector<SourceText>& out, Diagnostics&
     return;
   }
   std::sort(files.begin(), files.end());
-  for (const auto& f : files) read_file(f, out, diags, seen);
+  for (const auto& f : files) read_file(f, out, diags, seen, false);
 }
 }  // namespace
 
@@ -174,7 +190,7 @@ std::vector<SourceText> read_sources(const std::vector<std::string>& paths, std:
     } else if (fs::is_directory(st)) {
       read_folder(p, out, diags, seen);
     } else {
-      read_file(p, out, diags, seen);
+      read_file(p, out, diags, seen, true);
     }
   }
   return out;
