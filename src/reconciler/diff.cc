@@ -66,6 +66,15 @@ class Differ {
       sort_deletes(deletes);
       diff.changes.insert(diff.changes.end(), deletes.begin(), deletes.end());
     }
+    // A VM record without an applied resource is a create that was cut short
+    // (crash, Ctrl-C). If the manifests no longer want it, what it made is
+    // removed even without --prune: it was never applied, so nothing else
+    // can own it.
+    for (const auto& [name, rec] : o_.vms) {
+      ResourceKey key{Kind::VM, name};
+      if (o_.applied.count(key) || d_.find(key) || diff.find(key)) continue;
+      diff.changes.push_back(Change{key, ChangeType::Delete, {}, {"an interrupted create left it behind"}, false, ""});
+    }
     diff.nat_drift = uncovered_nat_drift(diff);
     return diff;
   }
@@ -199,6 +208,8 @@ Diff deletion_diff(const std::set<ResourceKey>& keys, const ObservedState& obser
     auto rec = observed.applied.find(key);
     if (rec != observed.applied.end()) {
       diff.changes.push_back(Change{key, ChangeType::Delete, {}, {}, false, rec->second.source_file});
+    } else if (key.kind == Kind::VM && observed.vms.count(key.name)) {
+      diff.changes.push_back(Change{key, ChangeType::Delete, {}, {"an interrupted create left it behind"}, false, ""});
     }
   }
   sort_deletes(diff.changes);

@@ -196,3 +196,28 @@ TEST(BootArgs, KernelIpSyntax) {
 
 }  // namespace
 }  // namespace banger
+
+namespace banger {
+namespace {
+
+TEST(Diff, HalfCreatedVmThatLeftTheManifestsIsDeletedEvenWithoutPrune) {
+  DesiredState d = test::desired_from(test::kFleet);
+  ObservedState o = test::converged(d);
+  o.nat = NatDriver::expected(target_nat(d, o, {}));
+  // A crash after the VM's records and tap were made, before it was applied.
+  o.vms["ghost"] = VmRecord{"ghost", "lab", "10.9.0.50", "06:00:0A:09:00:32", "bg-ghost", "/d/ghost"};
+  Diff diff = compute_diff(d, o, {false});
+  ASSERT_EQ(diff.changes.size(), 1u);
+  EXPECT_EQ(diff.changes[0].key.str(), "VM/ghost");
+  EXPECT_EQ(diff.changes[0].type, ChangeType::Delete);
+  EXPECT_EQ(diff.changes[0].drift, std::vector<std::string>{"an interrupted create left it behind"});
+  // Still wanted: it is simply created (idempotently) again.
+  o.applied.erase({Kind::VM, "web"});
+  diff = compute_diff(d, o, {false});
+  const Change* web = diff.find({Kind::VM, "web"});
+  ASSERT_NE(web, nullptr);
+  EXPECT_EQ(web->type, ChangeType::Create);
+}
+
+}  // namespace
+}  // namespace banger
