@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "common/host_error.h"
+#include "drivers/netlink_link.h"
 #include "drivers/sysctl.h"
 #include "resources/names.h"
 
@@ -21,9 +22,6 @@ namespace banger {
 
 namespace {
 
-struct LinkPut {
-  void operator()(rtnl_link* l) const { rtnl_link_put(l); }
-};
 struct AddrPut {
   void operator()(rtnl_addr* a) const { rtnl_addr_put(a); }
 };
@@ -33,31 +31,15 @@ struct NlAddrPut {
 struct CacheFree {
   void operator()(nl_cache* c) const { nl_cache_free(c); }
 };
-using LinkPtr = std::unique_ptr<rtnl_link, LinkPut>;
 using AddrPtr = std::unique_ptr<rtnl_addr, AddrPut>;
 using NlAddrPtr = std::unique_ptr<nl_addr, NlAddrPut>;
 using CachePtr = std::unique_ptr<nl_cache, CacheFree>;
 
-[[noreturn]] void fail(const std::string& what, int err) {
-  std::string msg = what + ": " + nl_geterror(err);
-  if (err == -NLE_PERM) msg += " (banger needs root or CAP_NET_ADMIN)";
-  throw HostError(msg);
-}
-
-bool absent(int err) { return err == -NLE_NODEV || err == -NLE_OBJ_NOTFOUND; }
-
-LinkPtr get_link(nl_sock* sk, const std::string& name) {
-  rtnl_link* l = nullptr;
-  int err = rtnl_link_get_kernel(sk, 0, name.c_str(), &l);
-  if (absent(err)) return nullptr;
-  if (err < 0) fail("netlink: cannot read link " + name, err);
-  return LinkPtr(l);
-}
-
-std::string type_of(rtnl_link* l) {
-  const char* t = rtnl_link_get_type(l);
-  return t ? t : "";
-}
+using nl::absent;
+using nl::fail;
+using nl::get_link;
+using nl::LinkPtr;
+using nl::type_of;
 
 [[noreturn]] void refuse_foreign(const std::string& name, const std::string& type) {
   throw HostError(

@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "common/host_error.h"
+#include "drivers/netlink_link.h"
 #include "common/unique_fd.h"
 #include "resources/names.h"
 
@@ -22,31 +23,12 @@ namespace banger {
 
 namespace {
 
-struct LinkPut {
-  void operator()(rtnl_link* l) const { rtnl_link_put(l); }
-};
-using LinkPtr = std::unique_ptr<rtnl_link, LinkPut>;
 
-[[noreturn]] void fail(const std::string& what, int err) {
-  std::string msg = what + ": " + nl_geterror(err);
-  if (err == -NLE_PERM) msg += " (banger needs root or CAP_NET_ADMIN)";
-  throw HostError(msg);
-}
-
-bool absent(int err) { return err == -NLE_NODEV || err == -NLE_OBJ_NOTFOUND; }
-
-LinkPtr get_link(nl_sock* sk, const std::string& name) {
-  rtnl_link* l = nullptr;
-  int err = rtnl_link_get_kernel(sk, 0, name.c_str(), &l);
-  if (absent(err)) return nullptr;
-  if (err < 0) fail("netlink: cannot read link " + name, err);
-  return LinkPtr(l);
-}
-
-std::string type_of(rtnl_link* l) {
-  const char* t = rtnl_link_get_type(l);
-  return t ? t : "";
-}
+using nl::absent;
+using nl::fail;
+using nl::get_link;
+using nl::LinkPtr;
+using nl::type_of;
 
 // The kernel would cut a longer name (strncpy into ifr_name) and banger would
 // then manage a link whose name it does not know.

@@ -20,39 +20,17 @@
 #include "common/host_error.h"
 #include "drivers/sysctl.h"
 #include "netns.h"
+#include "ip_cli.h"
 #include "run_command.h"
 
 namespace banger {
 namespace {
 
-std::string ip_bin() {
-  for (const char* p : {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"}) {
-    if (access(p, X_OK) == 0) return p;
-  }
-  throw std::runtime_error("iproute2's ip not found; the test needs it to set up links");
-}
+using test::ip;
+using test::ip_bin;
+using test::ip_try;
+using test::LinkGuard;
 
-test::CommandResult ip_try(std::vector<std::string> args) {
-  args.insert(args.begin(), ip_bin());
-  return test::run_command(args);
-}
-
-std::string ip(const std::vector<std::string>& args) {
-  test::CommandResult r = ip_try(args);
-  if (r.exit_code != 0) {
-    std::string cmd = "ip";
-    for (const auto& a : args) cmd += " " + a;
-    throw std::runtime_error(cmd + " failed: " + r.err);
-  }
-  return r.out;
-}
-
-struct LinkGuard {
-  std::vector<std::string> names;
-  ~LinkGuard() {
-    for (const auto& n : names) ip_try({"link", "del", n});
-  }
-};
 
 /// What `ip` says about one link.
 struct IpView {

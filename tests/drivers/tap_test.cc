@@ -27,34 +27,17 @@
 #include "common/unique_fd.h"
 #include "drivers/bridge.h"
 #include "netns.h"
+#include "ip_cli.h"
 #include "run_command.h"
 
 namespace banger {
 namespace {
 
-std::string ip_bin() {
-  for (const char* p : {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"}) {
-    if (access(p, X_OK) == 0) return p;
-  }
-  throw std::runtime_error("iproute2's ip not found; the test needs it to set up links");
-}
+using test::ip;
+using test::ip_bin;
+using test::ip_try;
+using test::LinkGuard;
 
-std::string ip(std::vector<std::string> args) {
-  args.insert(args.begin(), ip_bin());
-  test::CommandResult r = test::run_command(args);
-  if (r.exit_code != 0) throw std::runtime_error("ip failed: " + r.err);
-  return r.out;
-}
-
-// Deletes the links a test made, also when it fails; one `ip` for all of them.
-struct LinkGuard {
-  std::vector<std::string> names;
-  ~LinkGuard() {
-    std::string batch;
-    for (const auto& n : names) batch += "link del " + n + "\n";
-    test::run_command({ip_bin(), "-force", "-batch", "-"}, batch);
-  }
-};
 
 /// One line of `ip -o -d link show`, or "" when the link does not exist.
 std::string ip_link(const std::string& name) {
