@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "leftovers.h"
 #include "netns.h"
 #include "run_command.h"
 #include "state/store.h"
@@ -25,6 +26,10 @@ class HostCli : public ::testing::Test {
     dir_ = std::make_unique<TempDir>();
     dir_->write("vmlinux", std::string(4096, 'k'));
     dir_->write("rootfs.ext4", std::string(1 << 20, '\0'));
+  }
+
+  void TearDown() override {
+    if (dir_) banger::test::kill_processes_mentioning(dir_->path());
   }
 
   std::string fleet(const std::string& a_fields = ", diskStrategy: copy") {

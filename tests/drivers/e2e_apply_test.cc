@@ -13,6 +13,7 @@
 #include <regex>
 #include <sstream>
 
+#include "leftovers.h"
 #include "netns.h"
 #include "run_command.h"
 
@@ -72,6 +73,15 @@ class E2E : public ::testing::Test {
                  "nft add rule ip foreign c tcp dport 9999 accept")
                   .exit_code,
               0);
+  }
+
+  // A failed assertion ends the test early: delete what banger made, then
+  // kill whatever still runs from this test's folder.
+  void TearDown() override {
+    if (!dir_) return;
+    banger({"delete", "-f", manifest_dir(), "--ignore-not-found"});
+    banger::test::kill_processes_mentioning(dir_->path());
+    sh("ip link del fg-tap; nft delete table ip foreign");
   }
 
   void write(const std::string& text) { dir_->write("m/fleet.yaml", text); }
