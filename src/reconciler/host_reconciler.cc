@@ -29,7 +29,7 @@ std::string HostReconciler::vm_run_dir(const std::string& vm) const {
   return opts_.run_dir + "/vms/" + vm;
 }
 
-ObservedState HostReconciler::observe() {
+ObservedState HostReconciler::records() {
   ObservedState o;
   locked([&] {
     for (auto& r : store_.resources()) o.applied.emplace(ResourceKey{*parse_kind(r.kind), r.name}, r);
@@ -37,6 +37,11 @@ ObservedState HostReconciler::observe() {
     for (auto& r : store_.runtimes()) o.runtimes.emplace(r.name, r);
     return 0;
   });
+  return o;
+}
+
+ObservedState HostReconciler::observe() {
+  ObservedState o = records();
   for (const auto& [name, rt] : o.runtimes) {
     ProcessIdentity p{static_cast<pid_t>(rt.pid), rt.start_time, rt.exe};
     if (is_running(p)) o.running.insert(name);
@@ -194,13 +199,7 @@ NatRuleset HostReconciler::target_rules(const DesiredState& d, const Plan& plan)
   for (const Change& c : plan.diff.changes) {
     if (c.type == ChangeType::Delete) deleting.insert(c.key);
   }
-  ObservedState now;
-  locked([&] {
-    for (auto& r : store_.resources()) now.applied.emplace(ResourceKey{*parse_kind(r.kind), r.name}, r);
-    for (auto& v : store_.vms()) now.vms.emplace(v.name, v);
-    return 0;
-  });
-  return target_nat(d, now, deleting);
+  return target_nat(d, records(), deleting);
 }
 
 std::string HostReconciler::sync_nat(const DesiredState& d, const Plan& plan) {

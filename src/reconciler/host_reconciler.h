@@ -50,6 +50,8 @@ class HostReconciler {
   std::string record(const ResourceKey& key, const DesiredState& d);
   std::string forget(const ResourceKey& key);
 
+  /// What the store records (applied resources, VMs, processes); no host reads.
+  ObservedState records();
   /// The NAT ruleset this plan converges to, from the store as it is now.
   NatRuleset target_rules(const DesiredState& d, const Plan& plan);
   void stop_vm(const std::string& name);
