@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <ctime>
 #include <algorithm>
 #include <filesystem>
@@ -21,13 +22,18 @@ namespace banger {
 std::unique_ptr<Hypervisor> HostReconciler::hypervisor_for(const VM& vm) {
   Runtime r = vm.runtime.value;
   if (r == Runtime::Auto) {
-    // auto: Firecracker where it can run (KVM and the binary), else QEMU.
+    // auto: Firecracker where it can run (KVM), else QEMU. This version has
+    // no QEMU driver yet, so without KVM auto still uses a Firecracker binary
+    // the user named (--firecracker or BANGER_FIRECRACKER_BIN), e.g. a test
+    // double; with none named it says what to do.
     bool kvm = ::access("/dev/kvm", R_OK | W_OK) == 0;
-    if (!kvm) {
+    const char* env = std::getenv("BANGER_FIRECRACKER_BIN");
+    bool named = !opts_.firecracker_bin.empty() || (env && *env);
+    if (!kvm && !named) {
       throw HostError("VM/" + vm.name() +
                       ": runtime auto needs /dev/kvm for Firecracker, and this host has none; the "
-                      "QEMU runtime is not available in this version of banger (set "
-                      "spec.runtime: firecracker to use a Firecracker binary anyway)");
+                      "QEMU runtime is not available in this version of banger (name a Firecracker "
+                      "binary with --firecracker to use it anyway)");
     }
     r = Runtime::Firecracker;
   }

@@ -39,7 +39,7 @@ class HostCli : public ::testing::Test {
            "/rootfs.ext4}\n---\napiVersion: banger.dev/v1\nkind: VM\nmetadata: {name: a}\n"
            "spec: {kernel: k, image: i, runtime: firecracker" + a_fields + "}\n"
            "---\napiVersion: banger.dev/v1\nkind: VM\nmetadata: {name: b}\n"
-           "spec: {kernel: k, image: i, runtime: firecracker, diskStrategy: copy}\n";
+           "spec: {kernel: k, image: i, diskStrategy: copy}\n";
   }
 
   CommandResult banger(std::vector<std::string> args, bool with_fc = true) {
