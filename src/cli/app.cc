@@ -10,6 +10,7 @@
 #include "cli/options.h"
 #include "cli/doctor_cmd.h"
 #include "cli/get_cmd.h"
+#include "cli/logs_cmd.h"
 #include "cli/reconcile_cmds.h"
 #include "cli/validate_cmd.h"
 #include "cli/version.h"
@@ -93,6 +94,7 @@ int run(int argc, char** argv) {
   add_apply_command(app, global, command);
   add_get_command(app, global, command);
   add_delete_command(app, global, command);
+  add_logs_command(app, global, command);
   add_doctor_command(app, global, command);
   for (CLI::App* s : app.get_subcommands([](const CLI::App*) { return true; })) {
     s->allow_extras();

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <algorithm>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "leftovers.h"
@@ -114,7 +116,23 @@ TEST_F(HostCli, DeleteByKindAndNameGetFormatsAndJsonPlan) {
   auto yaml = banger({"get", "vm", "a", "-o", "yaml"}, false);
   EXPECT_NE(yaml.out.find("kind: \"VM\""), std::string::npos) << yaml.out;
 
+  // logs: the fake writes "Guest booted (fake)" to its stdout, which is the console log.
+  auto logs = banger({"logs", "a"}, false);
+  EXPECT_EQ(logs.exit_code, 0) << logs.err;
+  EXPECT_NE(logs.out.find("Guest booted (fake)\n"), std::string::npos) << logs.out;
+  auto tail = banger({"logs", "a", "--tail", "2"}, false);
+  EXPECT_EQ(std::count(tail.out.begin(), tail.out.end(), '\n'), 2) << tail.out;
+  EXPECT_EQ(logs.out.substr(logs.out.size() - tail.out.size()), tail.out) << "the last lines";
+  EXPECT_EQ(banger({"logs", "nope"}, false).exit_code, 1);
+
+  // -f follows until the VM stops, as kubectl logs -f ends with its container.
+  CommandResult follow;
+  std::thread follower([&] { follow = banger({"logs", "a", "-f"}, false); });
+  usleep(500000);
   auto del = banger({"delete", "vm", "a"});
+  follower.join();
+  EXPECT_EQ(follow.exit_code, 0) << follow.err;
+  EXPECT_NE(follow.out.find("Guest booted (fake)"), std::string::npos) << follow.out;
   EXPECT_EQ(del.exit_code, 0) << del.out << del.err;
   EXPECT_EQ(banger({"get", "vm", "a"}, false).exit_code, 1);
   EXPECT_EQ(banger({"get", "vm", "b"}, false).exit_code, 0);
