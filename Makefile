@@ -12,7 +12,8 @@ DEPS := cmake ninja-build g++ pkg-config \
         libgtest-dev libgmock-dev libsqlite3-dev libnl-3-dev libnl-route-3-dev \
         libnftables-dev libdevmapper-dev libcurl4-openssl-dev libssl-dev \
         python3 python3-yaml python3-jsonschema \
-        iproute2 nftables procps btrfs-progs xfsprogs
+        iproute2 nftables procps btrfs-progs xfsprogs \
+        qemu-system-x86 busybox-static e2fsprogs kmod cpio
 
 .PHONY: all deps build test demo bench clean
 

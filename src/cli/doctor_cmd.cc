@@ -11,6 +11,7 @@
 #include "drivers/firecracker.h"
 #include "drivers/nat.h"
 #include "drivers/netlink.h"
+#include "drivers/qemu.h"
 #include "drivers/sysctl.h"
 
 namespace banger::cli {
@@ -71,6 +72,13 @@ std::vector<Check> run_checks(const GlobalOptions& g, const std::string& fc_flag
     out.push_back({Level::Ok, "firecracker", fc});
   } catch (const std::exception& e) {
     out.push_back({kvm ? Level::Fail : Level::Warn, "firecracker", e.what()});
+  }
+  try {
+    std::string q = find_qemu();
+    out.push_back({Level::Ok, "qemu", q + (kvm ? " (with KVM)" : " (software emulation: slow but works without KVM)")});
+  } catch (const std::exception& e) {
+    out.push_back({kvm ? Level::Warn : Level::Fail, "qemu",
+                   std::string(e.what()) + (kvm ? "" : "; without KVM, QEMU is the only runtime that can boot VMs")});
   }
   try {
     out.push_back(ipv4_forwarding_enabled()

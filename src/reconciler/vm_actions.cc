@@ -10,6 +10,7 @@
 #include "common/host_error.h"
 #include "drivers/disk.h"
 #include "drivers/firecracker.h"
+#include "drivers/qemu.h"
 #include "drivers/netlink.h"
 #include "drivers/process.h"
 #include "drivers/tap.h"
@@ -22,24 +23,15 @@ namespace banger {
 std::unique_ptr<Hypervisor> HostReconciler::hypervisor_for(const VM& vm) {
   Runtime r = vm.runtime.value;
   if (r == Runtime::Auto) {
-    // auto: Firecracker where it can run (KVM), else QEMU. This version has
-    // no QEMU driver yet, so without KVM auto still uses a Firecracker binary
-    // the user named (--firecracker or BANGER_FIRECRACKER_BIN), e.g. a test
-    // double; with none named it says what to do.
+    // auto: Firecracker where it can run (KVM), else QEMU. A Firecracker
+    // binary the user named (--firecracker, BANGER_FIRECRACKER_BIN) is taken
+    // as the choice even without KVM (a test double, a nested setup).
     bool kvm = ::access("/dev/kvm", R_OK | W_OK) == 0;
     const char* env = std::getenv("BANGER_FIRECRACKER_BIN");
     bool named = !opts_.firecracker_bin.empty() || (env && *env);
-    if (!kvm && !named) {
-      throw HostError("VM/" + vm.name() +
-                      ": runtime auto needs /dev/kvm for Firecracker, and this host has none; the "
-                      "QEMU runtime is not available in this version of banger (name a Firecracker "
-                      "binary with --firecracker to use it anyway)");
-    }
-    r = Runtime::Firecracker;
+    r = kvm || named ? Runtime::Firecracker : Runtime::Qemu;
   }
-  if (r == Runtime::Qemu) {
-    throw HostError("VM/" + vm.name() + ": the qemu runtime is not available in this version of banger");
-  }
+  if (r == Runtime::Qemu) return std::make_unique<QemuDriver>(find_qemu());
   return std::make_unique<FirecrackerDriver>(find_firecracker(opts_.firecracker_bin));
 }
 
@@ -48,8 +40,12 @@ void HostReconciler::stop_vm(const std::string& name) {
   if (!rt) return;
   VmHandle h{{static_cast<pid_t>(rt->pid), rt->start_time, rt->exe}, rt->api_socket, rt->log_path};
   journaled("stop", "process", std::to_string(rt->pid), "VM/" + name, [&] {
-    // Any driver instance stops any VM: stop works from the recorded handle.
-    FirecrackerDriver("").stop(h, opts_.stop_grace);
+    // Stop works from the recorded handle; the binary path is not needed.
+    if (rt->hypervisor == "qemu") {
+      QemuDriver("").stop(h, opts_.stop_grace);
+    } else {
+      FirecrackerDriver("").stop(h, opts_.stop_grace);
+    }
     return 0;
   });
   locked([&] {

@@ -1,0 +1,33 @@
+// QEMU as banger's second hypervisor, for hosts without KVM (and real boots
+// in tests): `qemu-system-x86_64 -M microvm` with KVM when /dev/kvm is usable,
+// TCG otherwise; the VM's disk and tap as virtio-mmio devices; the serial
+// console in the VM's log; control over QMP on a unix socket in its run dir.
+// Stop is QMP system_powerdown, then SIGKILL after the grace period.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "drivers/hypervisor.h"
+
+namespace banger {
+
+/// env BANGER_QEMU_BIN, else qemu-system-x86_64 on PATH; throws HostError.
+std::string find_qemu();
+
+class QemuDriver : public Hypervisor {
+ public:
+  explicit QemuDriver(std::string binary) : binary_(std::move(binary)) {}
+  const char* name() const override { return "qemu"; }
+  VmHandle start(const VmLaunch& vm) override;
+  void stop(const VmHandle& vm, std::chrono::milliseconds grace) override;
+
+  /// The command line for `vm` (pure; tested on its own).
+  static std::vector<std::string> command_line(const std::string& binary, const VmLaunch& vm,
+                                               const std::string& qmp_socket, bool kvm);
+
+ private:
+  std::string binary_;
+};
+
+}  // namespace banger
