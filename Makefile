@@ -13,9 +13,9 @@ DEPS := cmake ninja-build g++ pkg-config \
         libnftables-dev libdevmapper-dev libcurl4-openssl-dev libssl-dev \
         python3 python3-yaml python3-jsonschema \
         iproute2 nftables procps btrfs-progs xfsprogs \
-        qemu-system-x86 busybox-static e2fsprogs kmod cpio
+        qemu-system-x86 busybox-static e2fsprogs kmod cpio curl
 
-.PHONY: all deps build test demo bench clean
+.PHONY: all deps build test unit demo demo-clean bench clean
 
 all: build
 
@@ -40,9 +40,17 @@ build: deps $(BUILD)/build.ninja
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# The main job: a real VM (QEMU without KVM) serving a page on 127.0.0.1:8080.
 demo: build
-	@echo "== banger validate -f examples/manifests -v"
-	@$(BUILD)/banger validate -f examples/manifests -v
+	@$(BUILD)/banger validate -f examples/manifests
+	@scripts/demo.sh $(BUILD)
+
+demo-clean:
+	@[ ! -x $(BUILD)/banger ] || $(BUILD)/banger delete -f examples/demo --ignore-not-found
+
+# Everything but the real boots (label "boot"): quick feedback.
+unit: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE boot
 
 bench: build
 	$(BUILD)/bench_validate 1000

@@ -1,0 +1,160 @@
+// Real boots: the demo VM (Debian's kernel, a busybox root serving a page)
+// under QEMU with software emulation, applied by the real banger binary in
+// this process's private network namespace, and reached through its port
+// forward on 127.0.0.1. Few boots on purpose: each takes seconds under TCG.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "leftovers.h"
+#include "netns.h"
+#include "run_command.h"
+
+namespace fs = std::filesystem;
+using banger::test::CommandResult;
+using banger::test::run_command;
+using banger::test::TempDir;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const std::string kCache = DEMO_CACHE_DIR;
+
+// GET / from 127.0.0.1:port; "" when nothing answers.
+std::string http_get(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  std::string out;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    std::string req = "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+      char buf[4096];
+      ssize_t n;
+      while ((n = recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<size_t>(n));
+    }
+  }
+  close(fd);
+  return out;
+}
+
+// Seconds until the page answers through the forward, or -1 after `limit`.
+double wait_for_page(int port, std::chrono::seconds limit) {
+  auto t0 = Clock::now();
+  while (Clock::now() - t0 < limit) {
+    if (http_get(port).find("served by banger") != std::string::npos) {
+      return std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return -1;
+}
+
+bool alive(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(f, stat)) return false;
+  return stat.substr(stat.rfind(')') + 2, 1) != "Z";
+}
+
+class QemuBoot : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REQUIRE_PRIVATE_NETNS();
+    if (!fs::exists(kCache + "/vmlinuz")) GTEST_SKIP() << "demo artifacts not built in " << kCache;
+    dir_ = std::make_unique<TempDir>();
+    std::ifstream web(std::string(BANGER_SOURCE_DIR) + "/examples/demo/web.yaml");
+    std::string text((std::istreambuf_iterator<char>(web)), std::istreambuf_iterator<char>());
+    const std::string memory = "  memory: 256Mi";
+    text.replace(text.find(memory), memory.size(), memory + "\n  runtime: qemu");
+    web_ = text;
+    dir_->write("m/web.yaml", web_);
+    ASSERT_EQ(run_command({std::string(BANGER_SOURCE_DIR) + "/scripts/demo-manifests.sh", kCache,
+                           dir_->path() + "/m/artifacts.yaml"})
+                  .exit_code,
+              0);
+  }
+  void TearDown() override {
+    if (!dir_) return;
+    banger({"delete", "-f", dir_->path() + "/m", "--ignore-not-found"});
+    banger::test::kill_processes_mentioning(dir_->path());
+  }
+  CommandResult banger(std::vector<std::string> args) {
+    std::vector<std::string> argv{BANGER_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--state-dir", dir_->path() + "/state", "--run-dir", dir_->path() + "/run"});
+    return run_command(argv, "", 180);
+  }
+  std::unique_ptr<TempDir> dir_;
+  std::string web_;
+};
+
+TEST_F(QemuBoot, DemoServesItsPageThroughTheForwardRestartsAndLeavesNothing) {
+  auto t0 = Clock::now();
+  auto a = banger({"apply", "-f", dir_->path() + "/m"});
+  ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+  double page = wait_for_page(8080, std::chrono::seconds(120));
+  double total = std::chrono::duration<double>(Clock::now() - t0).count();
+  ASSERT_GE(page, 0) << "no page on 127.0.0.1:8080; console:\n" << banger({"logs", "web", "--tail", "30"}).out;
+  std::printf("[  figure  ] apply to page answering: %.1f s (apply itself %.1f s)\n", total, total - page);
+  auto g = banger({"get", "vm", "web", "-o", "json"});
+  auto status = nlohmann::json::parse(g.out)["items"][0]["status"];
+  EXPECT_EQ(status["RUNTIME"], "qemu");
+  int pid = std::stoi(std::string(status["PID"]));
+  std::ifstream st("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(st, line);) {
+    if (line.rfind("VmHWM", 0) == 0) std::printf("[  figure  ] qemu %s\n", line.c_str());
+  }
+  auto d = banger({"diff", "-f", dir_->path() + "/m"});
+  EXPECT_EQ(d.exit_code, 0) << d.out;
+
+  // A new kernel argument restarts the VM, and the page comes back.
+  std::string changed = web_;
+  const std::string runtime = "  runtime: qemu";
+  changed.replace(changed.find(runtime), runtime.size(), runtime + "\n  kernelArgs: quiet");
+  dir_->write("m/web.yaml", changed);
+  d = banger({"diff", "-f", dir_->path() + "/m"});
+  EXPECT_EQ(d.exit_code, 2);
+  EXPECT_NE(d.out.find("~ VM/web (restart)"), std::string::npos) << d.out;
+  auto t1 = Clock::now();
+  a = banger({"apply", "-f", dir_->path() + "/m"});
+  ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+  std::printf("[  figure  ] restart (stop + start) by apply: %.1f s\n",
+              std::chrono::duration<double>(Clock::now() - t1).count());
+  EXPECT_FALSE(alive(pid)) << "the old qemu still runs";
+  EXPECT_GE(wait_for_page(8080, std::chrono::seconds(120)), 0) << banger({"logs", "web", "--tail", "30"}).out;
+
+  // delete: no process, tap, rule, run file, disk or record left.
+  g = banger({"get", "vm", "web", "-o", "json"});
+  status = nlohmann::json::parse(g.out)["items"][0]["status"];
+  pid = std::stoi(std::string(status["PID"]));
+  std::string tap = status["TAP"], disk = status["DISK"];
+  auto t2 = Clock::now();
+  auto del = banger({"delete", "-f", dir_->path() + "/m"});
+  ASSERT_EQ(del.exit_code, 0) << del.out << del.err;
+  std::printf("[  figure  ] delete (powerdown and cleanup): %.1f s\n",
+              std::chrono::duration<double>(Clock::now() - t2).count());
+  EXPECT_FALSE(alive(pid));
+  EXPECT_NE(run_command({"/bin/sh", "-c", "ip link show " + tap}).exit_code, 0);
+  EXPECT_NE(run_command({"/bin/sh", "-c", "nft list table ip banger"}).exit_code, 0);
+  EXPECT_FALSE(fs::exists(disk));
+  EXPECT_FALSE(fs::exists(dir_->path() + "/run/vms/web"));
+  EXPECT_EQ(banger({"get", "vm", "web"}).exit_code, 1);
+  EXPECT_EQ(http_get(8080), "");
+}
+
+}  // namespace
