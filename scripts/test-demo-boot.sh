@@ -16,8 +16,15 @@ command -v qemu-system-x86_64 >/dev/null || { echo "test-demo-boot: qemu-system-
 command -v unshare >/dev/null || { echo "test-demo-boot: unshare not found" >&2; exit 1; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/banger-demo-test.XXXXXX")
-cleanup_outer() { rm -rf "$WORK"; }
+INNER_PID=
+cleanup_outer() {
+    if [ -n "$INNER_PID" ] && kill -0 "$INNER_PID" 2>/dev/null; then
+        kill -TERM "$INNER_PID" 2>/dev/null; wait "$INNER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
 trap cleanup_outer EXIT
+trap 'exit 143' TERM INT HUP
 cp --sparse=always "$CACHE_DIR/rootfs.ext4" "$WORK/rootfs-copy.ext4"
 
 cat >"$WORK/inner.sh" <<'INNER'
@@ -40,6 +47,7 @@ cleanup() {
     exit $rc
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT HUP
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", b-a}'; }
 
@@ -52,9 +60,15 @@ if command -v curl >/dev/null; then fetch() { curl -s -m 2 http://10.99.0.2/; }
 else fetch() { busybox wget -q -T 2 -O- http://10.99.0.2/; }; fi
 
 QMP=$WORK/qmp.sock
+# Under TCG the guest TSC is the host TSC, and the kernel's PIT-based TSC
+# calibration fails intermittently on a loaded host (no HPET/PM timer on
+# microvm); the boot then hangs forever in "Calibrating delay loop".
+# Passing the host TSC frequency skips that calibration.
+KHZ=$(awk -F: '/^cpu MHz/{printf "%d", $2 * 1000; exit}' /proc/cpuinfo)
+TSC_ARG=${KHZ:+tsc_early_khz=$KHZ}
 QEMU_CMD=(qemu-system-x86_64 -M "$MACHINE" -m 256 -smp 1 -nodefaults -no-user-config -nographic -no-reboot
     -kernel "$CACHE_DIR/vmlinuz" -initrd "$CACHE_DIR/initrd.img"
-    -append "console=ttyS0 reboot=k panic=1 ip=10.99.0.2::10.99.0.1:255.255.255.0:web:eth0:off"
+    -append "console=ttyS0 reboot=k panic=1 $TSC_ARG ip=10.99.0.2::10.99.0.1:255.255.255.0:web:eth0:off"
     -drive id=root,file="$WORK/rootfs-copy.ext4",format=raw,if=none
     -device virtio-blk-device,drive=root
     -netdev tap,id=n0,ifname=dtap0,script=no,downscript=no
@@ -122,4 +136,6 @@ INNER
 
 # DEMO_MACHINE overrides -M (default microvm,acpi=on: ACPI is what delivers
 # system_powerdown to the guest as a power-button press).
-unshare -n bash "$WORK/inner.sh" "$CACHE_DIR" "$WORK" "${DEMO_MACHINE:-microvm,acpi=on}"
+unshare -n bash "$WORK/inner.sh" "$CACHE_DIR" "$WORK" "${DEMO_MACHINE:-microvm,acpi=on}" &
+INNER_PID=$!
+wait "$INNER_PID"
