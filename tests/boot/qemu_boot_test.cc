@@ -64,12 +64,7 @@ double wait_for_page(int port, std::chrono::seconds limit) {
   return -1;
 }
 
-bool alive(int pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  if (!std::getline(f, stat)) return false;
-  return stat.substr(stat.rfind(')') + 2, 1) != "Z";
-}
+bool alive(int pid) { return banger::test::process_alive(pid); }
 
 class QemuBoot : public ::testing::Test {
  protected:

@@ -26,13 +26,7 @@ namespace {
 
 CommandResult sh(const std::string& cmd) { return run_command({"/bin/sh", "-c", cmd}); }
 
-// Gone, or a zombie that init has not reaped yet (it is not our child).
-bool alive(int pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  if (!std::getline(f, stat)) return false;
-  return stat.substr(stat.rfind(')') + 2, 1) != "Z";
-}
+bool alive(int pid) { return banger::test::process_alive(pid); }
 
 std::string manifests(const std::string& dir, const std::string& web2_memory, bool with_web3) {
   std::ostringstream m;

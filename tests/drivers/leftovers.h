@@ -25,4 +25,13 @@ inline int kill_processes_mentioning(const std::string& dir) {
   return killed;
 }
 
+/// Alive, and not a zombie: VM processes are not our children, so one that
+/// exited may wait a while for init to reap it.
+inline bool process_alive(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(f, stat)) return false;
+  return stat.substr(stat.rfind(')') + 2, 1) != "Z";
+}
+
 }  // namespace banger::test
