@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <iostream>
+#include <memory>
+
+#include "drivers/download_progress.h"
 
 #include "resources/quantity.h"
 
@@ -30,6 +33,11 @@ SessionOptions session_options(const GlobalOptions& g, const HostFlags& f, bool 
   auto grace = parse_duration(f.stop_timeout);
   if (!grace) throw std::runtime_error("--stop-timeout " + f.stop_timeout + " is not a duration such as 10s");
   o.host.stop_grace = *grace;
+  if (!g.quiet) {
+    // Downloads: a redrawn bar on a terminal, a line per file in a log.
+    auto bar = std::make_shared<DownloadRenderer>(std::cerr, ::isatty(STDERR_FILENO) == 1);
+    o.host.download.progress = [bar](const DownloadProgress& p) { bar->report(p); };
+  }
   o.lock = lock;
   o.wait_for_lock = !f.no_wait;
   o.on_lock_wait = [dir = g.state_dir] {

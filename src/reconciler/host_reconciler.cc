@@ -18,7 +18,8 @@ namespace fs = std::filesystem;
 
 namespace banger {
 
-HostReconciler::HostReconciler(Store& store, HostOptions opts) : store_(store), opts_(std::move(opts)) {}
+HostReconciler::HostReconciler(Store& store, HostOptions opts)
+    : store_(store), opts_(std::move(opts)), artifacts_(opts_.state_dir, opts_.download) {}
 HostReconciler::~HostReconciler() = default;
 
 std::string HostReconciler::disk_path(const std::string& vm) const {
@@ -159,39 +160,30 @@ std::string HostReconciler::delete_network(const Action& a) {
 }
 
 std::string HostReconciler::verify_artifact(const Action& a, const DesiredState& d) {
-  std::vector<const ArtifactSource*> sources;
+  // Each file of the resource: downloaded into the store or found, verified.
+  std::vector<std::pair<std::string, const ArtifactSource*>> sources;
   if (a.key.kind == Kind::Kernel) {
     const Kernel* k = d.set.find_kernel(a.key.name);
     if (!k) throw HostError(a.key.str() + " is not in the manifests");
-    sources.push_back(&k->source);
-    if (k->initrd) sources.push_back(&*k->initrd);
+    sources.emplace_back("spec", &k->source);
+    if (k->initrd) sources.emplace_back("spec.initrd", &*k->initrd);
   } else {
     const Image* i = d.set.find_image(a.key.name);
     if (!i) throw HostError(a.key.str() + " is not in the manifests");
-    sources.push_back(&i->source);
+    sources.emplace_back("spec", &i->source);
   }
-  std::string summary;
-  for (const ArtifactSource* s : sources) {
-    if (s->url.set) {
-      throw HostError(a.key.str() + ": downloading " + s->url.value +
-                      " is not supported by this version of banger; download it and use path");
-    }
-    std::error_code ec;
-    if (!fs::is_regular_file(s->resolved_path, ec)) {
-      throw HostError(a.key.str() + ": " + s->resolved_path +
-                      " is not a file (check spec.path; relative paths start at the manifest's folder)");
-    }
-    if (!s->sha256.value.empty()) {
-      std::string got = sha256_file(s->resolved_path);
-      if (got != s->sha256.value) {
-        throw HostError(a.key.str() + ": " + s->resolved_path + " has sha256 " + got + ", not " +
-                        s->sha256.value + " as spec.sha256 says");
-      }
-      summary = "verified sha256";
+  std::string out;
+  for (const auto& [field, s] : sources) {
+    std::string summary;
+    resolve_artifact(a.key.str(), field, *s, &summary);
+    if (out.empty()) {
+      out = summary;
+    } else if (summary != out) {
+      out = "kernel " + out + ", initrd " + summary;
     }
   }
   record(a.key, d);
-  return summary.empty() ? "found" : summary;
+  return out;
 }
 
 NatRuleset HostReconciler::target_rules(const DesiredState& d, const Plan& plan) {

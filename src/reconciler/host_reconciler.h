@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 
+#include "drivers/artifact_store.h"
 #include "drivers/hypervisor.h"
 #include "drivers/nat.h"
 #include "reconciler/desired_state.h"
@@ -23,6 +24,9 @@ struct HostOptions {
   std::string run_dir = "/run/banger";
   std::string firecracker_bin;  ///< --firecracker; "" = env or PATH
   std::chrono::milliseconds stop_grace{std::chrono::seconds(10)};
+  /// Artifact downloads: timeouts, retries, back-off, and the progress
+  /// callback (the CLI draws it; the reconciler never prints).
+  DownloadOptions download;
 };
 
 class HostReconciler {
@@ -44,6 +48,15 @@ class HostReconciler {
   std::string ensure_network(const Action& a, const Plan& plan, const DesiredState& d);
   std::string delete_network(const Action& a);
   std::string verify_artifact(const Action& a, const DesiredState& d);
+  /// A Kernel's, initrd's or Image's file, checked: a `url` is fetched into
+  /// the artifact store (or found there) and verified; a `path` must be a
+  /// file whose sha256, when given, matches (cached by size and mtime).
+  /// `label` is "Kernel/k", `field` "spec" or "spec.initrd". Sets *summary.
+  std::string resolve_artifact(const std::string& label, const std::string& field,
+                               const ArtifactSource& s, std::string* summary = nullptr);
+  /// The file a VM boots from: the store's copy for a `url` (fetched again
+  /// if it went missing), else the resolved path.
+  std::string artifact_file(const std::string& label, const std::string& field, const ArtifactSource& s);
   std::string ensure_vm(const Action& a, const Change* c, const DesiredState& d);
   std::string delete_vm(const std::string& name);
   std::string sync_nat(const DesiredState& d, const Plan& plan);
@@ -79,6 +92,7 @@ class HostReconciler {
   std::mutex store_mu_;  ///< the store's connection and transactions are not shared across threads
   std::mutex net_mu_;    ///< link changes are serialized: bridge before its taps, no racing dumps
   NatDriver nat_;
+  ArtifactStore artifacts_;  ///< one per run: its per-hash locks make same-hash downloads share one
   /// Links as of the last observe(). Drivers trust it to skip work that is
   /// already done and read the kernel afresh only when they change something,
   /// so a plan for N VMs needs no N link dumps.

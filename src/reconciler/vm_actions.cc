@@ -62,8 +62,8 @@ VmHandle HostReconciler::start_vm(const VM& vm, const VmRecord& rec, const Desir
   VmLaunch launch;
   launch.name = vm.name();
   launch.run_dir = vm_run_dir(vm.name());
-  launch.kernel_path = k->source.resolved_path;
-  launch.initrd_path = k->initrd ? k->initrd->resolved_path : "";
+  launch.kernel_path = artifact_file("Kernel/" + k->name(), "spec", k->source);
+  launch.initrd_path = k->initrd ? artifact_file("Kernel/" + k->name(), "spec.initrd", *k->initrd) : "";
   launch.boot_args = boot_args(*k, vm, *parse_ipv4(rec.ip), n->subnet.value);
   launch.rootfs_path = rec.disk_path;
   launch.vcpus = vm.vcpus.value;
@@ -90,10 +90,6 @@ std::string HostReconciler::ensure_vm(const Action& a, const Change* c, const De
   const Network* net = d.set.find_network(vm->network.value);
   const Image* image = d.set.find_image(vm->image.value);
   if (!net || !image) throw HostError(a.key.str() + ": network or image is missing");
-  if (image->source.url.set) {
-    throw HostError(a.key.str() + ": Image/" + image->name() +
-                    " has a url; downloads are not supported by this version of banger");
-  }
   const std::string owner = a.key.str();
   const std::string& name = vm->name();
   std::vector<std::string> did;
@@ -145,7 +141,8 @@ std::string HostReconciler::ensure_vm(const Action& a, const Change* c, const De
 
   // 4. Disk from the image.
   DiskOutcome disk = journaled("ensure", "disk", rec.disk_path, owner, [&] {
-    return DiskDriver().ensure({image->source.resolved_path, rec.disk_path, vm->disk_size.value,
+    return DiskDriver().ensure({artifact_file("Image/" + image->name(), "spec", image->source), rec.disk_path,
+                                vm->disk_size.value,
                                 vm->disk_strategy.value});
   });
   if (disk.result != OpResult::Unchanged) {

@@ -72,6 +72,23 @@ CREATE TABLE journal (
   created_at INTEGER NOT NULL
 );
 )sql"},
+    // Artifacts: path checks cached by (size, mtime) so an unchanged file is
+    // hashed once, and the downloads kept in STATE/artifacts/sha256/.
+    Migration{3, R"sql(
+CREATE TABLE artifact_checks (
+  path       TEXT PRIMARY KEY,
+  size       INTEGER NOT NULL,
+  mtime_ns   INTEGER NOT NULL,
+  sha256     TEXT NOT NULL,
+  checked_at INTEGER NOT NULL
+);
+CREATE TABLE artifacts (
+  sha256     TEXT PRIMARY KEY,
+  url        TEXT NOT NULL,
+  size       INTEGER NOT NULL,
+  fetched_at INTEGER NOT NULL
+);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == Store::kSchemaVersion,

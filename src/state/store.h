@@ -74,9 +74,27 @@ struct JournalEntry {
   int64_t created_at = 0;
 };
 
+/// A path artifact's sha256 as last computed. It holds while the file keeps
+/// this size and mtime, so an unchanged file is never hashed twice.
+struct ArtifactCheck {
+  std::string path;
+  int64_t size = 0;
+  int64_t mtime_ns = 0;
+  std::string sha256;
+  int64_t checked_at = 0;  ///< unix seconds
+};
+
+/// A verified download in STATE/artifacts/sha256/<sha256>.
+struct ArtifactRecord {
+  std::string sha256;
+  std::string url;
+  int64_t size = 0;
+  int64_t fetched_at = 0;  ///< unix seconds
+};
+
 class Store {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 3;
 
   /// Creates state_dir (0700) when missing, opens/creates state.db in WAL
   /// mode and migrates it. Throws HostError (e.g. not writable, newer schema).
@@ -124,6 +142,14 @@ class Store {
                         const std::string& object_id, const std::string& owner);
   void journal_end(int64_t id);
   std::vector<JournalEntry> pending_journal();
+
+  // --- artifacts (artifact_records.cc) ---
+  std::optional<ArtifactCheck> artifact_check(const std::string& path);
+  void put_artifact_check(const ArtifactCheck& c);  ///< inserts or replaces
+  std::optional<ArtifactRecord> artifact(const std::string& sha256);
+  std::vector<ArtifactRecord> artifacts();
+  void put_artifact(const ArtifactRecord& a);  ///< inserts or replaces
+  void delete_artifact(const std::string& sha256);
 
  private:
   void migrate();

@@ -1,0 +1,96 @@
+// Kernel, initrd and Image files: a `url` goes through the content-addressed
+// artifact store (download, verify, rename); a `path` is checked in place,
+// its sha256 cached in the state DB by (size, mtime) so an unchanged file is
+// hashed once, not on every apply (hashing a 1 GiB image takes seconds).
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <ctime>
+
+#include "common/host_error.h"
+#include "drivers/disk.h"
+#include "reconciler/host_reconciler.h"
+
+namespace banger {
+
+namespace {
+
+std::string short_hash(const std::string& sha256) { return "sha256:" + sha256.substr(0, 12); }
+
+std::string mib(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  return buf;
+}
+
+int64_t mtime_ns(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+}  // namespace
+
+std::string HostReconciler::resolve_artifact(const std::string& label, const std::string& field,
+                                             const ArtifactSource& s, std::string* summary) {
+  const std::string& want = s.sha256.value;
+  if (s.url.set) {
+    auto known = locked([&] { return store_.artifact(want); });
+    std::optional<uint64_t> known_size;
+    if (known) known_size = static_cast<uint64_t>(known->size);
+    std::string who = field == "spec" ? label : label + " initrd";
+    ArtifactFetch f = artifacts_.fetch({who, s.url.value, want, known_size});
+    if (!known || f.downloaded || known->size != static_cast<int64_t>(f.size)) {
+      locked([&] {
+        store_.put_artifact({want, s.url.value, static_cast<int64_t>(f.size), static_cast<int64_t>(std::time(nullptr))});
+        return 0;
+      });
+    }
+    if (summary) {
+      char secs[32];
+      std::snprintf(secs, sizeof secs, "%.1fs", f.download.seconds);
+      *summary = f.downloaded ? "downloaded " + mib(f.size) + " in " + secs + ", " + short_hash(want) + " verified"
+                              : short_hash(want) + " in the artifact store";
+    }
+    return f.path;
+  }
+
+  const std::string& path = s.resolved_path;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    throw HostError(label + ": " + field + ".path: " + path +
+                    " is not a file (check spec.path; relative paths start at the manifest's folder)");
+  }
+  if (want.empty()) {
+    if (summary) *summary = "found";
+    return path;
+  }
+  auto check = locked([&] { return store_.artifact_check(path); });
+  bool cached = check && check->size == st.st_size && check->mtime_ns == mtime_ns(st);
+  std::string got = cached ? check->sha256 : sha256_file(path);
+  if (!cached) {
+    // Cache only what was hashed: a file written to while it was read has a
+    // new mtime now, and the next run hashes it again.
+    struct stat after;
+    if (::stat(path.c_str(), &after) == 0 && after.st_size == st.st_size && mtime_ns(after) == mtime_ns(st)) {
+      locked([&] {
+        store_.put_artifact_check({path, st.st_size, mtime_ns(st), got, static_cast<int64_t>(std::time(nullptr))});
+        return 0;
+      });
+    }
+  }
+  if (got != want) {
+    throw HostError(label + ": " + field + ".sha256: sha256 mismatch for " + path + ": expected " + want +
+                    ", got " + got + " (fix spec.sha256, or the file)");
+  }
+  if (summary) *summary = cached ? "sha256 verified (unchanged since last check)" : "verified sha256";
+  return path;
+}
+
+std::string HostReconciler::artifact_file(const std::string& label, const std::string& field,
+                                          const ArtifactSource& s) {
+  // A path was checked by its resource's action; only a download has a copy
+  // that may have gone missing since (removed by hand) and can be fetched again.
+  if (!s.url.set) return s.resolved_path;
+  return resolve_artifact(label, field, s);
+}
+
+}  // namespace banger
