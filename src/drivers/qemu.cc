@@ -1,10 +1,12 @@
 #include "drivers/qemu.h"
 
+#include <net/if.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -124,6 +126,11 @@ VmHandle QemuDriver::start(const VmLaunch& vm) {
   const std::string dir = fs::absolute(vm.run_dir).lexically_normal().string();
   const std::string qmp = dir + "/qmp.sock";
   const std::string log = dir + "/console.log";
+  // QEMU opens the tap by name, and as root that creates a missing one: the
+  // VM would run with its NIC wired to nothing.
+  if (vm.tap.empty() || ::if_nametoindex(vm.tap.c_str()) == 0) {
+    throw HostError(who + ": tap \"" + vm.tap + "\" does not exist (QEMU would create an unconnected one)");
+  }
   try {
     make_run_dir(dir);
     remove_socket(qmp);
@@ -145,17 +152,22 @@ VmHandle QemuDriver::start(const VmLaunch& vm) {
   } catch (const HostError& e) {
     throw HostError(who + ": starting qemu failed: " + e.what() + " (log: " + log + ")" + log_tail(log, log_start));
   }
-  // QEMU creates the QMP socket before the guest runs; once it answers, the
-  // VM is booting (readiness of the guest itself is a probe's job).
+  // QEMU listens on QMP before it loads the kernel and builds the machine
+  // (a missing kernel is found only then, and QEMU exits), but greets only
+  // from its main loop: a command answered means the VM is booting
+  // (readiness of the guest itself is a probe's job).
   auto deadline = std::chrono::steady_clock::now() + kQmpReadyTimeout;
   auto wait = std::chrono::milliseconds(5);
   while (true) {
-    if (connect_unix(qmp)) break;
-    if (!is_running(proc) || std::chrono::steady_clock::now() > deadline) {
+    if (qmp_command(qmp, "query-status")) break;
+    bool exited = !is_running(proc);
+    if (exited || std::chrono::steady_clock::now() > deadline) {
       std::string tail = log_tail(log, log_start);
       kill_process(proc);
       remove_socket(qmp);
-      throw HostError(who + ": qemu did not open its QMP socket " + qmp + " (log: " + log + ")" + tail);
+      throw HostError(who + (exited ? ": qemu exited before answering on its QMP socket "
+                                    : ": qemu did not answer on its QMP socket ") +
+                      qmp + " (log: " + log + ")" + tail);
     }
     std::this_thread::sleep_for(wait);
     wait = std::min(wait * 2, std::chrono::milliseconds(100));
@@ -166,9 +178,19 @@ VmHandle QemuDriver::start(const VmLaunch& vm) {
 void QemuDriver::stop(const VmHandle& vm, std::chrono::milliseconds grace) {
   if (is_running(vm.process)) {
     // A guest that honours the power button powers off and QEMU exits
-    // (-no-reboot); one that does not is killed after the grace period.
-    bool asked = grace.count() > 0 && !vm.api_socket.empty() && qmp_command(vm.api_socket, "system_powerdown");
-    if (!asked || !wait_for_exit(vm.process, grace)) kill_process(vm.process);
+    // (-no-reboot); one that does not is killed after the grace period. The
+    // button is pressed again every second: a press is lost on a guest that
+    // is not listening yet (still booting, its handler not yet started).
+    using namespace std::chrono;
+    auto deadline = steady_clock::now() + grace;
+    bool gone = false;
+    while (!gone && grace.count() > 0 && !vm.api_socket.empty()) {
+      auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
+      if (left <= milliseconds(0) || !qmp_command(vm.api_socket, "system_powerdown")) break;
+      left = duration_cast<milliseconds>(deadline - steady_clock::now());
+      gone = wait_for_exit(vm.process, std::clamp(left, milliseconds(0), milliseconds(1000)));
+    }
+    if (!gone) kill_process(vm.process);
   }
   if (!vm.api_socket.empty()) remove_socket(vm.api_socket);
 }
