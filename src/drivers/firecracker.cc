@@ -97,7 +97,10 @@ VmHandle FirecrackerDriver::start(const VmLaunch& vm) {
     api->put("/machine-config",
              json{{"vcpu_count", vm.vcpus}, {"mem_size_mib", vm.mem_mib}}.dump());
   });
-  step("boot-source", [&] {
+  // Firecracker's fault ("The kernel file cannot be opened") names no file.
+  step("boot-source (kernel " + vm.kernel_path +
+           (vm.initrd_path.empty() ? "" : ", initrd " + vm.initrd_path) + ")",
+       [&] {
     json boot{{"kernel_image_path", vm.kernel_path}};
     // An empty boot_args would replace Firecracker's default command line
     // with nothing; leaving it out keeps the default.
