@@ -10,6 +10,7 @@
 
 #include "cli/host_flags.h"
 #include "drivers/netlink.h"
+#include "reconciler/readiness.h"
 #include "reconciler/session.h"
 
 namespace banger::cli {
@@ -42,7 +43,27 @@ std::map<std::string, std::string> fields(const ResourceRecord& r) {
 // One row of a table: column name -> value, in column order.
 using Row = std::vector<std::pair<std::string, std::string>>;
 
-Row vm_row(const ResourceRecord& r, const ObservedState& o, bool wide) {
+// `get` probes every running VM once, all at once, so READY is what the
+// guest does now rather than what the last apply saw.
+constexpr std::chrono::milliseconds kReadyCheck{1000};
+
+std::map<std::string, ReadyStatus> readiness(const ObservedState& o, const std::string& only) {
+  std::vector<ReadyTarget> targets;
+  for (const auto& [key, rec] : o.applied) {
+    if (key.kind != Kind::VM || (!only.empty() && key.name != only) || !o.running.count(key.name)) continue;
+    auto vm = o.vms.find(key.name);
+    auto rt = o.runtimes.find(key.name);
+    targets.push_back(ready_target(rec, vm != o.vms.end() ? &vm->second : nullptr,
+                                   rt != o.runtimes.end() ? &rt->second : nullptr));
+  }
+  auto status = check_ready(targets, kReadyCheck);
+  std::map<std::string, ReadyStatus> out;
+  for (size_t i = 0; i < targets.size(); ++i) out[targets[i].vm] = status[i];
+  return out;
+}
+
+Row vm_row(const ResourceRecord& r, const ObservedState& o, const std::map<std::string, ReadyStatus>& ready,
+           bool wide) {
   auto f = fields(r);
   auto rec = o.vms.find(r.name);
   auto rt = o.runtimes.find(r.name);
@@ -50,6 +71,7 @@ Row vm_row(const ResourceRecord& r, const ObservedState& o, bool wide) {
   std::string state = running ? "Running" : f["state"] == "stopped" ? "Stopped" : "Exited";
   Row row{{"NAME", r.name},
           {"STATE", state},
+          {"READY", ready.count(r.name) && ready.at(r.name).ready ? "true" : "false"},
           {"IP", rec != o.vms.end() ? rec->second.ip : "-"},
           {"VCPUS", f["vcpus"]},
           {"MEMORY", f["memory"]},
@@ -60,6 +82,8 @@ Row vm_row(const ResourceRecord& r, const ObservedState& o, bool wide) {
     row.push_back({"TAP", rec != o.vms.end() ? rec->second.tap : "-"});
     row.push_back({"PID", running && rt != o.runtimes.end() ? std::to_string(rt->second.pid) : "-"});
     row.push_back({"DISK", rec != o.vms.end() ? rec->second.disk_path : "-"});
+    auto rd = ready.find(r.name);
+    row.push_back({"READINESS", rd != ready.end() ? rd->second.detail : "-"});
   }
   return row;
 }
@@ -153,6 +177,8 @@ int run_get(const GetOptions& o, const GlobalOptions& g) {
   Session s(session_options(g, o.host, /*lock=*/false));
   const ObservedState& obs = s.observe();
   bool wide = o.output == "wide";
+  std::map<std::string, ReadyStatus> ready;
+  if (!only || *only == Kind::VM) ready = readiness(obs, name);
   json items = json::array();
   bool found = false, printed = false;
   for (Kind k : {Kind::VM, Kind::Network, Kind::PortForward, Kind::Kernel, Kind::Image}) {
@@ -160,12 +186,12 @@ int run_get(const GetOptions& o, const GlobalOptions& g) {
     std::vector<Row> rows;
     for (const auto& [key, rec] : obs.applied) {
       if (key.kind != k || (!name.empty() && key.name != name)) continue;
-      Row row = k == Kind::VM        ? vm_row(rec, obs, true)
+      Row row = k == Kind::VM        ? vm_row(rec, obs, ready, true)
                 : k == Kind::Network ? network_row(rec, obs)
                 : k == Kind::PortForward ? forward_row(rec)
                                          : artifact_row(rec);
       items.push_back(to_json(rec, row));
-      if (k == Kind::VM && !wide) row = vm_row(rec, obs, false);
+      if (k == Kind::VM && !wide) row = vm_row(rec, obs, ready, false);
       rows.push_back(row);
       found = true;
     }
