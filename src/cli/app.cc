@@ -14,6 +14,7 @@
 #include "cli/logs_cmd.h"
 #include "cli/reconcile_cmds.h"
 #include "cli/validate_cmd.h"
+#include "cli/watch_cmd.h"
 #include "cli/version.h"
 #include "resources/names.h"
 
@@ -97,6 +98,7 @@ int run(int argc, char** argv) {
   add_delete_command(app, global, command);
   add_logs_command(app, global, command);
   add_doctor_command(app, global, command);
+  add_watch_command(app, global, command);
   add_gc_command(app, global, command);
   for (CLI::App* s : app.get_subcommands([](const CLI::App*) { return true; })) {
     s->allow_extras();

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "reconciler/nat_target.h"
+#include "reconciler/source_path.h"
 
 namespace banger {
 
@@ -48,10 +49,21 @@ void sort_deletes(std::vector<Change>& deletes) {
   });
 }
 
+// What prune deletes: applied, no longer named, and within the prune scope.
+std::set<ResourceKey> pruned(const DesiredState& d, const ObservedState& o, const DiffOptions& opts) {
+  std::set<ResourceKey> out;
+  if (!opts.prune) return out;
+  for (const ResourceKey& key : leftovers(d, o)) {
+    if (opts.prune_under && !path_within(o.applied.at(key).source_file, *opts.prune_under)) continue;
+    out.insert(key);
+  }
+  return out;
+}
+
 class Differ {
  public:
   Differ(const DesiredState& d, const ObservedState& o, const DiffOptions& opts)
-      : d_(d), o_(o), opts_(opts), expected_nat_(NatDriver::expected(target_nat(d, o, opts.prune ? leftovers(d, o) : std::set<ResourceKey>{}))) {}
+      : d_(d), o_(o), opts_(opts), expected_nat_(NatDriver::expected(target_nat(d, o, pruned(d, o, opts)))) {}
 
   Diff run() {
     Diff diff;
@@ -60,8 +72,9 @@ class Differ {
     }
     if (opts_.prune) {
       std::vector<Change> deletes;
+      std::set<ResourceKey> gone = pruned(d_, o_, opts_);
       for (const auto& [key, rec] : o_.applied) {
-        if (!d_.find(key)) deletes.push_back(Change{key, ChangeType::Delete, {}, {}, false, rec.source_file});
+        if (gone.count(key)) deletes.push_back(Change{key, ChangeType::Delete, {}, {}, false, rec.source_file});
       }
       sort_deletes(deletes);
       diff.changes.insert(diff.changes.end(), deletes.begin(), deletes.end());

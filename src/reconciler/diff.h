@@ -1,7 +1,9 @@
 // diff: desired vs observed -> the changes that would make them equal. Pure.
 #pragma once
 
+#include <optional>
 #include <set>
+#include <string>
 
 #include "reconciler/change.h"
 #include "reconciler/desired_state.h"
@@ -12,6 +14,10 @@ namespace banger {
 struct DiffOptions {
   /// Delete what banger applied earlier that the manifests no longer name.
   bool prune = false;
+  /// With prune: delete only resources whose recorded source file lies in
+  /// this folder (a normalized absolute path, see reconciler/source_path.h);
+  /// what was applied from elsewhere is left alone. `banger watch DIR` sets it.
+  std::optional<std::string> prune_under;
 };
 
 Diff compute_diff(const DesiredState& desired, const ObservedState& observed,

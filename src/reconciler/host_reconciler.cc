@@ -13,6 +13,7 @@
 #include "drivers/process.h"
 #include "drivers/sysctl.h"
 #include "reconciler/nat_target.h"
+#include "reconciler/source_path.h"
 
 namespace fs = std::filesystem;
 
@@ -81,7 +82,8 @@ std::string HostReconciler::run(const Action& a, const Plan& plan, const Desired
 std::string HostReconciler::record(const ResourceKey& key, const DesiredState& d) {
   const ResourceSpec* spec = d.find(key);
   if (!spec) throw HostError(key.str() + " is not in the manifests");
-  ResourceRecord r{kind_name(key.kind), key.name, spec->hash(), 1, spec->source_file,
+  // Absolute and normalized, so `watch DIR` can tell what it applied.
+  ResourceRecord r{kind_name(key.kind), key.name, spec->hash(), 1, normalize_source_path(spec->source_file),
                    static_cast<int64_t>(std::time(nullptr)), spec->fields_json()};
   locked([&] {
     store_.put_resource(r);

@@ -2,6 +2,8 @@
 // that can be rendered, serialized and executed.
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,9 @@ struct Action {
 struct Plan {
   Diff diff;
   std::vector<Action> actions;
+  /// The earliest time a VM held back by restart back-off should be looked
+  /// at again (nullopt: none is). `banger watch` wakes up then.
+  std::optional<std::chrono::system_clock::time_point> retry_at;
   bool empty() const { return actions.empty(); }
   const Change* change_of(const Action& a) const {
     return a.change >= 0 ? &diff.changes[static_cast<size_t>(a.change)] : nullptr;

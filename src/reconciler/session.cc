@@ -22,7 +22,13 @@ const ObservedState& Session::observe() {
 }
 
 Plan Session::plan_apply(const DesiredState& desired, bool prune) {
-  return make_plan(compute_diff(desired, observe(), DiffOptions{prune}), desired);
+  DiffOptions opts;
+  opts.prune = prune;
+  return plan_apply(desired, opts);
+}
+
+Plan Session::plan_apply(const DesiredState& desired, const DiffOptions& opts) {
+  return make_plan(compute_diff(desired, observe(), opts), desired);
 }
 
 Plan Session::plan_delete(const std::set<ResourceKey>& keys) {

@@ -31,6 +31,8 @@ class Session {
 
   const ObservedState& observe();  ///< cached after the first call
   Plan plan_apply(const DesiredState& desired, bool prune);
+  /// As above with every diff option (the watcher's prune scope).
+  Plan plan_apply(const DesiredState& desired, const DiffOptions& opts);
   Plan plan_delete(const std::set<ResourceKey>& keys);
   ExecutionReport execute(const Plan& plan, const DesiredState& desired,
                           const std::atomic<bool>& stop, const ProgressFn& progress);

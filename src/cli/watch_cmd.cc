@@ -1,0 +1,90 @@
+#include "cli/watch_cmd.h"
+
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include "cli/host_flags.h"
+#include "cli/watch_log.h"
+#include "reconciler/watcher.h"
+#include "resources/quantity.h"
+
+namespace banger::cli {
+
+namespace {
+
+struct WatchCmdOptions {
+  std::string dir;
+  std::string resync = "30s";
+  std::string debounce = "200ms";
+  bool allow_empty = false;
+  std::string log_format = "text";
+  HostFlags host;
+};
+
+std::optional<std::chrono::milliseconds> duration_flag(const std::string& flag, const std::string& value,
+                                                       std::chrono::milliseconds min) {
+  auto d = parse_duration(value);
+  if (!d || *d < min) {
+    std::cerr << "error: " << flag << " " << value << " is not a duration of at least "
+              << format_duration(min) << " (such as 30s, 2m or 200ms)\nSee 'banger watch --help' for usage.\n";
+    return std::nullopt;
+  }
+  return d;
+}
+
+int run_watch(const WatchCmdOptions& o, const GlobalOptions& g) {
+  auto resync = duration_flag("--resync", o.resync, std::chrono::seconds(1));
+  auto debounce = duration_flag("--debounce", o.debounce, std::chrono::milliseconds(0));
+  if (!resync || !debounce) return kExitError;
+  if (!require_root("watch")) return kExitError;
+  // The watcher's lines are its output: info by default (the global default
+  // "warn" is for one-shot commands), warnings and errors only with -q.
+  auto level = spdlog::level::from_str(g.log_level);
+  if (g.log_level == "warn") level = g.quiet ? spdlog::level::warn : spdlog::level::info;
+  setup_watch_logging(o.log_format, level);
+
+  WatchOptions w;
+  w.dir = o.dir;
+  w.resync = *resync;
+  w.debounce = *debounce;
+  w.allow_empty = o.allow_empty;
+  w.session = session_options(g, o.host, /*lock=*/true);
+  w.session.wait_for_lock = true;
+  LogReporter out(o.log_format == "json");
+  return Watcher(w, out).run();
+}
+
+}  // namespace
+
+void add_watch_command(CLI::App& app, const GlobalOptions& g, std::function<int()>& run) {
+  auto o = std::make_shared<WatchCmdOptions>();
+  CLI::App* cmd = app.add_subcommand("watch", "Keep this host equal to a folder of manifests (GitOps)");
+  cmd->footer(
+      "Applies DIR at start and on every change under it (as apply --prune, but pruning only what was\n"
+      "applied from DIR), repairs drift every --resync, restarts exited VMs at once. An invalid DIR\n"
+      "changes nothing. SIGTERM/SIGINT: finish the action under way and exit 0, VMs keep running.\n"
+      "SIGHUP: reconcile now.\n\n"
+      "Examples:\n  sudo banger watch /srv/gitops/vms\n  sudo banger watch /srv/gitops/vms --resync 1m --log-format json");
+  cmd->add_option("DIR", o->dir, "Folder of manifests (typically a git checkout)")->required()->type_name("DIR");
+  cmd->add_option("--resync", o->resync, "Re-observe and repair drift this often, even when no file changed")
+      ->capture_default_str()
+      ->type_name("DURATION");
+  cmd->add_option("--debounce", o->debounce, "Wait this long after the last file event before reading DIR")
+      ->capture_default_str()
+      ->type_name("DURATION");
+  cmd->add_flag("--allow-empty", o->allow_empty,
+                "Let a DIR with no manifests at all prune everything applied from it");
+  cmd->add_option("--log-format", o->log_format, "text or json (one object per line)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  add_host_flags(cmd, o->host, false);
+  cmd->add_option("--stop-timeout", o->host.stop_timeout,
+                  "How long a VM gets to shut down after Ctrl-Alt-Del before it is killed")
+      ->capture_default_str();
+  cmd->callback([&run, o, &g] { run = [o, &g] { return run_watch(*o, g); }; });
+}
+
+}  // namespace banger::cli
