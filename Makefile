@@ -13,7 +13,7 @@ DEPS := cmake ninja-build g++ pkg-config \
         libnftables-dev libdevmapper-dev libcurl4-openssl-dev libssl-dev \
         python3 python3-yaml python3-jsonschema \
         iproute2 nftables procps btrfs-progs xfsprogs \
-        qemu-system-x86 busybox-static e2fsprogs kmod cpio curl
+        qemu-system-x86 busybox-static e2fsprogs kmod cpio curl git
 
 .PHONY: all deps build test unit demo demo-clean bench clean
 
@@ -55,6 +55,16 @@ unit: build
 bench: build
 	$(BUILD)/bench_validate 1000
 	$(BUILD)/bench_apply $(BUILD)/banger $(BUILD)/tests/fake-firecracker 100 1000
+	$(BUILD)/bench_watch $(BUILD)/banger $(BUILD)/tests/fake-firecracker 20 100
 
 clean:
 	rm -rf $(BUILD)
+
+# banger and the watcher's systemd unit (the unit runs /usr/local/bin/banger);
+# an existing /etc/default/banger-watch is kept.
+.PHONY: install
+install: build
+	$(SUDO) install -D -m 0755 $(BUILD)/banger $(DESTDIR)/usr/local/bin/banger
+	$(SUDO) install -D -m 0644 packaging/banger-watch.service $(DESTDIR)/etc/systemd/system/banger-watch.service
+	[ -e $(DESTDIR)/etc/default/banger-watch ] || \
+	  $(SUDO) install -D -m 0644 packaging/banger-watch.env $(DESTDIR)/etc/default/banger-watch
