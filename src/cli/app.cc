@@ -13,6 +13,7 @@
 #include "cli/get_cmd.h"
 #include "cli/logs_cmd.h"
 #include "cli/reconcile_cmds.h"
+#include "cli/state_cmd.h"
 #include "cli/validate_cmd.h"
 #include "cli/watch_cmd.h"
 #include "cli/version.h"
@@ -100,6 +101,7 @@ int run(int argc, char** argv) {
   add_doctor_command(app, global, command);
   add_watch_command(app, global, command);
   add_gc_command(app, global, command);
+  add_state_command(app, global, command);
   for (CLI::App* s : app.get_subcommands([](const CLI::App*) { return true; })) {
     s->allow_extras();
     s->fallthrough();  // global flags work after the command too, as in kubectl

@@ -81,7 +81,10 @@ std::string plan_json(const Plan& plan) {
   json summary = {{"create", n[ChangeType::Create]}, {"update", n[ChangeType::Update]},
                   {"replace", n[ChangeType::Replace]}, {"repair", n[ChangeType::Repair]},
                   {"delete", n[ChangeType::Delete]}};
-  json out = {{"changes", changes}, {"natDrift", plan.diff.nat_drift}, {"summary", summary}};
+  // schemaVersion and changed came after the first release: tools that read
+  // only changes/natDrift/summary keep working (docs/plan-json.md).
+  json out = {{"schemaVersion", kPlanJsonSchemaVersion}, {"changed", !plan.empty()}, {"changes", changes},
+              {"natDrift", plan.diff.nat_drift}, {"summary", summary}};
   return out.dump(2, ' ', false, json::error_handler_t::replace);
 }
 

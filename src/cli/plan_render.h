@@ -14,9 +14,13 @@ namespace banger::cli {
 void render_plan(std::ostream& out, const Plan& plan);
 /// "Plan: 1 to create, 2 to update, ..." or "No changes. ..."
 std::string plan_summary(const Plan& plan);
-/// {"changes":[{"action","kind","name","source","restart","fields":[...],"drift":[...]}],
+/// {"schemaVersion":1,"changed":bool,
+///  "changes":[{"action","kind","name","source","restart","fields":[...],"drift":[...]}],
 ///  "natDrift":bool,"summary":{"create":N,...}}
+/// A stable, documented shape (docs/plan-json.md): fields are only ever added;
+/// a change to existing ones bumps schemaVersion.
 std::string plan_json(const Plan& plan);
+inline constexpr int kPlanJsonSchemaVersion = 1;
 
 /// One line per finished action for apply's progress.
 std::string describe_action(const Action& a);

@@ -12,6 +12,7 @@
 #include "cli/host_flags.h"
 #include "cli/plan_render.h"
 #include "cli/render.h"
+#include "cli/state_cmd.h"
 #include "reconciler/desired_state.h"
 #include "reconciler/session.h"
 #include "resources/manifest_loader.h"
@@ -85,13 +86,20 @@ int execute_plan(Session& s, const Plan& plan, const DesiredState& desired, cons
   return report.ok() ? kExitOk : kExitError;
 }
 
-int run_diff(const ReconcileOptions& o, const GlobalOptions& g) {
+// `against`: a `banger state export` file instead of the live host. Then no
+// root, no Session, no host access: the plan the exported host would get.
+int run_diff(const ReconcileOptions& o, const std::string& against, const GlobalOptions& g) {
   LoadResult r;
   if (!load(o, r)) return kExitError;
-  if (!require_root("diff")) return kExitError;
-  Session s(session_options(g, o.host, /*lock=*/false));
   DesiredState desired = make_desired(r.set);
-  Plan plan = s.plan_apply(desired, o.prune);
+  Plan plan;
+  if (!against.empty()) {
+    plan = plan_against_export(desired, read_state_export(against), o.prune);
+  } else {
+    if (!require_root("diff")) return kExitError;
+    Session s(session_options(g, o.host, /*lock=*/false));
+    plan = s.plan_apply(desired, o.prune);
+  }
   if (o.output == "json") {
     std::cout << plan_json(plan) << "\n";
   } else {
@@ -170,7 +178,11 @@ void add_diff_command(CLI::App& app, const GlobalOptions& g, std::function<int()
   cmd->add_flag("--prune", o->prune, "Also show deletions of what banger applied and the manifests no longer name");
   add_output_option(cmd, o->output, {"json"});
   add_host_flags(cmd, o->host, false);
-  bind(cmd, run, o, g, run_diff);
+  auto against = std::make_shared<std::string>();
+  cmd->add_option("--against", *against,
+                  "Diff against a 'banger state export' file instead of this host (no root needed)")
+      ->type_name("FILE");
+  cmd->callback([&run, o, against, &g] { run = [o, against, &g] { return run_diff(*o, *against, g); }; });
 }
 
 void add_apply_command(CLI::App& app, const GlobalOptions& g, std::function<int()>& run) {

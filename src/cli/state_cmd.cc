@@ -1,0 +1,145 @@
+#include "cli/state_cmd.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "cli/host_flags.h"
+#include "cli/render.h"
+#include "cli/version.h"
+#include "reconciler/diff.h"
+#include "reconciler/session.h"
+
+namespace banger::cli {
+
+namespace {
+
+struct ExportOptions {
+  std::string output = "json";
+  std::string file;  // "" or "-": standard output
+  HostFlags host;
+};
+
+std::string hostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "";
+  return buf;
+}
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Temp file beside `path`, then rename: a reader (a cron job's git commit, a
+// CI upload) never sees half a file, and a failed export keeps the old one.
+void write_atomically(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp-XXXXXX";
+  int fd = mkstemp(tmp.data());
+  if (fd < 0) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+  auto fail = [&](const char* what) {
+    int err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw std::runtime_error(std::string("cannot ") + what + " " + path + ": " + std::strerror(err));
+  };
+  // mkstemp makes it 0600; give it the mode any new file gets (0666 less the
+  // umask), since the export is meant to be copied to CI.
+  mode_t mask = ::umask(0);
+  ::umask(mask);
+  if (::fchmod(fd, 0666 & ~mask) != 0) fail("write");
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail("write");
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) fail("write");
+  if (::close(fd) != 0) {
+    fd = -1;
+    int err = errno;
+    ::unlink(tmp.c_str());
+    throw std::runtime_error("cannot write " + path + ": " + std::strerror(err));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    throw std::runtime_error("cannot write " + path + ": " + std::strerror(err));
+  }
+}
+
+int run_export(const ExportOptions& o, const GlobalOptions& g) {
+  if (!require_root("state export")) return kExitError;
+  // Read-only, like diff: no host lock, so an export never waits for (or
+  // holds up) an apply or the watcher.
+  Session s(session_options(g, o.host, /*lock=*/false));
+  SnapshotInfo info{hostname(), utc_now(), kVersion, g.state_dir};
+  std::string text = snapshot_to_json(s.observe(), info);
+  if (o.file.empty() || o.file == "-") {
+    std::cout << text << std::flush;
+    return kExitOk;
+  }
+  write_atomically(o.file, text);
+  if (!g.quiet) {
+    const ObservedState& obs = s.observe();
+    std::cerr << "exported " << obs.applied.size() << " resources and " << obs.vms.size() << " VMs to "
+              << o.file << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+StateSnapshot read_state_export(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw SnapshotError(path + ": is a folder, not a state export file");
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw SnapshotError(path + ": cannot read: " + std::strerror(errno));
+  std::ostringstream text;
+  text << f.rdbuf();
+  if (f.bad()) throw SnapshotError(path + ": cannot read: " + std::strerror(errno));
+  return snapshot_from_json(text.str(), path);
+}
+
+Plan plan_against_export(const DesiredState& desired, const StateSnapshot& snapshot, bool prune) {
+  // Keep in step with Session::plan_apply, which does the same over the live host.
+  return make_plan(compute_diff(desired, snapshot.observed, DiffOptions{prune}), desired);
+}
+
+void add_state_command(CLI::App& app, const GlobalOptions& g, std::function<int()>& run) {
+  CLI::App* state = app.add_subcommand("state", "Work with what banger recorded on this host");
+  state->require_subcommand(1);
+  auto o = std::make_shared<ExportOptions>();
+  CLI::App* cmd = state->add_subcommand(
+      "export", "Write what banger applied on this host, and what it observes there, as JSON");
+  cmd->footer(
+      "Examples:\n"
+      "  sudo banger state export > host-state.json\n"
+      "  sudo banger state export --file /srv/banger/host-state.json\n\n"
+      "The file is what 'banger diff -f DIR --against FILE' reads to show, anywhere and\n"
+      "without root, the plan this host would get. Read-only: takes no lock, changes nothing.\n"
+      "Exit status: 0 written, 1 error.");
+  add_output_option(cmd, o->output, {"json"});
+  cmd->add_option("--file", o->file, "Write to FILE (atomically: temp file + rename) instead of standard output")
+      ->type_name("FILE");
+  add_host_flags(cmd, o->host, false);
+  cmd->allow_extras();
+  cmd->fallthrough();
+  cmd->callback([&run, o, &g] { run = [o, &g] { return run_export(*o, g); }; });
+}
+
+}  // namespace banger::cli

@@ -1,0 +1,317 @@
+#include "reconciler/state_snapshot.h"
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+namespace banger {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+// ---- writing: keys in a fixed order, arrays sorted by name, so the same host
+// gives the same bytes (a committed export changes only when the host did).
+
+json spec_value(const std::string& spec_json) {
+  json j = json::parse(spec_json, nullptr, false);
+  // A record whose spec does not parse is kept as its text, so nothing is lost.
+  return j.is_object() ? j : json(spec_json);
+}
+
+json resource_json(const ResourceRecord& r) {
+  return {{"kind", r.kind},
+          {"name", r.name},
+          {"specHash", r.spec_hash},
+          {"generation", r.generation},
+          {"sourceFile", r.source_file},
+          {"appliedAt", r.applied_at},
+          {"spec", spec_value(r.spec_json)}};
+}
+
+json vm_json(const VmRecord& v) {
+  return {{"name", v.name}, {"network", v.network}, {"ip", v.ip},
+          {"mac", v.mac},   {"tap", v.tap},         {"diskPath", v.disk_path}};
+}
+
+json runtime_json(const VmRuntime& r) {
+  return {{"name", r.name},
+          {"pid", r.pid},
+          {"startTime", r.start_time},
+          {"exe", r.exe},
+          {"apiSocket", r.api_socket},
+          {"logPath", r.log_path},
+          {"hypervisor", r.hypervisor},
+          {"startedAt", r.started_at}};
+}
+
+json link_json(const LinkState& l) {
+  return {{"name", l.name}, {"ifindex", l.ifindex}, {"type", l.type},
+          {"master", l.master}, {"up", l.up}, {"ipv4", l.ipv4}};
+}
+
+// ---- reading: every field is checked for its type and named by its path.
+
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const std::string& path, const std::string& what) const {
+    throw SnapshotError(file_ + ": " + (path.empty() ? "" : path + ": ") + what);
+  }
+
+  const json& member(const json& obj, const std::string& path, const char* key) const {
+    auto it = obj.find(key);
+    if (it == obj.end()) fail(join(path, key), "is missing");
+    return *it;
+  }
+
+  const json& object(const json& obj, const std::string& path, const char* key) const {
+    const json& v = member(obj, path, key);
+    if (!v.is_object()) fail(join(path, key), "expected an object, got " + type(v));
+    return v;
+  }
+
+  const json& array(const json& obj, const std::string& path, const char* key) const {
+    const json& v = member(obj, path, key);
+    if (!v.is_array()) fail(join(path, key), "expected an array, got " + type(v));
+    return v;
+  }
+
+  std::string str(const json& obj, const std::string& path, const char* key) const {
+    const json& v = member(obj, path, key);
+    if (!v.is_string()) fail(join(path, key), "expected a string, got " + type(v));
+    return v.get<std::string>();
+  }
+
+  int64_t integer(const json& obj, const std::string& path, const char* key) const {
+    const json& v = member(obj, path, key);
+    if (!v.is_number_integer()) fail(join(path, key), "expected an integer, got " + type(v));
+    return v.get<int64_t>();
+  }
+
+  uint64_t unsigned_integer(const json& obj, const std::string& path, const char* key) const {
+    const json& v = member(obj, path, key);
+    if (!v.is_number_unsigned()) fail(join(path, key), "expected an integer >= 0, got " + type(v));
+    return v.get<uint64_t>();
+  }
+
+  bool boolean(const json& obj, const std::string& path, const char* key) const {
+    const json& v = member(obj, path, key);
+    if (!v.is_boolean()) fail(join(path, key), "expected true or false, got " + type(v));
+    return v.get<bool>();
+  }
+
+  std::vector<std::string> strings(const json& obj, const std::string& path, const char* key) const {
+    std::vector<std::string> out;
+    const json& a = array(obj, path, key);
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!a[i].is_string()) fail(index(join(path, key), i), "expected a string, got " + type(a[i]));
+      out.push_back(a[i].get<std::string>());
+    }
+    return out;
+  }
+
+  /// Calls fn(element, its path) for each object of the array obj[key].
+  template <class Fn>
+  void each_object(const json& obj, const std::string& path, const char* key, Fn fn) const {
+    const json& a = array(obj, path, key);
+    for (size_t i = 0; i < a.size(); ++i) {
+      std::string p = index(join(path, key), i);
+      if (!a[i].is_object()) fail(p, "expected an object, got " + type(a[i]));
+      fn(a[i], p);
+    }
+  }
+
+  static std::string join(const std::string& path, const char* key) {
+    return path.empty() ? key : path + "." + key;
+  }
+  static std::string index(const std::string& path, size_t i) {
+    return path + "[" + std::to_string(i) + "]";
+  }
+  static std::string type(const json& v) {
+    if (v.is_number_integer()) return "an integer";
+    if (v.is_number()) return "a number";
+    std::string t = v.type_name();
+    return (t == "object" || t == "array") ? "an " + t : t == "null" ? "null" : "a " + t;
+  }
+
+ private:
+  std::string file_;
+};
+
+ResourceRecord read_resource(const Reader& r, const json& j, const std::string& p) {
+  ResourceRecord rec;
+  rec.kind = r.str(j, p, "kind");
+  if (!parse_kind(rec.kind)) r.fail(p + ".kind", "\"" + rec.kind + "\" is not a banger kind");
+  rec.name = r.str(j, p, "name");
+  rec.spec_hash = r.str(j, p, "specHash");
+  rec.generation = r.integer(j, p, "generation");
+  rec.source_file = r.str(j, p, "sourceFile");
+  rec.applied_at = r.integer(j, p, "appliedAt");
+  const json& spec = r.member(j, p, "spec");
+  if (spec.is_object()) {
+    rec.spec_json = spec.dump(-1, ' ', false, json::error_handler_t::replace);
+  } else if (spec.is_string()) {
+    rec.spec_json = spec.get<std::string>();
+  } else {
+    r.fail(p + ".spec", "expected an object, got " + Reader::type(spec));
+  }
+  return rec;
+}
+
+VmRecord read_vm(const Reader& r, const json& j, const std::string& p) {
+  return {r.str(j, p, "name"), r.str(j, p, "network"), r.str(j, p, "ip"),
+          r.str(j, p, "mac"),  r.str(j, p, "tap"),     r.str(j, p, "diskPath")};
+}
+
+VmRuntime read_runtime(const Reader& r, const json& j, const std::string& p) {
+  VmRuntime rt;
+  rt.name = r.str(j, p, "name");
+  rt.pid = r.integer(j, p, "pid");
+  rt.start_time = r.unsigned_integer(j, p, "startTime");
+  rt.exe = r.str(j, p, "exe");
+  rt.api_socket = r.str(j, p, "apiSocket");
+  rt.log_path = r.str(j, p, "logPath");
+  rt.hypervisor = r.str(j, p, "hypervisor");
+  rt.started_at = r.integer(j, p, "startedAt");
+  return rt;
+}
+
+LinkState read_link(const Reader& r, const json& j, const std::string& p) {
+  LinkState l;
+  l.name = r.str(j, p, "name");
+  l.ifindex = static_cast<int>(r.integer(j, p, "ifindex"));
+  l.type = r.str(j, p, "type");
+  l.master = static_cast<int>(r.integer(j, p, "master"));
+  l.up = r.boolean(j, p, "up");
+  l.ipv4 = r.strings(j, p, "ipv4");
+  return l;
+}
+
+std::set<std::string> name_set(const Reader& r, const json& obj, const std::string& path, const char* key) {
+  auto v = r.strings(obj, path, key);
+  return {v.begin(), v.end()};
+}
+
+}  // namespace
+
+LinkSnapshot links_for_export(const ObservedState& o) {
+  std::set<std::string> wanted;
+  for (const auto& [key, rec] : o.applied) {
+    if (key.kind != Kind::Network) continue;
+    for (const SpecField& f : ResourceSpec::fields_from_json(rec.spec_json)) {
+      if (f.name == "bridge") wanted.insert(f.value);
+    }
+  }
+  std::set<int> masters;
+  for (const auto& [name, vm] : o.vms) {
+    wanted.insert(vm.tap);
+    if (const LinkState* tap = o.links.find(vm.tap); tap && tap->master) masters.insert(tap->master);
+  }
+  LinkSnapshot out;
+  for (const auto& [name, link] : o.links.by_name) {
+    if (wanted.count(name) || masters.count(link.ifindex)) out.by_name.emplace(name, link);
+  }
+  return out;
+}
+
+std::string snapshot_to_json(const ObservedState& o, const SnapshotInfo& info) {
+  json resources = json::array(), vms = json::array(), runtimes = json::array(), links = json::array();
+  for (const auto& [key, rec] : o.applied) resources.push_back(resource_json(rec));  // map order: kind, name
+  for (const auto& [name, v] : o.vms) vms.push_back(vm_json(v));
+  for (const auto& [name, rt] : o.runtimes) runtimes.push_back(runtime_json(rt));
+  for (const auto& [name, l] : links_for_export(o).by_name) links.push_back(link_json(l));
+  json rules = json::object();
+  for (const auto& [owner, text] : o.nat.rules_by_owner) rules[owner] = text;
+  json doc = {
+      {"apiVersion", kApiVersion},
+      {"kind", kStateExportKind},
+      {"schemaVersion", kStateExportSchemaVersion},
+      {"metadata",
+       {{"host", info.host},
+        {"exportedAt", info.exported_at},
+        {"bangerVersion", info.banger_version},
+        {"stateDir", info.state_dir}}},
+      {"records", {{"resources", resources}, {"vms", vms}, {"runtimes", runtimes}}},
+      {"host",
+       {{"running", o.running},
+        {"disksPresent", o.disks_present},
+        {"links", links},
+        {"nat", {{"tableExists", o.nat.table_exists}, {"rulesByOwner", rules}}},
+        {"ipForward", o.ip_forward}}},
+  };
+  return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+StateSnapshot snapshot_from_json(const std::string& text, const std::string& file) {
+  Reader r(file);
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    r.fail("", "not a banger state export: the file is empty");
+  }
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::parse_error& e) {
+    // "[json.exception.parse_error.101] parse error at line 1, ..." without the tag.
+    std::string what = e.what();
+    if (auto at = what.find("] "); at != std::string::npos) what = what.substr(at + 2);
+    r.fail("", "not a banger state export: invalid JSON: " + what);
+  }
+  if (!doc.is_object()) r.fail("", "not a banger state export: expected a JSON object, got " + Reader::type(doc));
+  auto kind = doc.find("kind");
+  if (kind == doc.end() || !kind->is_string() || *kind != kStateExportKind) {
+    r.fail("", std::string("not a banger state export: expected kind: ") + kStateExportKind +
+                   " (write one with: sudo banger state export --file FILE)");
+  }
+  std::string api = r.str(doc, "", "apiVersion");
+  if (api != kApiVersion) r.fail("apiVersion", "\"" + api + "\" is not supported (expected " + kApiVersion + ")");
+  const json& version = r.member(doc, "", "schemaVersion");
+  if (!version.is_number_integer() || version.get<int64_t>() != kStateExportSchemaVersion) {
+    r.fail("schemaVersion", version.dump() + " is not supported by this banger (it reads schemaVersion " +
+                                std::to_string(kStateExportSchemaVersion) +
+                                "); export the state again with this banger's version, or use the banger "
+                                "that wrote it");
+  }
+
+  StateSnapshot s;
+  const json& meta = r.object(doc, "", "metadata");
+  s.info = {r.str(meta, "metadata", "host"), r.str(meta, "metadata", "exportedAt"),
+            r.str(meta, "metadata", "bangerVersion"), r.str(meta, "metadata", "stateDir")};
+
+  ObservedState& o = s.observed;
+  const json& records = r.object(doc, "", "records");
+  r.each_object(records, "records", "resources", [&](const json& j, const std::string& p) {
+    ResourceRecord rec = read_resource(r, j, p);
+    ResourceKey key{*parse_kind(rec.kind), rec.name};
+    if (!o.applied.emplace(key, std::move(rec)).second) r.fail(p, key.str() + " is listed twice");
+  });
+  r.each_object(records, "records", "vms", [&](const json& j, const std::string& p) {
+    VmRecord v = read_vm(r, j, p);
+    std::string name = v.name;
+    if (!o.vms.emplace(name, std::move(v)).second) r.fail(p, "VM " + name + " is listed twice");
+  });
+  r.each_object(records, "records", "runtimes", [&](const json& j, const std::string& p) {
+    VmRuntime rt = read_runtime(r, j, p);
+    std::string name = rt.name;
+    if (!o.runtimes.emplace(name, std::move(rt)).second) r.fail(p, "VM " + name + " is listed twice");
+  });
+
+  const json& host = r.object(doc, "", "host");
+  o.running = name_set(r, host, "host", "running");
+  o.disks_present = name_set(r, host, "host", "disksPresent");
+  r.each_object(host, "host", "links", [&](const json& j, const std::string& p) {
+    LinkState l = read_link(r, j, p);
+    std::string name = l.name;
+    if (!o.links.by_name.emplace(name, std::move(l)).second) r.fail(p, "link " + name + " is listed twice");
+  });
+  const json& nat = r.object(host, "host", "nat");
+  o.nat.table_exists = r.boolean(nat, "host.nat", "tableExists");
+  const json& rules = r.object(nat, "host.nat", "rulesByOwner");
+  for (auto it = rules.begin(); it != rules.end(); ++it) {
+    o.nat.rules_by_owner[it.key()] = r.strings(rules, "host.nat.rulesByOwner", it.key().c_str());
+  }
+  o.ip_forward = r.boolean(host, "host", "ipForward");
+  return s;
+}
+
+}  // namespace banger

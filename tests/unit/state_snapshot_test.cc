@@ -1,0 +1,251 @@
+// The state export file: everything diff reads survives the round trip, the
+// bytes are deterministic, a diff against the file equals the diff against
+// the host it came from, and a bad file is a clear error naming it.
+#include "reconciler/state_snapshot.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "drivers/nat.h"
+#include "reconciler/diff.h"
+#include "reconciler/fixtures.h"
+#include "reconciler/nat_target.h"
+#include "reconciler/plan.h"
+
+namespace banger {
+namespace {
+
+using test::converged;
+using test::desired_from;
+using test::kFleet;
+
+const SnapshotInfo kInfo{"host-1", "2026-11-25T14:50:00Z", "0.1.0", "/var/lib/banger"};
+
+ObservedState host_of(const DesiredState& d) {
+  ObservedState o = converged(d);
+  o.nat = NatDriver::expected(target_nat(d, o, {}));
+  return o;
+}
+
+// Counts an aggregate's fields: T{any, any, ...} compiles for up to N of them.
+struct AnyField {
+  template <class T>
+  operator T() const;
+};
+template <class T, class... A>
+constexpr size_t field_count() {
+  if constexpr (requires { T{A{}..., AnyField{}}; }) {
+    return field_count<T, A..., AnyField>();
+  } else {
+    return sizeof...(A);
+  }
+}
+
+// A new field in what observe() returns must reach the file, or an offline
+// diff silently differs from the live one: update state_snapshot.cc (and this
+// count, and docs/plan-json.md's state export section) when one is added.
+TEST(StateSnapshot, EveryObservedFieldIsCovered) {
+  EXPECT_EQ((field_count<ObservedState>()), 8u) << "ObservedState changed: export the new field";
+  EXPECT_EQ((field_count<ResourceRecord>()), 7u) << "ResourceRecord changed: export the new field";
+  EXPECT_EQ((field_count<VmRecord>()), 6u) << "VmRecord changed: export the new field";
+  EXPECT_EQ((field_count<VmRuntime>()), 8u) << "VmRuntime changed: export the new field";
+  EXPECT_EQ((field_count<LinkState>()), 6u) << "LinkState changed: export the new field";
+  EXPECT_EQ((field_count<NatObserved>()), 2u) << "NatObserved changed: export the new field";
+}
+
+TEST(StateSnapshot, RoundTripKeepsEveryField) {
+  DesiredState d = desired_from(kFleet);
+  ObservedState o = host_of(d);
+  o.nat.rules_by_owner[""] = {"tcp dport 9999 accept"};  // a hand-added rule
+  o.runtimes["web"].start_time = 18446744073709551000ull;  // start times are unsigned 64-bit
+  o.ip_forward = false;
+
+  StateSnapshot s = snapshot_from_json(snapshot_to_json(o, kInfo), "state.json");
+  EXPECT_EQ(s.info.host, "host-1");
+  EXPECT_EQ(s.info.exported_at, "2026-11-25T14:50:00Z");
+  EXPECT_EQ(s.info.banger_version, "0.1.0");
+  EXPECT_EQ(s.info.state_dir, "/var/lib/banger");
+
+  const ObservedState& r = s.observed;
+  ASSERT_EQ(r.applied.size(), o.applied.size());
+  for (const auto& [key, rec] : o.applied) {
+    const ResourceRecord& got = r.applied.at(key);
+    EXPECT_EQ(got.kind, rec.kind);
+    EXPECT_EQ(got.name, rec.name);
+    EXPECT_EQ(got.spec_hash, rec.spec_hash);
+    EXPECT_EQ(got.generation, rec.generation);
+    EXPECT_EQ(got.source_file, rec.source_file);
+    EXPECT_EQ(got.applied_at, rec.applied_at);
+    EXPECT_EQ(got.spec_json, rec.spec_json) << key.str();
+  }
+  ASSERT_EQ(r.vms.size(), 1u);
+  const VmRecord& vm = r.vms.at("web");
+  EXPECT_EQ(vm.network, "lab");
+  EXPECT_EQ(vm.ip, "10.9.0.10");
+  EXPECT_EQ(vm.mac, "06:00:0A:09:00:0A");
+  EXPECT_EQ(vm.tap, "bg-tap-web");
+  EXPECT_EQ(vm.disk_path, "/d/web");
+  const VmRuntime& rt = r.runtimes.at("web");
+  EXPECT_EQ(rt.pid, 1234);
+  EXPECT_EQ(rt.start_time, 18446744073709551000ull);
+  EXPECT_EQ(rt.exe, "/usr/bin/firecracker");
+  EXPECT_EQ(rt.api_socket, "/s");
+  EXPECT_EQ(rt.log_path, "/l");
+  EXPECT_EQ(rt.hypervisor, "firecracker");
+  EXPECT_EQ(r.running, o.running);
+  EXPECT_EQ(r.disks_present, o.disks_present);
+  ASSERT_EQ(r.links.by_name.size(), 2u);
+  for (const auto& [name, l] : o.links.by_name) {
+    const LinkState* got = r.links.find(name);
+    ASSERT_NE(got, nullptr) << name;
+    EXPECT_EQ(got->ifindex, l.ifindex);
+    EXPECT_EQ(got->type, l.type);
+    EXPECT_EQ(got->master, l.master);
+    EXPECT_EQ(got->up, l.up);
+    EXPECT_EQ(got->ipv4, l.ipv4);
+  }
+  EXPECT_EQ(r.nat.table_exists, o.nat.table_exists);
+  EXPECT_EQ(r.nat.rules_by_owner, o.nat.rules_by_owner);
+  EXPECT_FALSE(r.ip_forward);
+}
+
+TEST(StateSnapshot, BytesAreDeterministicAndSelfDescribing) {
+  DesiredState d = desired_from(kFleet);
+  std::string a = snapshot_to_json(host_of(d), kInfo);
+  EXPECT_EQ(a, snapshot_to_json(host_of(d), kInfo));
+  // Reading and writing again gives the same bytes.
+  EXPECT_EQ(snapshot_to_json(snapshot_from_json(a, "f").observed, kInfo), a);
+  auto j = nlohmann::json::parse(a);
+  EXPECT_EQ(j["apiVersion"], "banger.dev/v1");
+  EXPECT_EQ(j["kind"], "StateExport");
+  EXPECT_EQ(j["schemaVersion"], 1);
+  // The applied spec is readable JSON, not an escaped string.
+  EXPECT_EQ(j["records"]["resources"][0]["spec"]["subnet"], "10.9.0.0/24");
+  EXPECT_EQ(a.back(), '\n');
+}
+
+TEST(StateSnapshot, OnlyLinksDiffCanLookAtAreExported) {
+  DesiredState d = desired_from(kFleet);
+  ObservedState o = host_of(d);
+  o.links.by_name["eth0"] = LinkState{"eth0", 2, "", 0, true, {"192.168.1.5/24"}};
+  o.links.by_name["docker0"] = LinkState{"docker0", 3, "bridge", 0, true, {"172.17.0.1/16"}};
+  // A recorded tap that someone moved onto a foreign bridge: that bridge is
+  // what diff compares with, so it goes in too.
+  o.vms["db"] = VmRecord{"db", "lab", "10.9.0.20", "m", "bg-tap-db", "/d/db"};
+  o.links.by_name["br-x"] = LinkState{"br-x", 40, "bridge", 0, true, {}};
+  o.links.by_name["bg-tap-db"] = LinkState{"bg-tap-db", 41, "tun", 40, true, {}};
+  LinkSnapshot l = links_for_export(o);
+  std::vector<std::string> names;
+  for (const auto& [name, link] : l.by_name) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{"bg-lab", "bg-tap-db", "bg-tap-web", "br-x"}));
+}
+
+// What the CLI compares: the plan the live host gives equals the plan the
+// export gives, for no change, a spec change, drift of every kind, and prune.
+std::string describe(const Plan& p) {
+  std::string out;
+  for (const Change& c : p.diff.changes) {
+    out += std::string(to_string(c.type)) + " " + c.key.str() + (c.restart ? " restart" : "") + " @" +
+           c.source_file + "\n";
+    for (const auto& f : c.fields) out += "  " + f.field + ": " + f.before + " -> " + f.after + "\n";
+    for (const auto& dr : c.drift) out += "  " + dr + "\n";
+  }
+  out += p.diff.nat_drift ? "nat drift\n" : "";
+  for (const Action& a : p.actions) out += std::string(to_string(a.type)) + " " + a.key.str() + "\n";
+  return out;
+}
+
+TEST(StateSnapshot, DiffAgainstTheFileEqualsDiffAgainstTheHost) {
+  DesiredState before = desired_from(kFleet);
+  ObservedState host = host_of(before);
+  // Drift: the process died, the bridge lost its address, a rule was added by hand.
+  host.running.clear();
+  host.links.by_name["bg-lab"].ipv4.clear();
+  host.nat.rules_by_owner[""] = {"tcp dport 9999 accept"};
+  ObservedState file = snapshot_from_json(snapshot_to_json(host, kInfo), "state.json").observed;
+
+  std::string changed = kFleet;
+  changed.replace(changed.find("memory: 256Mi"), 13, "memory: 512Mi");
+  changed += "---\napiVersion: banger.dev/v1\nkind: VM\nmetadata: {name: new}\n"
+             "spec: {kernel: k, image: i, network: lab}\n";
+  for (const std::string& yaml : {std::string(kFleet), changed}) {
+    DesiredState d = desired_from(yaml);
+    for (bool prune : {false, true}) {
+      Plan live = make_plan(compute_diff(d, host, DiffOptions{prune}), d);
+      Plan offline = make_plan(compute_diff(d, file, DiffOptions{prune}), d);
+      EXPECT_FALSE(live.empty());
+      EXPECT_EQ(describe(offline), describe(live)) << "prune=" << prune;
+    }
+  }
+  // Prune with the manifests all gone: every delete comes out the same.
+  DesiredState empty;
+  EXPECT_EQ(describe(make_plan(compute_diff(empty, file, DiffOptions{true}), empty)),
+            describe(make_plan(compute_diff(empty, host, DiffOptions{true}), empty)));
+}
+
+std::string error_of(const std::string& text) {
+  try {
+    snapshot_from_json(text, "host-state.json");
+  } catch (const SnapshotError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+std::string valid_export() {
+  return snapshot_to_json(host_of(desired_from(kFleet)), kInfo);
+}
+
+// Replaces the first `from` in a valid export.
+std::string edited(const std::string& from, const std::string& to) {
+  std::string s = valid_export();
+  size_t at = s.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return at == std::string::npos ? s : s.replace(at, from.size(), to);
+}
+
+TEST(StateSnapshot, MalformedFilesAreClearErrorsNamingTheFile) {
+  EXPECT_EQ(error_of(""), "host-state.json: not a banger state export: the file is empty");
+  EXPECT_EQ(error_of(" \n"), "host-state.json: not a banger state export: the file is empty");
+  EXPECT_EQ(error_of("garbage\n").rfind("host-state.json: not a banger state export: invalid JSON: parse error at line 1", 0), 0u)
+      << error_of("garbage\n");
+  EXPECT_EQ(error_of("[1, 2]"), "host-state.json: not a banger state export: expected a JSON object, got an array");
+  EXPECT_EQ(error_of(R"({"changes": [], "summary": {}})"),
+            "host-state.json: not a banger state export: expected kind: StateExport "
+            "(write one with: sudo banger state export --file FILE)");
+  // Cut short (a partial upload): invalid JSON at its end.
+  std::string v = valid_export();
+  EXPECT_NE(error_of(v.substr(0, v.size() / 2)).find("invalid JSON: parse error at line"), std::string::npos);
+  EXPECT_EQ(error_of(edited("\"06:00:0A:09:00:0A\"", "10")),
+            "host-state.json: records.vms[0].mac: expected a string, got an integer");
+  EXPECT_EQ(error_of(edited("\"ipForward\": true", "\"ipForward\": \"yes\"")),
+            "host-state.json: host.ipForward: expected true or false, got a string");
+  EXPECT_EQ(error_of(edited("\"running\": [", "\"runnin\": [")), "host-state.json: host.running: is missing");
+  EXPECT_EQ(error_of(edited("\"kind\": \"VM\"", "\"kind\": \"Vm\"")),
+            "host-state.json: records.resources[3].kind: \"Vm\" is not a banger kind");
+  EXPECT_EQ(error_of(edited("\"apiVersion\": \"banger.dev/v1\"", "\"apiVersion\": \"banger.dev/v2\"")),
+            "host-state.json: apiVersion: \"banger.dev/v2\" is not supported (expected banger.dev/v1)");
+}
+
+TEST(StateSnapshot, UnknownSchemaVersionsAreRefused) {
+  for (std::string version : std::vector<std::string>{"2", "0", "\"1\"", "1.5"}) {
+    std::string e = error_of(edited("\"schemaVersion\": 1", "\"schemaVersion\": " + version));
+    EXPECT_EQ(e, "host-state.json: schemaVersion: " + version +
+                     " is not supported by this banger (it reads schemaVersion 1); export the state again "
+                     "with this banger's version, or use the banger that wrote it");
+  }
+  EXPECT_EQ(error_of(edited("\"schemaVersion\": 1,", "")), "host-state.json: schemaVersion: is missing");
+}
+
+TEST(StateSnapshot, AnEmptyHostRoundTrips) {
+  StateSnapshot s = snapshot_from_json(snapshot_to_json(ObservedState{}, kInfo), "f");
+  EXPECT_TRUE(s.observed.applied.empty());
+  EXPECT_TRUE(s.observed.links.by_name.empty());
+  EXPECT_FALSE(s.observed.nat.table_exists);
+  DesiredState d = desired_from(kFleet);
+  EXPECT_EQ(compute_diff(d, s.observed, {}).changes.size(), 5u);
+}
+
+}  // namespace
+}  // namespace banger
