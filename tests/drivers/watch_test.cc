@@ -1,0 +1,418 @@
+// `banger watch DIR` end to end, inside this process's private network
+// namespace: the real banger binary runs as a child with temp state and run
+// dirs and the strict fake Firecracker, and the tests drive it the way a
+// GitOps host is driven: by writing files, `git checkout`, signals, and by
+// breaking things behind its back. The watcher is stopped and everything it
+// made is deleted when a test ends, also when it fails.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "leftovers.h"
+#include "netns.h"
+#include "run_command.h"
+
+namespace fs = std::filesystem;
+using banger::test::CommandResult;
+using banger::test::run_command;
+using banger::test::TempDir;
+using namespace std::chrono_literals;
+
+namespace {
+
+CommandResult sh(const std::string& cmd) { return run_command({"/bin/sh", "-c", cmd}); }
+
+std::string vm_yaml(const std::string& name, const std::string& memory, const std::string& network = "w",
+                    const std::string& kernel = "k", const std::string& image = "img") {
+  return "apiVersion: banger.dev/v1\nkind: VM\nmetadata: {name: " + name + "}\nspec: {kernel: " + kernel +
+         ", image: " + image + ", network: " + network + ", memory: " + memory +
+         ", runtime: firecracker, diskStrategy: copy}\n";
+}
+
+class WatchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REQUIRE_PRIVATE_NETNS();
+    tmp_ = std::make_unique<TempDir>();
+    tmp_->write("vmlinux", std::string(4096, 'k'));
+    ASSERT_EQ(sh("truncate -s 4M " + tmp_->path() + "/rootfs.ext4").exit_code, 0);
+    dir_ = tmp_->path() + "/gitops";
+    fs::create_directories(dir_);
+  }
+
+  void TearDown() override {
+    if (!tmp_) return;
+    stop_watcher();
+    delete_everything();
+    banger::test::kill_processes_mentioning(tmp_->path());
+    if (HasFailure()) std::cerr << "--- watcher log ---\n" << log() << "-------------------\n";
+  }
+
+  std::string base_yaml() const {
+    return "apiVersion: banger.dev/v1\nkind: Network\nmetadata: {name: w}\nspec: {subnet: 10.78.0.0/24}\n"
+           "---\napiVersion: banger.dev/v1\nkind: Kernel\nmetadata: {name: k}\nspec: {path: " +
+           tmp_->path() + "/vmlinux}\n---\napiVersion: banger.dev/v1\nkind: Image\nmetadata: {name: img}\n"
+           "spec: {path: " + tmp_->path() + "/rootfs.ext4}\n";
+  }
+
+  // Writes DIR/name the way editors and git do: a temp file renamed over it.
+  void put(const std::string& name, const std::string& text) {
+    fs::path p = fs::path(dir_) / name;
+    fs::create_directories(p.parent_path());
+    std::string tmp = (p.parent_path() / ".tmp-write").string();
+    std::ofstream(tmp) << text;
+    fs::rename(tmp, p);
+  }
+
+  std::vector<std::string> host_args() const {
+    return {"--state-dir", tmp_->path() + "/state", "--run-dir", tmp_->path() + "/run",
+            "--firecracker", FAKE_FIRECRACKER_BIN, "--stop-timeout", "2s"};
+  }
+
+  void start_watcher(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv{BANGER_BIN, "watch", dir_};
+    if (std::find(extra.begin(), extra.end(), "--resync") == extra.end()) argv.insert(argv.end(), {"--resync", "2s"});
+    for (const auto& a : host_args()) argv.push_back(a);
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    std::string log_path = tmp_->path() + "/watch.log";
+    pid_ = fork();
+    ASSERT_GE(pid_, 0);
+    if (pid_ == 0) {
+      FILE* f = std::fopen(log_path.c_str(), "a");
+      if (f) {
+        dup2(fileno(f), 1);
+        dup2(fileno(f), 2);
+      }
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+  }
+
+  // SIGTERM, then SIGKILL after 10 s; returns the exit status (-1 when killed).
+  int stop_watcher() {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 200; ++i) {
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return -1;
+  }
+
+  void delete_everything() {
+    auto g = banger({"get", "-o", "json"});
+    if (g.exit_code != 0) return;
+    auto items = nlohmann::json::parse(g.out, nullptr, false);
+    if (!items.is_object()) return;
+    for (const char* kind : {"PortForward", "VM", "Image", "Kernel", "Network"}) {
+      for (const auto& it : items["items"]) {
+        if (it["kind"] == kind) banger({"delete", kind, it["metadata"]["name"], "--ignore-not-found"});
+      }
+    }
+  }
+
+  CommandResult banger(std::vector<std::string> args) {
+    std::vector<std::string> argv{BANGER_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    for (const auto& a : host_args()) argv.push_back(a);
+    if (args[0] == "get") argv.resize(argv.size() - 4);  // get takes no --firecracker/--stop-timeout
+    return run_command(argv, "", 60);
+  }
+
+  std::string log() const {
+    std::ifstream f(tmp_->path() + "/watch.log");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+  }
+
+  // The VM's pid when its recorded process runs, else 0.
+  int vm_pid(const std::string& name) {
+    auto r = banger({"get", "vm", name, "-o", "json"});
+    if (r.exit_code != 0) return 0;
+    auto st = nlohmann::json::parse(r.out)["items"][0]["status"];
+    if (st["STATE"] != "Running") return 0;
+    int pid = std::stoi(std::string(st["PID"]));
+    return banger::test::process_alive(pid) ? pid : 0;
+  }
+
+  std::string vm_field(const std::string& name, const std::string& field) {
+    auto r = banger({"get", "vm", name, "-o", "json"});
+    if (r.exit_code != 0) return "";
+    return nlohmann::json::parse(r.out)["items"][0]["spec"].value(field, "");
+  }
+
+  bool exists(const std::string& kind, const std::string& name) {
+    return banger({"get", kind, name}).exit_code == 0;
+  }
+
+  // Polls `what` every 50 ms for up to `limit`; true when it held.
+  template <class F>
+  bool eventually(F what, std::chrono::milliseconds limit = 15s) {
+    for (auto end = std::chrono::steady_clock::now() + limit; std::chrono::steady_clock::now() < end;) {
+      if (what()) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return what();
+  }
+
+  bool log_has(const std::string& text) const { return log().find(text) != std::string::npos; }
+
+  // Starts the watcher on DIR as written and waits until `vms` run.
+  void start_and_converge(const std::vector<std::string>& vms, std::vector<std::string> extra = {}) {
+    start_watcher(extra);
+    for (const auto& vm : vms) ASSERT_TRUE(eventually([&] { return vm_pid(vm) > 0; })) << vm << " never ran";
+  }
+
+  std::unique_ptr<TempDir> tmp_;
+  std::string dir_;
+  pid_t pid_ = -1;
+};
+
+TEST_F(WatchTest, AppliesAtStartThenANewFileRunsItsVm) {
+  put("base.yaml", base_yaml());
+  put("vms/web-1.yaml", vm_yaml("web-1", "128Mi"));
+  start_and_converge({"web-1"});
+  // A new file in a new folder (mkdir -p, then the write).
+  auto t0 = std::chrono::steady_clock::now();
+  put("more/deep/web-2.yaml", vm_yaml("web-2", "128Mi"));
+  ASSERT_TRUE(eventually([&] { return vm_pid("web-2") > 0; }, 5s)) << "web-2 never ran";
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  std::cout << "file write -> VM running (as seen by banger get): " << ms.count() << " ms\n";
+  EXPECT_TRUE(log_has("files changed: Plan: 1 to create")) << log();
+  EXPECT_TRUE(log_has("VM/web-2: tap")) << log();
+}
+
+TEST_F(WatchTest, EditUpdatesAndRemovalPrunes) {
+  put("base.yaml", base_yaml());
+  put("web-1.yaml", vm_yaml("web-1", "128Mi"));
+  put("web-2.yaml", vm_yaml("web-2", "128Mi"));
+  start_and_converge({"web-1", "web-2"});
+  int old = vm_pid("web-1");
+  put("web-1.yaml", vm_yaml("web-1", "256Mi"));
+  ASSERT_TRUE(eventually([&] { return vm_field("web-1", "memory") == "256Mi"; })) << log();
+  EXPECT_TRUE(eventually([&] { int p = vm_pid("web-1"); return p > 0 && p != old; })) << "not restarted";
+  EXPECT_TRUE(log_has("~ VM/web-1 (restart): memory: 128Mi -> 256Mi")) << log();
+
+  int web2 = vm_pid("web-2");
+  fs::remove(dir_ + "/web-2.yaml");
+  ASSERT_TRUE(eventually([&] { return !exists("vm", "web-2"); })) << log();
+  EXPECT_TRUE(eventually([&] { return !banger::test::process_alive(web2); }));
+  EXPECT_TRUE(log_has("- VM/web-2")) << log();
+  EXPECT_GT(vm_pid("web-1"), 0);
+}
+
+TEST_F(WatchTest, GitCheckoutOfAnotherBranchConverges) {
+  auto git = [&](const std::string& args) {
+    auto r = sh("cd " + dir_ + " && git -c user.name=t -c user.email=t@t " + args);
+    ASSERT_EQ(r.exit_code, 0) << args << ": " << r.err;
+  };
+  git("init -q -b blue");
+  put("base.yaml", base_yaml());
+  put("vms/web-1.yaml", vm_yaml("web-1", "128Mi"));
+  put("vms/web-2.yaml", vm_yaml("web-2", "128Mi"));
+  git("add -A && git -c user.name=t -c user.email=t@t commit -qm blue");
+  git("checkout -q -b green");
+  fs::remove(dir_ + "/vms/web-1.yaml");
+  put("vms/web-2.yaml", vm_yaml("web-2", "256Mi"));
+  put("vms/web-3.yaml", vm_yaml("web-3", "128Mi"));
+  git("add -A && git -c user.name=t -c user.email=t@t commit -qm green");
+  git("checkout -q blue");
+
+  start_and_converge({"web-1", "web-2"});
+  EXPECT_FALSE(exists("vm", "web-3"));
+  git("checkout -q green");
+  ASSERT_TRUE(eventually([&] { return vm_pid("web-3") > 0; })) << log();
+  EXPECT_TRUE(eventually([&] { return !exists("vm", "web-1"); })) << log();
+  EXPECT_TRUE(eventually([&] { return vm_field("web-2", "memory") == "256Mi"; })) << log();
+  EXPECT_FALSE(log_has(".git/")) << "git internals must not be watched:\n" << log();
+
+  git("checkout -q blue");
+  EXPECT_TRUE(eventually([&] { return vm_pid("web-1") > 0 && !exists("vm", "web-3"); })) << log();
+  EXPECT_TRUE(eventually([&] { return vm_field("web-2", "memory") == "128Mi"; })) << log();
+}
+
+TEST_F(WatchTest, InvalidEditChangesNothingUntilFixed) {
+  put("base.yaml", base_yaml());
+  put("web-1.yaml", vm_yaml("web-1", "128Mi"));
+  put("web-2.yaml", vm_yaml("web-2", "128Mi"));
+  start_and_converge({"web-1", "web-2"});
+  int p1 = vm_pid("web-1"), p2 = vm_pid("web-2");
+
+  // web-1's file goes, and web-2's gets a typo: nothing may be pruned.
+  fs::remove(dir_ + "/web-1.yaml");
+  put("web-2.yaml", vm_yaml("web-2", "128Mi") + "---\napiVersion: banger.dev/v1\nkind: VM\nmetadata: {name: web-9}\n"
+                                               "spec: {kernel: k, image: img, vcpu: 2}\n");
+  ASSERT_TRUE(eventually([&] { return log_has("does not validate (1 error)"); })) << log();
+  EXPECT_TRUE(log_has("web-2.yaml:9:31: VM/web-9: spec.vcpu: unknown field")) << log();
+  std::this_thread::sleep_for(2500ms);  // a resync passes too
+  EXPECT_EQ(vm_pid("web-1"), p1) << "pruned or restarted while DIR was invalid";
+  EXPECT_EQ(vm_pid("web-2"), p2);
+
+  // Meanwhile the last good state keeps running: a crash is still repaired.
+  ASSERT_EQ(kill(p2, SIGKILL), 0);
+  EXPECT_TRUE(eventually([&] { int p = vm_pid("web-2"); return p > 0 && p != p2; })) << log();
+
+  put("web-2.yaml", vm_yaml("web-2", "128Mi"));
+  ASSERT_TRUE(eventually([&] { return !exists("vm", "web-1"); })) << log();
+  EXPECT_FALSE(banger::test::process_alive(p1));
+  EXPECT_GT(vm_pid("web-2"), 0);
+}
+
+TEST_F(WatchTest, EmptyDirPrunesOnlyWithAllowEmpty) {
+  put("base.yaml", base_yaml());
+  put("web-1.yaml", vm_yaml("web-1", "128Mi"));
+  start_and_converge({"web-1"});
+  int p1 = vm_pid("web-1");
+  fs::remove(dir_ + "/web-1.yaml");
+  fs::remove(dir_ + "/base.yaml");
+  ASSERT_TRUE(eventually([&] { return log_has("refusing to prune the 4 resources"); })) << log();
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_EQ(vm_pid("web-1"), p1);
+  EXPECT_TRUE(exists("network", "w"));
+
+  ASSERT_EQ(stop_watcher(), 0);
+  start_watcher({"--allow-empty"});
+  ASSERT_TRUE(eventually([&] { return !exists("vm", "web-1") && !exists("network", "w"); })) << log();
+  EXPECT_FALSE(banger::test::process_alive(p1));
+}
+
+TEST_F(WatchTest, ResourcesAppliedElsewhereAreLeftAlone) {
+  put("base.yaml", base_yaml());
+  put("web-1.yaml", vm_yaml("web-1", "128Mi"));
+  start_and_converge({"web-1"});
+  // A person applies their own fleet from another folder while the watcher runs.
+  std::string other = tmp_->path() + "/mine";
+  fs::create_directories(other);
+  std::ofstream(other + "/hand.yaml")
+      << "apiVersion: banger.dev/v1\nkind: Network\nmetadata: {name: mine}\nspec: {subnet: 10.79.0.0/24}\n"
+      << "---\napiVersion: banger.dev/v1\nkind: Kernel\nmetadata: {name: k2}\nspec: {path: " << tmp_->path()
+      << "/vmlinux}\n---\napiVersion: banger.dev/v1\nkind: Image\nmetadata: {name: img2}\nspec: {path: "
+      << tmp_->path() << "/rootfs.ext4}\n---\n"
+      << vm_yaml("hand", "128Mi", "mine", "k2", "img2");
+  // Relative -f: the record must still say where it really is.
+  auto a = run_command({"/bin/sh", "-c",
+                        "cd " + tmp_->path() + " && " + BANGER_BIN + " apply -f mine --state-dir " + tmp_->path() +
+                            "/state --run-dir " + tmp_->path() + "/run --firecracker " + FAKE_FIRECRACKER_BIN});
+  ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+  int hand = vm_pid("hand");
+  ASSERT_GT(hand, 0);
+  auto g = banger({"get", "vm", "hand", "-o", "json"});
+  EXPECT_EQ(nlohmann::json::parse(g.out)["items"][0]["metadata"]["source"], other + "/hand.yaml");
+
+  fs::remove(dir_ + "/web-1.yaml");  // the watcher prunes, but only its own
+  ASSERT_TRUE(eventually([&] { return !exists("vm", "web-1"); })) << log();
+  kill(pid_, SIGHUP);
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_EQ(vm_pid("hand"), hand);
+  EXPECT_TRUE(exists("network", "mine"));
+  EXPECT_TRUE(exists("kernel", "k2"));
+  // A hand-applied VM that dies is not the watcher's to restart.
+  ASSERT_EQ(kill(hand, SIGKILL), 0);
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_EQ(vm_pid("hand"), 0);
+}
+
+TEST_F(WatchTest, KilledVmIsRestartedAtOnce) {
+  put("base.yaml", base_yaml());
+  put("web-1.yaml", vm_yaml("web-1", "128Mi"));
+  // A long resync: the restart must come from the pidfd, not the timer.
+  start_watcher({"--resync", "10m"});
+  ASSERT_TRUE(eventually([&] { return vm_pid("web-1") > 0; })) << log();
+  int p1 = vm_pid("web-1");
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(kill(p1, SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { int p = vm_pid("web-1"); return p > 0 && p != p1; }, 10s)) << log();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  std::cout << "VM killed -> running again: " << ms.count() << " ms\n";
+  EXPECT_TRUE(log_has("VM/web-1: process exited")) << log();
+}
+
+TEST_F(WatchTest, DeletedTapBridgeAndRuleAreRepairedByResync) {
+  put("base.yaml", base_yaml());
+  put("web-1.yaml", vm_yaml("web-1", "128Mi"));
+  put("fwd.yaml",
+      "apiVersion: banger.dev/v1\nkind: PortForward\nmetadata: {name: web-1-http}\n"
+      "spec: {vm: web-1, hostPort: 8088, guestPort: 80}\n");
+  start_and_converge({"web-1"});
+  auto g = banger({"get", "vm", "web-1", "-o", "json"});
+  std::string tap = nlohmann::json::parse(g.out)["items"][0]["status"]["TAP"];
+  ASSERT_TRUE(eventually([&] { return sh("nft list table ip banger").out.find("dport 8088") != std::string::npos; }));
+
+  ASSERT_EQ(sh("ip link del " + tap).exit_code, 0);
+  EXPECT_TRUE(eventually([&] { return sh("ip -o link show master bg-w").out.find(tap) != std::string::npos; }))
+      << log();
+  ASSERT_EQ(sh("ip link del bg-w").exit_code, 0);
+  EXPECT_TRUE(eventually([&] {
+    return sh("ip -o -4 addr show dev bg-w").out.find("10.78.0.1/24") != std::string::npos &&
+           sh("ip -o link show master bg-w").out.find(tap) != std::string::npos;
+  })) << log();
+  ASSERT_EQ(sh("nft flush chain ip banger prerouting").exit_code, 0);
+  EXPECT_TRUE(eventually([&] {
+    return sh("nft list chain ip banger prerouting").out.find("dport 8088") != std::string::npos;
+  })) << log();
+  EXPECT_TRUE(log_has("resync: Plan:")) << log();
+}
+
+TEST_F(WatchTest, SighupReconcilesAndSigtermLeavesVmsRunning) {
+  put("base.yaml", base_yaml());
+  put("web-1.yaml", vm_yaml("web-1", "128Mi"));
+  start_and_converge({"web-1"}, {"--resync", "10m"});
+  int p1 = vm_pid("web-1");
+  kill(pid_, SIGHUP);
+  ASSERT_TRUE(eventually([&] { return log_has("SIGHUP: reconciling now"); })) << log();
+  EXPECT_EQ(stop_watcher(), 0) << log();
+  EXPECT_TRUE(log_has("stopping on signal; VMs keep running")) << log();
+  EXPECT_TRUE(banger::test::process_alive(p1)) << "SIGTERM to the watcher stopped a VM";
+  EXPECT_EQ(vm_pid("web-1"), p1);
+}
+
+TEST_F(WatchTest, JsonLogsAreOneObjectPerLine) {
+  put("base.yaml", base_yaml());
+  put("web-1.yaml", vm_yaml("web-1", "128Mi"));
+  start_and_converge({"web-1"}, {"--log-format", "json"});
+  ASSERT_TRUE(eventually([&] { return log_has("reconcile complete"); })) << log();
+  std::istringstream lines(log());
+  std::string line;
+  int n = 0;
+  bool saw_action = false;
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << "not a JSON object: " << line;
+    EXPECT_TRUE(j.contains("time") && j.contains("level") && j.contains("msg")) << line;
+    if (j.value("resource", "") == "VM/web-1" && j.value("action", "") == "ensure-vm") {
+      EXPECT_EQ(j["outcome"], "succeeded") << line;
+      saw_action = true;
+    }
+    ++n;
+  }
+  EXPECT_GT(n, 3);
+  EXPECT_TRUE(saw_action) << log();
+}
+
+TEST_F(WatchTest, MissingDirFailsAtOnce) {
+  auto r = run_command({BANGER_BIN, "watch", tmp_->path() + "/nope", "--state-dir", tmp_->path() + "/state"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not a folder"), std::string::npos) << r.err;
+}
+
+}  // namespace
