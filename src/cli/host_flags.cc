@@ -12,6 +12,15 @@
 
 namespace banger::cli {
 
+namespace {
+// The download bar of this run, so apply's action lines can clear it first.
+std::weak_ptr<DownloadRenderer> g_download_bar;
+}  // namespace
+
+void clear_download_line() {
+  if (auto bar = g_download_bar.lock()) bar->clear();
+}
+
 void add_host_flags(CLI::App* cmd, HostFlags& flags, bool changes_host) {
   cmd->add_option("--firecracker", flags.firecracker,
                   "Firecracker binary (else $BANGER_FIRECRACKER_BIN, else firecracker on PATH)")
@@ -37,6 +46,7 @@ SessionOptions session_options(const GlobalOptions& g, const HostFlags& f, bool 
     // Downloads: a redrawn bar on a terminal, a line per file in a log.
     auto bar = std::make_shared<DownloadRenderer>(std::cerr, ::isatty(STDERR_FILENO) == 1);
     o.host.download.progress = [bar](const DownloadProgress& p) { bar->report(p); };
+    g_download_bar = bar;
   }
   o.lock = lock;
   o.wait_for_lock = !f.no_wait;

@@ -20,6 +20,9 @@ struct HostFlags {
 void add_host_flags(CLI::App* cmd, HostFlags& flags, bool changes_host);
 /// SessionOptions from the global flags and these; throws on a bad duration.
 SessionOptions session_options(const GlobalOptions& g, const HostFlags& f, bool lock);
+/// Clears the download progress line on stderr, if one is drawn, before a
+/// line goes to the same terminal.
+void clear_download_line();
 /// Non-root cannot read nftables or other users' processes: say so, exit 1.
 bool require_root(const std::string& command);
 /// "vm", "vms", "VM", "pf", "portforwards", ... -> Kind.

@@ -63,6 +63,7 @@ int execute_plan(Session& s, const Plan& plan, const DesiredState& desired, cons
   auto progress = [&](const Action& a, const ActionReport* r) {
     if (!human || g.quiet) return;
     std::lock_guard lock(out_mu);
+    clear_download_line();  // a download bar on the same terminal
     if (!r) {
       if (g.verbose) std::cout << describe_action(a) << ": " << to_string(a.type) << "...\n";
       return;

@@ -87,6 +87,14 @@ void DownloadRenderer::draw() {
   last_draw_ = std::chrono::steady_clock::now();
 }
 
+void DownloadRenderer::clear() {
+  std::lock_guard lock(mu_);
+  if (drawn_width_ == 0) return;
+  clear_line();
+  out_ << std::flush;
+  last_draw_ = std::chrono::steady_clock::now();
+}
+
 void DownloadRenderer::report(const DownloadProgress& p) {
   std::lock_guard lock(mu_);
   if (p.finished || p.failed) {
@@ -96,7 +104,7 @@ void DownloadRenderer::report(const DownloadProgress& p) {
     if (tty_) draw();
     return;
   }
-  if (!tty_) return;
+  if (!tty_ || (p.done == 0 && p.total == 0)) return;  // nothing to show before the headers
   active_[p.label] = p;
   if (std::chrono::steady_clock::now() - last_draw_ >= kRedrawEvery) draw();
 }

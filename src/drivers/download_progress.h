@@ -32,6 +32,10 @@ class DownloadRenderer {
   DownloadRenderer(std::ostream& out, bool tty);
   /// Thread-safe; for DownloadOptions::progress.
   void report(const DownloadProgress& p);
+  /// Clears the progress line so that another writer to the same terminal
+  /// (apply's per-action lines on stdout) starts on a clean line; the next
+  /// report redraws it, no sooner than 100 ms later. Thread-safe.
+  void clear();
 
  private:
   void clear_line();
