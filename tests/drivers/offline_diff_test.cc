@@ -1,0 +1,240 @@
+// Offline diff for CI, end to end in this process's private network
+// namespace: the real banger applies a fleet on the strict fake Firecracker,
+// `state export` writes the host's state to a file, and `diff --against` run
+// as an unprivileged user (nobody, no state dir, no host access) prints the
+// plan the live `diff` prints on that host, with the same exit codes.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "leftovers.h"
+#include "netns.h"
+#include "run_command.h"
+
+namespace fs = std::filesystem;
+using banger::test::CommandResult;
+using banger::test::run_command;
+using banger::test::TempDir;
+
+namespace {
+
+struct Fleet {
+  std::string web2_memory = "256Mi";
+  bool web3 = false;
+  bool worker = true;
+};
+
+class OfflineDiff : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REQUIRE_PRIVATE_NETNS();
+    dir_ = std::make_unique<TempDir>();
+    // nobody must reach the manifests and the export (not the state dir,
+    // which banger makes 0700: the offline diff must not need it).
+    ASSERT_EQ(chmod(dir_->path().c_str(), 0755), 0);
+    dir_->write("m/artifacts/vmlinux", std::string(4096, 'k'));
+    ASSERT_EQ(run_command({"/usr/bin/truncate", "-s", "16M", dir_->path() + "/m/artifacts/rootfs.ext4"}).exit_code, 0);
+    write(Fleet{});
+  }
+
+  void TearDown() override {
+    if (!dir_) return;
+    write(Fleet{});  // everything a test applied, so that delete -f names it
+    banger({"delete", "-f", dir_->path() + "/m", "--ignore-not-found"});
+    banger::test::kill_processes_mentioning(dir_->path());
+  }
+
+  // A small repository of manifests, one kind per file as examples/ has it.
+  void write(const Fleet& f) {
+    const std::string doc = "apiVersion: banger.dev/v1\n";
+    dir_->write("m/network.yaml", doc + "kind: Network\nmetadata: {name: ci}\nspec: {subnet: 10.78.0.0/24}\n");
+    dir_->write("m/artifacts.yaml", doc + "kind: Kernel\nmetadata: {name: k}\nspec: {path: artifacts/vmlinux}\n---\n" +
+                                        doc + "kind: Image\nmetadata: {name: img}\nspec: {path: artifacts/rootfs.ext4}\n");
+    auto vm = [&](const std::string& name, const std::string& extra) {
+      return doc + "kind: VM\nmetadata: {name: " + name + "}\nspec: {kernel: k, image: img, network: ci, " +
+             "runtime: firecracker, diskStrategy: copy" + extra + "}\n";
+    };
+    std::string web = vm("web-1", ", memory: 256Mi, ip: 10.78.0.11") + "---\n" +
+                      vm("web-2", ", memory: " + f.web2_memory);
+    if (f.web3) web += "---\n" + vm("web-3", ", memory: 128Mi");
+    dir_->write("m/vms/web.yaml", web);
+    fs::remove(dir_->path() + "/m/vms/worker.yaml");
+    if (f.worker) dir_->write("m/vms/worker.yaml", vm("worker", ", state: stopped"));
+    dir_->write("m/forwards.yaml", doc + "kind: PortForward\nmetadata: {name: web-1-http}\n"
+                                         "spec: {vm: web-1, hostPort: 8081, guestPort: 80}\n");
+  }
+
+  std::vector<std::string> host_args() {
+    return {"--state-dir", dir_->path() + "/state", "--run-dir", dir_->path() + "/run"};
+  }
+
+  // As root, on this (namespaced) host.
+  CommandResult banger(std::vector<std::string> args) {
+    std::vector<std::string> argv{BANGER_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto h = host_args();
+    argv.insert(argv.end(), h.begin(), h.end());
+    const std::string& cmd = args.at(0);
+    if (cmd == "apply" || cmd == "delete" || cmd == "diff" || cmd == "state") {
+      argv.insert(argv.end(), {"--firecracker", FAKE_FIRECRACKER_BIN});
+    }
+    if (cmd == "apply" || cmd == "delete") argv.insert(argv.end(), {"--stop-timeout", "3s"});
+    return run_command(argv, "", 120);
+  }
+
+  // As nobody, with a state dir it could not even create: only the manifests
+  // and the export file are read.
+  CommandResult offline(std::vector<std::string> args) {
+    std::vector<std::string> argv{"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                  BANGER_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--state-dir", "/nonexistent/banger-state", "--run-dir", "/nonexistent/banger-run"});
+    return run_command(argv, "", 60);
+  }
+
+  std::string exported() { return dir_->path() + "/host-state.json"; }
+  std::string manifests() { return dir_->path() + "/m"; }
+
+  // Offline (as nobody) and live (as root) diff give the same bytes and exit code.
+  CommandResult expect_same_as_live(std::vector<std::string> extra) {
+    std::vector<std::string> off{"diff", "-f", manifests(), "--against", exported()};
+    std::vector<std::string> live{"diff", "-f", manifests()};
+    off.insert(off.end(), extra.begin(), extra.end());
+    live.insert(live.end(), extra.begin(), extra.end());
+    CommandResult o = offline(off), l = banger(live);
+    EXPECT_EQ(o.out, l.out) << "offline and live diff differ";
+    EXPECT_EQ(o.exit_code, l.exit_code) << o.err << l.err;
+    EXPECT_EQ(o.err, "");
+    return o;
+  }
+
+  std::unique_ptr<TempDir> dir_;
+};
+
+TEST_F(OfflineDiff, ExportFromAConvergedHostThenDiffChangedManifestsAsNobody) {
+  auto a = banger({"apply", "-f", manifests()});
+  ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+
+  // Export: read-only (root), atomically to a file readable by CI.
+  auto e = banger({"state", "export", "-o", "json", "--file", exported()});
+  ASSERT_EQ(e.exit_code, 0) << e.out << e.err;
+  EXPECT_EQ(e.out, "");
+  EXPECT_EQ(e.err, "exported 7 resources and 3 VMs to " + exported() + "\n");
+  struct stat st {};
+  ASSERT_EQ(stat(exported().c_str(), &st), 0);
+  mode_t mask = umask(022);
+  umask(mask);
+  EXPECT_EQ(st.st_mode & 0777, 0666u & ~mask) << "an export is an ordinary file, for CI to read";
+  for (const auto& entry : fs::directory_iterator(dir_->path())) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << "temp file left behind";
+  }
+  auto j = nlohmann::json::parse(std::ifstream(exported()));
+  EXPECT_EQ(j["kind"], "StateExport");
+  EXPECT_EQ(j["schemaVersion"], 1);
+  EXPECT_EQ(j["records"]["resources"].size(), 7u);
+  EXPECT_EQ(j["host"]["running"], (nlohmann::json{"web-1", "web-2"}));
+  EXPECT_EQ(j["host"]["links"].size(), 4u) << j["host"]["links"].dump();  // the bridge and 3 taps
+  // To standard output, the same document.
+  auto e2 = banger({"state", "export"});
+  ASSERT_EQ(e2.exit_code, 0) << e2.err;
+  auto j2 = nlohmann::json::parse(e2.out);
+  j2["metadata"]["exportedAt"] = j["metadata"]["exportedAt"];
+  EXPECT_EQ(j2, j);
+
+  // Unchanged manifests: exit 0.
+  auto d = expect_same_as_live({});
+  EXPECT_EQ(d.exit_code, 0);
+  EXPECT_EQ(d.out, "No changes. The host matches the manifests.\n");
+
+  // Changed manifests: a memory change, a new VM, a VM removed (with --prune).
+  write(Fleet{"512Mi", true, false});
+  const std::string plan =
+      "  ~ VM/web-2 (restart)\n"
+      "      memory: 256Mi -> 512Mi  # restart\n"
+      "  + VM/web-3\n";
+  d = expect_same_as_live({});
+  EXPECT_EQ(d.exit_code, 2);
+  EXPECT_EQ(d.out, plan + "\nPlan: 1 to create, 1 to update, 0 to replace, 0 to repair, 0 to delete.\n");
+  d = expect_same_as_live({"--prune"});
+  EXPECT_EQ(d.exit_code, 2);
+  EXPECT_EQ(d.out, plan + "  - VM/worker\n\nPlan: 1 to create, 1 to update, 0 to replace, 0 to repair, 1 to delete.\n");
+
+  d = expect_same_as_live({"--prune", "-o", "json"});
+  EXPECT_EQ(d.exit_code, 2);
+  auto p = nlohmann::json::parse(d.out);
+  EXPECT_EQ(p["summary"], (nlohmann::json{{"create", 1}, {"update", 1}, {"replace", 0}, {"repair", 0}, {"delete", 1}}));
+  ASSERT_EQ(p["changes"].size(), 3u) << d.out;
+  EXPECT_EQ(p["changes"][0]["action"], "update");
+  EXPECT_EQ(p["changes"][0]["name"], "web-2");
+  EXPECT_EQ(p["changes"][0]["restart"], true);
+  EXPECT_EQ(p["changes"][0]["source"], manifests() + "/vms/web.yaml");
+  EXPECT_EQ(p["changes"][0]["fields"],
+            (nlohmann::json::array({{{"field", "memory"}, {"before", "256Mi"}, {"after", "512Mi"}, {"effect", "restart"}}})));
+  EXPECT_EQ(p["changes"][1]["action"], "create");
+  EXPECT_EQ(p["changes"][1]["name"], "web-3");
+  EXPECT_EQ(p["changes"][2]["action"], "delete");
+  EXPECT_EQ(p["changes"][2]["kind"], "VM");
+  EXPECT_EQ(p["changes"][2]["name"], "worker");
+  EXPECT_EQ(p["natDrift"], false);
+
+  // The host did not change on the way.
+  write(Fleet{});
+  EXPECT_EQ(banger({"diff", "-f", manifests()}).exit_code, 0);
+}
+
+TEST_F(OfflineDiff, HostDriftInTheExportShowsAsTheLiveDiffShowsIt) {
+  auto a = banger({"apply", "-f", manifests()});
+  ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+  auto g = banger({"get", "vm", "web-2", "-o", "json"});
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  auto status = nlohmann::json::parse(g.out)["items"][0]["status"];
+  int pid = std::stoi(std::string(status["PID"]));
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  for (int i = 0; i < 100 && banger::test::process_alive(pid); ++i) usleep(20000);
+  ASSERT_EQ(run_command({"/bin/sh", "-c", "ip link set " + std::string(status["TAP"]) + " down"}).exit_code, 0);
+  ASSERT_EQ(banger({"state", "export", "--file", exported()}).exit_code, 0);
+
+  auto d = expect_same_as_live({});
+  EXPECT_EQ(d.exit_code, 2);
+  EXPECT_EQ(d.out, "  ! VM/web-2 (repair)\n      tap " + std::string(status["TAP"]) +
+                       " is down\n      process is not running\n\n"
+                       "Plan: 0 to create, 0 to update, 0 to replace, 1 to repair, 0 to delete.\n");
+  expect_same_as_live({"-o", "json"});
+}
+
+TEST_F(OfflineDiff, BadExportFilesAreErrorsNamingTheFile) {
+  dir_->write("garbage.json", "this is not json\n");
+  auto d = offline({"diff", "-f", manifests(), "--against", dir_->path() + "/garbage.json"});
+  EXPECT_EQ(d.exit_code, 1);
+  EXPECT_EQ(d.out, "");
+  EXPECT_EQ(d.err.rfind("error: " + dir_->path() + "/garbage.json: not a banger state export: invalid JSON: "
+                        "parse error at line 1, column 2",
+                        0),
+            0u)
+      << d.err;
+
+  dir_->write("plan.json", R"({"changes": [], "natDrift": false, "summary": {}})");
+  d = offline({"diff", "-f", manifests(), "--against", dir_->path() + "/plan.json", "-o", "json"});
+  EXPECT_EQ(d.exit_code, 1);
+  EXPECT_EQ(d.err, "error: " + dir_->path() +
+                       "/plan.json: not a banger state export: expected kind: StateExport (write one with: "
+                       "sudo banger state export --file FILE)\n");
+
+  d = offline({"diff", "-f", manifests(), "--against", dir_->path() + "/missing.json"});
+  EXPECT_EQ(d.exit_code, 1);
+  EXPECT_EQ(d.err, "error: " + dir_->path() + "/missing.json: cannot read: No such file or directory\n");
+
+  // Export as nobody: needs root, says so, writes nothing.
+  d = offline({"state", "export", "--file", dir_->path() + "/x.json"});
+  EXPECT_EQ(d.exit_code, 1);
+  EXPECT_NE(d.err.find("needs root"), std::string::npos) << d.err;
+  EXPECT_FALSE(fs::exists(dir_->path() + "/x.json"));
+}
+
+}  // namespace
