@@ -12,21 +12,26 @@ echo "== building the demo kernel, initrd and root filesystem from Debian packag
 scripts/build-demo-artifacts.sh "$cache"
 scripts/demo-manifests.sh "$cache" examples/demo/artifacts.yaml
 
-echo "== banger apply -f examples/demo"
-"$banger" apply -f examples/demo
-
-start=$(date +%s)
-printf '== waiting for http://127.0.0.1:8080/ (the VM boots under %s)' \
+printf '== banger apply -f examples/demo --wait   (the VM boots under %s)\n' \
   "$([ -w /dev/kvm ] && echo KVM || echo 'software emulation: up to a minute')"
+start=$(date +%s)
+# --wait: until the VM's readiness probe (http :80/) passes, or exit 1 with
+# the last lines of its console.
+"$banger" apply -f examples/demo --wait
+
+# Ready means the guest answers on its own IP; the page should now also come
+# through the port forward on the host.
+tries=0
 until page=$(curl -fsS --max-time 2 http://127.0.0.1:8080/ 2>/dev/null); do
-  if [ $(( $(date +%s) - start )) -ge 120 ]; then
-    echo; echo "the page did not answer within 120 s; the VM's console says:" >&2
+  tries=$((tries + 1))
+  if [ "$tries" -ge 10 ]; then
+    echo "the VM is ready but http://127.0.0.1:8080/ does not answer; the VM's console says:" >&2
     "$banger" logs web --tail 30 >&2 || true
     exit 1
   fi
-  printf '.'; sleep 1
+  sleep 1
 done
-echo " answered after $(( $(date +%s) - start )) s"
+echo "== http://127.0.0.1:8080/ answered $(( $(date +%s) - start )) s after apply started"
 
 echo "== banger get -o wide"
 "$banger" get -o wide

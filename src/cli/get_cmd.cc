@@ -11,6 +11,7 @@
 #include "cli/host_flags.h"
 #include "drivers/netlink.h"
 #include "reconciler/readiness.h"
+#include "reconciler/restart_policy.h"
 #include "reconciler/session.h"
 
 namespace banger::cli {
@@ -68,10 +69,26 @@ Row vm_row(const ResourceRecord& r, const ObservedState& o, const std::map<std::
   auto rec = o.vms.find(r.name);
   auto rt = o.runtimes.find(r.name);
   bool running = o.running.count(r.name) > 0;
-  std::string state = running ? "Running" : f["state"] == "stopped" ? "Stopped" : "Exited";
+  auto ex = o.exits.find(r.name);
+  auto rr = o.restarts.find(r.name);
+  RestartDecision restart = decide_restart(
+      f["restartPolicy"], rt != o.runtimes.end() ? &rt->second : nullptr, running,
+      ex != o.exits.end() ? std::optional<ExitStatus>(ex->second) : std::nullopt,
+      rr != o.restarts.end() ? &rr->second : nullptr, o.now_ms);
+  // As kubectl: a VM waiting out its restart back-off after crashing again.
+  std::string state = running                                          ? "Running"
+                      : f["state"] == "stopped"                        ? "Stopped"
+                      : restart.kind == RestartDecision::Kind::Wait &&
+                              rr != o.restarts.end() && rr->second.consecutive > 0
+                          ? "CrashLoopBackOff"
+                          : "Exited";
+  std::string last_exit = !running && restart.kind != RestartDecision::Kind::NotExited ? restart.exit
+                          : rr != o.restarts.end()                                     ? rr->second.last_exit
+                                                                                       : "-";
   Row row{{"NAME", r.name},
           {"STATE", state},
           {"READY", ready.count(r.name) && ready.at(r.name).ready ? "true" : "false"},
+          {"RESTARTS", std::to_string(rr != o.restarts.end() ? rr->second.restarts : 0)},
           {"IP", rec != o.vms.end() ? rec->second.ip : "-"},
           {"VCPUS", f["vcpus"]},
           {"MEMORY", f["memory"]},
@@ -82,6 +99,7 @@ Row vm_row(const ResourceRecord& r, const ObservedState& o, const std::map<std::
     row.push_back({"TAP", rec != o.vms.end() ? rec->second.tap : "-"});
     row.push_back({"PID", running && rt != o.runtimes.end() ? std::to_string(rt->second.pid) : "-"});
     row.push_back({"DISK", rec != o.vms.end() ? rec->second.disk_path : "-"});
+    row.push_back({"LAST-EXIT", last_exit});
     auto rd = ready.find(r.name);
     row.push_back({"READINESS", rd != ready.end() ? rd->second.detail : "-"});
   }

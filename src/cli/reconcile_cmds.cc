@@ -11,6 +11,7 @@
 
 #include "cli/host_flags.h"
 #include "cli/plan_render.h"
+#include "cli/readiness_report.h"
 #include "cli/render.h"
 #include "cli/state_cmd.h"
 #include "reconciler/desired_state.h"
@@ -28,6 +29,7 @@ struct ReconcileOptions {
   bool prune = false;
   bool dry_run = false;
   bool ignore_not_found = false;
+  bool wait = false;  // apply --wait: until the VMs it touched are ready
   HostFlags host;
 };
 
@@ -81,10 +83,23 @@ int execute_plan(Session& s, const Plan& plan, const DesiredState& desired, cons
   if (human) {
     std::cout << "\n";
     render_report(report.ok() ? std::cout : std::cerr, plan, report, verb);
-  } else {
-    std::cout << report_json(plan, report) << "\n";
   }
-  return report.ok() ? kExitOk : kExitError;
+  // Readiness of what this run started or changed (apply only: delete
+  // touches no VM that stays). A failed run is not waited on.
+  int rc = report.ok() ? kExitOk : kExitError;
+  nlohmann::ordered_json ready = nlohmann::ordered_json::array();
+  if (verb == "Apply" && report.ok()) {
+    rc = report_readiness(s.store(), touched_vms(plan, report), {o.wait, human, g.quiet}, g_stop, ready);
+  }
+  if (!human) {
+    auto doc = nlohmann::ordered_json::parse(report_json(plan, report));
+    if (verb == "Apply") {
+      doc["readiness"] = ready;
+      doc["ok"] = rc == kExitOk;
+    }
+    std::cout << doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+  }
+  return rc;
 }
 
 // `against`: a `banger state export` file instead of the live host. Then no
@@ -195,6 +210,9 @@ void add_apply_command(CLI::App& app, const GlobalOptions& g, std::function<int(
   add_file_option(cmd, o->files);
   cmd->add_flag("--prune", o->prune, "Delete what banger applied that the manifests no longer name");
   cmd->add_flag("--dry-run", o->dry_run, "Print the plan and change nothing");
+  cmd->add_flag("--wait", o->wait,
+                "Wait until every VM this apply started or changed is ready (its spec.readiness probe "
+                "passes, or its process runs); exit 1 naming a VM that is not ready within its timeout");
   add_output_option(cmd, o->output, {"json"});
   add_host_flags(cmd, o->host, true);
   bind(cmd, run, o, g, run_apply);

@@ -68,7 +68,7 @@ VmHandle FirecrackerDriver::start(const VmLaunch& vm) {
   ProcessIdentity proc;
   try {
     // cwd = run dir: the VM must not pin whatever folder banger ran in.
-    proc = spawn_detached({{binary_, "--api-sock", sock, "--id", vm.name}, log, dir});
+    proc = spawn_detached({{binary_, "--api-sock", sock, "--id", vm.name}, log, dir, exit_status_file(dir)});
   } catch (const HostError& e) {
     unlink(sock.c_str());  // best effort: the spawn error is the one to report
     throw HostError(who + ": starting firecracker failed: " + e.what() + " (log: " + log + ")" +

@@ -11,7 +11,10 @@
 #include <cerrno>
 #include <charconv>
 #include <climits>
+#include <ctime>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 
 #include "common/host_error.h"
 #include "common/unique_fd.h"
@@ -149,6 +152,49 @@ void send_msg(int fd, int kind, int value) {
   _exit(127);
 }
 
+// Appends the decimal digits of v to buf at *len (async-signal-safe).
+void put_number(char* buf, size_t& len, int64_t v) {
+  char tmp[24];
+  size_t n = 0;
+  bool neg = v < 0;
+  uint64_t u = neg ? static_cast<uint64_t>(-(v + 1)) + 1 : static_cast<uint64_t>(v);
+  do {
+    tmp[n++] = static_cast<char>('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (neg) buf[len++] = '-';
+  while (n) buf[len++] = tmp[--n];
+}
+
+// The reaper: after fork, in a multithreaded parent's child, so only
+// async-signal-safe calls. It closes every inherited descriptor first (the
+// host lock's flock among them would otherwise outlive banger), waits for
+// the VM process and records how it ended.
+[[noreturn]] void reap_child(pid_t child, const char* path, const char* tmp) {
+  close_range(0, ~0U, 0);
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) _exit(1);
+  }
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  char buf[96];
+  size_t len = 0;
+  const char* what = WIFSIGNALED(status) ? "signal " : "exited ";
+  for (const char* p = what; *p; ++p) buf[len++] = *p;
+  put_number(buf, len, WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+  buf[len++] = ' ';
+  put_number(buf, len, static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000);
+  buf[len++] = '\n';
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    bool ok = write(fd, buf, len) == static_cast<ssize_t>(len);
+    close(fd);
+    if (!ok || rename(tmp, path) != 0) unlink(tmp);
+  }
+  _exit(0);
+}
+
 std::string describe_failure(const Msg& m, const SpawnOptions& opts) {
   const std::string& bin = opts.argv[0];
   switch (m.kind) {
@@ -169,6 +215,28 @@ std::string describe_failure(const Msg& m, const SpawnOptions& opts) {
 }
 
 }  // namespace
+
+std::string ExitStatus::str() const {
+  return signaled ? "killed by signal " + std::to_string(code) : "exited " + std::to_string(code);
+}
+
+std::optional<ExitStatus> parse_exit_status(const std::string& text) {
+  std::istringstream in(text);
+  std::string kind;
+  ExitStatus st;
+  if (!(in >> kind >> st.code >> st.at_ms)) return std::nullopt;
+  if (kind != "exited" && kind != "signal") return std::nullopt;
+  st.signaled = kind == "signal";
+  if (st.code < 0 || st.code > 255 || st.at_ms < 0) return std::nullopt;
+  return st;
+}
+
+std::optional<ExitStatus> read_exit_status(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return std::nullopt;
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  return parse_exit_status(text);
+}
 
 std::optional<uint64_t> parse_start_time(const std::string& stat_line) {
   auto info = parse_stat(stat_line);
@@ -210,16 +278,29 @@ ProcessIdentity spawn_detached(const SpawnOptions& opts) {
   if (pipe2(fds, O_CLOEXEC) != 0) throw HostError(errno_message("pipe for starting " + bin, errno));
   UniqueFd rd(fds[0]), wr(fds[1]);
 
+  const bool reap = !opts.exit_status_path.empty();
+  const std::string status_tmp = opts.exit_status_path + ".tmp";
+  if (reap) unlink(opts.exit_status_path.c_str());  // a previous run's
+
   pid_t mid = fork();
   if (mid < 0) throw HostError(errno_message("fork to start " + bin, errno));
   if (mid == 0) {
     // Intermediate child: a new session (no controlling terminal, no signals
     // from banger's terminal), then fork again so that the VM process is not
-    // a session leader and its parent is gone: init adopts it.
+    // a session leader and its parent is gone: init adopts it (or adopts the
+    // reaper, whose child it then is).
     rd.release();
     if (setsid() < 0) {
       send_msg(wr.get(), kSetsidFailed, errno);
       _exit(1);
+    }
+    if (reap) {
+      pid_t reaper = fork();
+      if (reaper < 0) {
+        send_msg(wr.get(), kForkFailed, errno);
+        _exit(1);
+      }
+      if (reaper > 0) _exit(0);
     }
     pid_t grand = fork();
     if (grand < 0) {
@@ -228,7 +309,8 @@ ProcessIdentity spawn_detached(const SpawnOptions& opts) {
     }
     if (grand == 0) exec_grandchild(argv.data(), cwd, devnull.get(), log.get(), wr.get());
     send_msg(wr.get(), kPid, grand);
-    _exit(0);
+    if (!reap) _exit(0);
+    reap_child(grand, opts.exit_status_path.c_str(), status_tmp.c_str());
   }
   wr.reset();
   // EOF arrives once the intermediate child exited and the grandchild's exec

@@ -30,7 +30,26 @@ struct SpawnOptions {
   std::vector<std::string> argv;  ///< argv[0] is the executable path
   std::string log_path;           ///< stdout and stderr are appended here
   std::string cwd;                ///< "" = unchanged
+  /// When set, a small reaper process (a fork of banger, like podman's
+  /// conmon) stays the parent of the started process and writes how it
+  /// ended to this file ("exited 0 <unix ms>" or "signal 9 <unix ms>",
+  /// written to a temp file and renamed). Detached processes have no parent
+  /// that could report their exit status otherwise.
+  std::string exit_status_path;
 };
+
+/// How a process ended, as the reaper recorded it.
+struct ExitStatus {
+  bool signaled = false;
+  int code = 0;       ///< exit code, or the signal number
+  int64_t at_ms = 0;  ///< unix milliseconds
+  bool clean() const { return !signaled && code == 0; }
+  std::string str() const;  ///< "exited 0", "killed by signal 9"
+};
+/// Parses the reaper's file content. Pure; nullopt when malformed.
+std::optional<ExitStatus> parse_exit_status(const std::string& text);
+/// Reads and parses `path`; nullopt when absent or malformed.
+std::optional<ExitStatus> read_exit_status(const std::string& path);
 
 /// Starts a process in its own session that outlives banger (it is not our
 /// child after we exit: double fork). Returns its identity once exec

@@ -148,7 +148,7 @@ VmHandle QemuDriver::start(const VmLaunch& vm) {
   if (long khz = kvm ? 0 : host_tsc_khz(); khz > 0) launch.boot_args += " tsc_early_khz=" + std::to_string(khz);
   ProcessIdentity proc;
   try {
-    proc = spawn_detached({command_line(binary_, launch, qmp, kvm), log, dir});
+    proc = spawn_detached({command_line(binary_, launch, qmp, kvm), log, dir, exit_status_file(dir)});
   } catch (const HostError& e) {
     throw HostError(who + ": starting qemu failed: " + e.what() + " (log: " + log + ")" + log_tail(log, log_start));
   }

@@ -84,4 +84,6 @@ void make_run_dir(const std::string& dir) {
 }
 
 
+std::string exit_status_file(const std::string& run_dir) { return run_dir + "/exit-status"; }
+
 }  // namespace banger

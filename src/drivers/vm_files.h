@@ -27,5 +27,7 @@ void remove_socket(const std::string& sock);
 /// Creates the VM's run dir (parents as needed) and makes it 0700: it holds
 /// the control socket, which is full control over the VM.
 void make_run_dir(const std::string& dir);
+/// Where the reaper records how a VM's process ended: RUN_DIR/exit-status.
+std::string exit_status_file(const std::string& run_dir);
 
 }  // namespace banger

@@ -3,6 +3,8 @@
 // ! repair for drift of the host away from what was applied.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,9 @@ struct Change {
   std::vector<std::string> drift;   ///< repair: what is wrong on the host
   bool restart = false;             ///< a running VM is stopped and started again
   std::string source_file;          ///< where the desired resource is declared
+  /// VM repair: its process ended and restartPolicy (or back-off) says to
+  /// leave it down for now; the rest of the VM is still repaired.
+  bool keep_down = false;
 };
 
 struct Diff {
@@ -36,6 +41,8 @@ struct Diff {
   /// Table `ip banger` differs from what the manifests imply in a way that no
   /// single resource's change covers (e.g. a rule added by hand).
   bool nat_drift = false;
+  /// Earliest unix ms at which a VM held back by restart back-off is due.
+  std::optional<int64_t> retry_at_ms;
   bool empty() const { return changes.empty() && !nat_drift; }
   const Change* find(const ResourceKey& key) const;
 };

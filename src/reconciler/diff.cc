@@ -1,5 +1,7 @@
 #include "reconciler/diff.h"
 
+#include "reconciler/restart_policy.h"
+
 #include <algorithm>
 #include <set>
 
@@ -89,6 +91,7 @@ class Differ {
       diff.changes.push_back(Change{key, ChangeType::Delete, {}, {"an interrupted create left it behind"}, false, ""});
     }
     diff.nat_drift = uncovered_nat_drift(diff);
+    diff.retry_at_ms = retry_at_;
     return diff;
   }
 
@@ -114,6 +117,7 @@ class Differ {
     c.drift = drift(spec);
     if (c.drift.empty()) return std::nullopt;
     c.type = ChangeType::Repair;
+    c.keep_down = keep_down_.count(spec.key.name) > 0;
     return c;
   }
 
@@ -170,8 +174,35 @@ class Differ {
     if (!o_.disks_present.count(name)) out.push_back("disk " + rec->second.disk_path + " is missing");
     bool want_running = *spec.get("state") == "running";
     bool is_running = o_.running.count(name) > 0;
-    if (want_running && !is_running) out.push_back("process is not running");
+    if (want_running && !is_running) process_exited(spec, out);
     if (!want_running && is_running) out.push_back("process is running but state is stopped");
+  }
+
+  // A VM that should run and does not: start it, unless its process ended on
+  // its own and restartPolicy or the back-off says to wait.
+  void process_exited(const ResourceSpec& spec, std::vector<std::string>& out) {
+    const std::string& name = spec.key.name;
+    auto rt = o_.runtimes.find(name);
+    auto ex = o_.exits.find(name);
+    auto rr = o_.restarts.find(name);
+    const std::string* policy = spec.get("restartPolicy");
+    RestartDecision d = decide_restart(
+        policy ? *policy : "always", rt == o_.runtimes.end() ? nullptr : &rt->second, false,
+        ex == o_.exits.end() ? std::nullopt : std::optional<ExitStatus>(ex->second),
+        rr == o_.restarts.end() ? nullptr : &rr->second, o_.now_ms);
+    switch (d.kind) {
+      case RestartDecision::Kind::NotExited: out.push_back("process is not running"); break;
+      case RestartDecision::Kind::Restart: out.push_back(d.reason); break;
+      case RestartDecision::Kind::Wait:
+        if (!opts_.respect_backoff) {
+          out.push_back(d.reason);
+          break;
+        }
+        keep_down_.insert(name);
+        retry_at_ = retry_at_ ? std::min(*retry_at_, d.at_ms) : d.at_ms;
+        break;
+      case RestartDecision::Kind::Stay: keep_down_.insert(name); break;
+    }
   }
 
   bool nat_matches(const std::string& owner) const {
@@ -206,6 +237,8 @@ class Differ {
   const ObservedState& o_;
   DiffOptions opts_;
   NatObserved expected_nat_;
+  std::set<std::string> keep_down_;  ///< VMs left down by restartPolicy/back-off
+  std::optional<int64_t> retry_at_;
 };
 
 }  // namespace

@@ -18,6 +18,10 @@ struct DiffOptions {
   /// this folder (a normalized absolute path, see reconciler/source_path.h);
   /// what was applied from elsewhere is left alone. `banger watch DIR` sets it.
   std::optional<std::string> prune_under;
+  /// Hold back restarts of crashed VMs until their back-off elapsed (the
+  /// watcher). A person's `apply` restarts them at once; restartPolicy
+  /// itself is honoured either way.
+  bool respect_backoff = false;
 };
 
 Diff compute_diff(const DesiredState& desired, const ObservedState& observed,

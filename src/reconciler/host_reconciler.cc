@@ -1,5 +1,7 @@
 #include "reconciler/host_reconciler.h"
 
+#include "drivers/vm_files.h"
+
 #include <sys/stat.h>
 
 #include <ctime>
@@ -37,6 +39,7 @@ ObservedState HostReconciler::records() {
     for (auto& r : store_.resources()) o.applied.emplace(ResourceKey{*parse_kind(r.kind), r.name}, r);
     for (auto& v : store_.vms()) o.vms.emplace(v.name, v);
     for (auto& r : store_.runtimes()) o.runtimes.emplace(r.name, r);
+    for (auto& r : store_.restart_records()) o.restarts.emplace(r.name, r);
     return 0;
   });
   return o;
@@ -46,8 +49,13 @@ ObservedState HostReconciler::observe() {
   ObservedState o = records();
   for (const auto& [name, rt] : o.runtimes) {
     ProcessIdentity p{static_cast<pid_t>(rt.pid), rt.start_time, rt.exe};
-    if (is_running(p)) o.running.insert(name);
+    if (is_running(p)) {
+      o.running.insert(name);
+    } else if (auto ex = read_exit_status(exit_status_file(vm_run_dir(name)))) {
+      o.exits.emplace(name, *ex);
+    }
   }
+  o.now_ms = now_ms();
   for (const auto& [name, rec] : o.vms) {
     struct stat st;
     if (::stat(rec.disk_path.c_str(), &st) == 0) o.disks_present.insert(name);

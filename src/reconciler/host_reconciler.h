@@ -19,6 +19,9 @@
 
 namespace banger {
 
+/// Unix milliseconds now.
+int64_t now_ms();
+
 struct HostOptions {
   std::string state_dir = "/var/lib/banger";
   std::string run_dir = "/run/banger";
@@ -70,6 +73,8 @@ class HostReconciler {
   void stop_vm(const std::string& name);
   VmHandle start_vm(const VM& vm, const VmRecord& rec, const DesiredState& d);
   std::unique_ptr<Hypervisor> hypervisor_for(const VM& vm);
+  /// Counts a restart of a VM whose recorded process `rt` ended on its own.
+  void record_restart(const std::string& name, const VmRuntime& rt);
 
   /// Journals `action` on `type`/`id` around fn: the entry exists while the
   /// host is being changed and is removed once fn returned.

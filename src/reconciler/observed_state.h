@@ -8,6 +8,7 @@
 
 #include "drivers/nat.h"
 #include "drivers/netlink.h"
+#include "drivers/process.h"
 #include "reconciler/spec.h"
 #include "state/store.h"
 
@@ -22,6 +23,11 @@ struct ObservedState {
   LinkSnapshot links;                             ///< one netlink dump
   NatObserved nat;                                ///< one nft listing of table ip banger
   bool ip_forward = false;
+  /// How recorded processes that are no longer running ended (their
+  /// reaper's exit-status file), and the restart history restartPolicy needs.
+  std::map<std::string, ExitStatus> exits;
+  std::map<std::string, RestartRecord> restarts;
+  int64_t now_ms = 0;  ///< when this was observed (unix ms): back-off is judged against it
 };
 
 }  // namespace banger

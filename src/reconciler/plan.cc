@@ -38,6 +38,9 @@ ActionType action_for(const Change& c) {
 Plan make_plan(Diff diff, const DesiredState& desired) {
   Plan plan;
   plan.diff = std::move(diff);
+  if (plan.diff.retry_at_ms) {
+    plan.retry_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(*plan.diff.retry_at_ms));
+  }
   std::map<ResourceKey, int> by_key;
   bool touches_nat = plan.diff.nat_drift;
   for (size_t i = 0; i < plan.diff.changes.size(); ++i) {

@@ -17,7 +17,7 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kRoundTimeout{1000};  ///< one probe attempt
 constexpr milliseconds kRoundGap{500};       ///< between attempts
-constexpr milliseconds kReportEvery{10000};  ///< a "still waiting" line
+constexpr milliseconds kReportEvery{5000};  ///< a "still waiting" line
 
 std::string fixed1(double s) {
   char buf[32];

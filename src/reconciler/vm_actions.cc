@@ -6,6 +6,7 @@
 #include <ctime>
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include "common/host_error.h"
 #include "drivers/disk.h"
@@ -14,6 +15,8 @@
 #include "drivers/netlink.h"
 #include "drivers/process.h"
 #include "drivers/tap.h"
+#include "drivers/vm_files.h"
+#include "reconciler/restart_policy.h"
 #include "reconciler/host_reconciler.h"
 
 namespace fs = std::filesystem;
@@ -35,6 +38,23 @@ std::unique_ptr<Hypervisor> HostReconciler::hypervisor_for(const VM& vm) {
   return std::make_unique<FirecrackerDriver>(find_firecracker(opts_.firecracker_bin));
 }
 
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void HostReconciler::record_restart(const std::string& name, const VmRuntime& rt) {
+  auto exit = read_exit_status(exit_status_file(vm_run_dir(name)));
+  locked([&] {
+    std::optional<RestartRecord> prev;
+    for (auto& r : store_.restart_records()) {
+      if (r.name == name) prev = r;
+    }
+    store_.put_restart_record(next_restart_record(name, prev ? &*prev : nullptr, rt, exit, now_ms()));
+    return 0;
+  });
+}
+
 void HostReconciler::stop_vm(const std::string& name) {
   auto rt = locked([&] { return store_.runtime(name); });
   if (!rt) return;
@@ -48,6 +68,12 @@ void HostReconciler::stop_vm(const std::string& name) {
     }
     return 0;
   });
+  // The reaper writes the exit status once the process is gone; wait for it
+  // (briefly) so that nothing writes into the run dir after it is removed.
+  const std::string status = exit_status_file(vm_run_dir(name));
+  for (int i = 0; i < 100 && !fs::exists(status); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::error_code ec;
+  fs::remove(status, ec);  // a deliberate stop is not an exit to restart from
   locked([&] {
     store_.delete_runtime(name);
     return 0;
@@ -152,13 +178,17 @@ std::string HostReconciler::ensure_vm(const Action& a, const Change* c, const De
   // 5. Process, as spec.state says.
   auto rt = locked([&] { return store_.runtime(name); });
   bool alive = rt && is_running({static_cast<pid_t>(rt->pid), rt->start_time, rt->exe});
-  if (rt && !alive) {
+  // A process that ended on its own (not stopped by banger, whose stop
+  // forgets the record): restartPolicy and back-off were weighed by diff.
+  bool keep_down = c && c->keep_down;
+  if (rt && !alive && !keep_down) {
+    if (vm->state.value == VmState::Running) record_restart(name, *rt);
     locked([&] {
       store_.delete_runtime(name);
       return 0;
     });
   }
-  if (vm->state.value == VmState::Running && !alive) {
+  if (vm->state.value == VmState::Running && !alive && !keep_down) {
     VmHandle h = start_vm(*vm, rec, d);
     did.push_back("started (pid " + std::to_string(h.process.pid) + ", " + rec.ip + ")");
   } else if (vm->state.value == VmState::Stopped && alive) {
@@ -204,6 +234,7 @@ std::string HostReconciler::delete_vm(const std::string& name) {
       store_.forget_owned("rundir", vm_run_dir(name));
       store_.release_ips(name);
       store_.delete_runtime(name);
+      store_.delete_restart_record(name);
       store_.delete_vm(name);
       store_.delete_resource("VM", name);
     });

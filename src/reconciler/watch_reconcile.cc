@@ -124,6 +124,8 @@ Watcher::Outcome Watcher::converge(const DesiredState& desired, bool prune, Watc
     DiffOptions d;
     d.prune = prune;
     d.prune_under = dir_;
+    // A crash-looping VM waits out its back-off; the plan's retry_at wakes us.
+    d.respect_backoff = true;
     Plan plan = s.plan_apply(desired, d);
     o.retry_at = plan.retry_at;
     if (plan.empty()) {

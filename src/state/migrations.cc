@@ -74,6 +74,15 @@ CREATE TABLE journal (
 )sql"},
     // Artifacts: path checks cached by (size, mtime) so an unchanged file is
     // hashed once, and the downloads kept in STATE/artifacts/sha256/.
+    Migration{2, R"sql(
+CREATE TABLE vm_restarts (
+  name         TEXT PRIMARY KEY,
+  restarts     INTEGER NOT NULL,
+  consecutive  INTEGER NOT NULL,
+  last_exit    TEXT NOT NULL,
+  last_exit_at INTEGER NOT NULL
+);
+)sql"},
     Migration{3, R"sql(
 CREATE TABLE artifact_checks (
   path       TEXT PRIMARY KEY,

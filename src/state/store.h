@@ -74,6 +74,15 @@ struct JournalEntry {
   int64_t created_at = 0;
 };
 
+/// Restarts of a VM whose process ended on its own (restartPolicy).
+struct RestartRecord {
+  std::string name;
+  int64_t restarts = 0;     ///< all restarts, for `get`
+  int64_t consecutive = 0;  ///< in a row without 10 min up: sets the back-off
+  std::string last_exit;    ///< "exited 1", "killed by signal 9", "unknown"
+  int64_t last_exit_at = 0; ///< unix ms
+};
+
 /// A path artifact's sha256 as last computed. It holds while the file keeps
 /// this size and mtime, so an unchanged file is never hashed twice.
 struct ArtifactCheck {
@@ -142,6 +151,11 @@ class Store {
                         const std::string& object_id, const std::string& owner);
   void journal_end(int64_t id);
   std::vector<JournalEntry> pending_journal();
+
+  // --- restarts (restart_records.cc) ---
+  std::vector<RestartRecord> restart_records();
+  void put_restart_record(const RestartRecord& r);  ///< inserts or replaces
+  void delete_restart_record(const std::string& name);
 
   // --- artifacts (artifact_records.cc) ---
   std::optional<ArtifactCheck> artifact_check(const std::string& path);

@@ -125,13 +125,18 @@ TEST_F(QemuBoot, DemoServesItsPageThroughTheForwardRestartsAndLeavesNothing) {
   d = banger({"diff", "-f", dir_->path() + "/m"});
   EXPECT_EQ(d.exit_code, 2);
   EXPECT_NE(d.out.find("~ VM/web (restart)"), std::string::npos) << d.out;
+  // --wait returns once the readiness probe (http :80/) passed: the page
+  // answers right away, with no polling of our own.
   auto t1 = Clock::now();
-  a = banger({"apply", "-f", dir_->path() + "/m"});
+  a = banger({"apply", "-f", dir_->path() + "/m", "--wait"});
   ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
-  std::printf("[  figure  ] restart (stop + start) by apply: %.1f s\n",
+  std::printf("[  figure  ] restart by apply --wait until ready: %.1f s\n",
               std::chrono::duration<double>(Clock::now() - t1).count());
+  EXPECT_NE(a.out.find("VM/web: ready (http://10.88.0.10:80/: HTTP 200)"), std::string::npos) << a.out;
   EXPECT_FALSE(alive(pid)) << "the old qemu still runs";
-  EXPECT_GE(wait_for_page(8080, std::chrono::seconds(120)), 0) << banger({"logs", "web", "--tail", "30"}).out;
+  EXPECT_NE(http_get(8080).find("served by banger"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(banger({"get", "vm", "web", "-o", "json"}).out)["items"][0]["status"]["READY"],
+            "true");
 
   // delete: no process, tap, rule, run file, disk or record left.
   g = banger({"get", "vm", "web", "-o", "json"});

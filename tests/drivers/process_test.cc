@@ -6,10 +6,12 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -88,6 +90,51 @@ TEST(SpawnDetached, IdentityOwnSessionAndLog) {
   struct stat st {};
   ASSERT_EQ(stat((dir.path() + "/out.log").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+// With exit_status_path, a reaper stays the VM process's parent and records
+// how it ended; it holds none of banger's descriptors (an flock among them
+// would keep the host lock taken after banger exits).
+TEST(SpawnDetached, TheReaperRecordsTheExitCodeAndHoldsNoDescriptors) {
+  test::TempDir dir;
+  const std::string status = dir.path() + "/exit-status";
+  dir.write(status.substr(dir.path().size() + 1), "exited 99 1\n");  // a previous run's
+  std::string lock = dir.write("lock", "");
+  int lockfd = open(lock.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(lockfd, 0);
+  ASSERT_EQ(flock(lockfd, LOCK_EX), 0);
+  Reaper r{spawn_detached({{"/bin/sh", "-c", "sleep 0.5; exit 3"}, dir.path() + "/out.log", "", status})};
+  EXPECT_FALSE(fs::exists(status)) << "the previous run's status must go at spawn";
+  pid_t reaper = parent_of(r.p.pid);
+  EXPECT_NE(reaper, getpid());
+  EXPECT_NE(reaper, 1);
+  close(lockfd);
+  int again = open(lock.c_str(), O_RDWR | O_CLOEXEC);
+  EXPECT_EQ(flock(again, LOCK_EX | LOCK_NB), 0) << "the reaper kept the lock's descriptor";
+  close(again);
+  ASSERT_TRUE(eventually([&] { return fs::exists(status); }));
+  auto st = read_exit_status(status);
+  ASSERT_TRUE(st) << slurp(status);
+  EXPECT_FALSE(st->signaled);
+  EXPECT_EQ(st->code, 3);
+  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  EXPECT_LE(std::llabs(now_ms - st->at_ms), 5000);
+  EXPECT_TRUE(eventually([&] { return !identify(reaper); })) << "the reaper must exit after recording";
+}
+
+TEST(SpawnDetached, TheReaperRecordsAKillingSignal) {
+  test::TempDir dir;
+  const std::string status = dir.path() + "/exit-status";
+  Reaper r{spawn_detached({{"/bin/sh", "-c", "sleep 30; true"}, dir.path() + "/out.log", "", status})};
+  kill_process(r.p);
+  ASSERT_TRUE(eventually([&] { return fs::exists(status); }));
+  auto st = read_exit_status(status);
+  ASSERT_TRUE(st);
+  EXPECT_TRUE(st->signaled);
+  EXPECT_EQ(st->code, SIGKILL);
+  EXPECT_FALSE(fs::exists(status + ".tmp"));
 }
 
 TEST(SpawnDetached, AppendsStderrToo) {
