@@ -44,6 +44,18 @@ json runtime_json(const VmRuntime& r) {
           {"startedAt", r.started_at}};
 }
 
+json exit_json(const std::string& name, const ExitStatus& e) {
+  return {{"name", name}, {"signaled", e.signaled}, {"code", e.code}, {"atMs", e.at_ms}};
+}
+
+json restart_json(const RestartRecord& r) {
+  return {{"name", r.name},
+          {"restarts", r.restarts},
+          {"consecutive", r.consecutive},
+          {"lastExit", r.last_exit},
+          {"lastExitAt", r.last_exit_at}};
+}
+
 json link_json(const LinkState& l) {
   return {{"name", l.name}, {"ifindex", l.ifindex}, {"type", l.type},
           {"master", l.master}, {"up", l.up}, {"ipv4", l.ipv4}};
@@ -188,6 +200,11 @@ LinkState read_link(const Reader& r, const json& j, const std::string& p) {
   return l;
 }
 
+RestartRecord read_restart(const Reader& r, const json& j, const std::string& p) {
+  return {r.str(j, p, "name"), r.integer(j, p, "restarts"), r.integer(j, p, "consecutive"),
+          r.str(j, p, "lastExit"), r.integer(j, p, "lastExitAt")};
+}
+
 std::set<std::string> name_set(const Reader& r, const json& obj, const std::string& path, const char* key) {
   auto v = r.strings(obj, path, key);
   return {v.begin(), v.end()};
@@ -220,6 +237,9 @@ std::string snapshot_to_json(const ObservedState& o, const SnapshotInfo& info) {
   for (const auto& [key, rec] : o.applied) resources.push_back(resource_json(rec));  // map order: kind, name
   for (const auto& [name, v] : o.vms) vms.push_back(vm_json(v));
   for (const auto& [name, rt] : o.runtimes) runtimes.push_back(runtime_json(rt));
+  json restarts = json::array(), exits = json::array();
+  for (const auto& [name, r] : o.restarts) restarts.push_back(restart_json(r));
+  for (const auto& [name, e] : o.exits) exits.push_back(exit_json(name, e));
   for (const auto& [name, l] : links_for_export(o).by_name) links.push_back(link_json(l));
   json rules = json::object();
   for (const auto& [owner, text] : o.nat.rules_by_owner) rules[owner] = text;
@@ -232,9 +252,11 @@ std::string snapshot_to_json(const ObservedState& o, const SnapshotInfo& info) {
         {"exportedAt", info.exported_at},
         {"bangerVersion", info.banger_version},
         {"stateDir", info.state_dir}}},
-      {"records", {{"resources", resources}, {"vms", vms}, {"runtimes", runtimes}}},
+      {"records", {{"resources", resources}, {"vms", vms}, {"runtimes", runtimes}, {"restarts", restarts}}},
       {"host",
-       {{"running", o.running},
+       {{"observedAtMs", o.now_ms},
+        {"running", o.running},
+        {"exits", exits},
         {"disksPresent", o.disks_present},
         {"links", links},
         {"nat", {{"tableExists", o.nat.table_exists}, {"rulesByOwner", rules}}},
@@ -296,8 +318,23 @@ StateSnapshot snapshot_from_json(const std::string& text, const std::string& fil
     if (!o.runtimes.emplace(name, std::move(rt)).second) r.fail(p, "VM " + name + " is listed twice");
   });
 
+  r.each_object(records, "records", "restarts", [&](const json& j, const std::string& p) {
+    RestartRecord rr = read_restart(r, j, p);
+    std::string name = rr.name;
+    if (!o.restarts.emplace(name, std::move(rr)).second) r.fail(p, "VM " + name + " is listed twice");
+  });
+
   const json& host = r.object(doc, "", "host");
+  o.now_ms = r.integer(host, "host", "observedAtMs");
   o.running = name_set(r, host, "host", "running");
+  r.each_object(host, "host", "exits", [&](const json& j, const std::string& p) {
+    ExitStatus e;
+    std::string name = r.str(j, p, "name");
+    e.signaled = r.boolean(j, p, "signaled");
+    e.code = static_cast<int>(r.integer(j, p, "code"));
+    e.at_ms = r.integer(j, p, "atMs");
+    if (!o.exits.emplace(name, e).second) r.fail(p, "VM " + name + " is listed twice");
+  });
   o.disks_present = name_set(r, host, "host", "disksPresent");
   r.each_object(host, "host", "links", [&](const json& j, const std::string& p) {
     LinkState l = read_link(r, j, p);

@@ -46,12 +46,14 @@ constexpr size_t field_count() {
 // diff silently differs from the live one: update state_snapshot.cc (and this
 // count, and docs/plan-json.md's state export section) when one is added.
 TEST(StateSnapshot, EveryObservedFieldIsCovered) {
-  EXPECT_EQ((field_count<ObservedState>()), 8u) << "ObservedState changed: export the new field";
+  EXPECT_EQ((field_count<ObservedState>()), 11u) << "ObservedState changed: export the new field";
   EXPECT_EQ((field_count<ResourceRecord>()), 7u) << "ResourceRecord changed: export the new field";
   EXPECT_EQ((field_count<VmRecord>()), 6u) << "VmRecord changed: export the new field";
   EXPECT_EQ((field_count<VmRuntime>()), 8u) << "VmRuntime changed: export the new field";
   EXPECT_EQ((field_count<LinkState>()), 6u) << "LinkState changed: export the new field";
   EXPECT_EQ((field_count<NatObserved>()), 2u) << "NatObserved changed: export the new field";
+  EXPECT_EQ((field_count<ExitStatus>()), 3u) << "ExitStatus changed: export the new field";
+  EXPECT_EQ((field_count<RestartRecord>()), 5u) << "RestartRecord changed: export the new field";
 }
 
 TEST(StateSnapshot, RoundTripKeepsEveryField) {
@@ -60,6 +62,9 @@ TEST(StateSnapshot, RoundTripKeepsEveryField) {
   o.nat.rules_by_owner[""] = {"tcp dport 9999 accept"};  // a hand-added rule
   o.runtimes["web"].start_time = 18446744073709551000ull;  // start times are unsigned 64-bit
   o.ip_forward = false;
+  o.now_ms = 1795622092123;
+  o.exits["web"] = ExitStatus{true, 9, 1795622000000};
+  o.restarts["web"] = RestartRecord{"web", 3, 2, "killed by signal 9", 1795622000000};
 
   StateSnapshot s = snapshot_from_json(snapshot_to_json(o, kInfo), "state.json");
   EXPECT_EQ(s.info.host, "host-1");
@@ -108,6 +113,16 @@ TEST(StateSnapshot, RoundTripKeepsEveryField) {
   EXPECT_EQ(r.nat.table_exists, o.nat.table_exists);
   EXPECT_EQ(r.nat.rules_by_owner, o.nat.rules_by_owner);
   EXPECT_FALSE(r.ip_forward);
+  EXPECT_EQ(r.now_ms, 1795622092123);
+  ASSERT_EQ(r.exits.count("web"), 1u);
+  EXPECT_TRUE(r.exits.at("web").signaled);
+  EXPECT_EQ(r.exits.at("web").code, 9);
+  EXPECT_EQ(r.exits.at("web").at_ms, 1795622000000);
+  const RestartRecord& rr = r.restarts.at("web");
+  EXPECT_EQ(rr.restarts, 3);
+  EXPECT_EQ(rr.consecutive, 2);
+  EXPECT_EQ(rr.last_exit, "killed by signal 9");
+  EXPECT_EQ(rr.last_exit_at, 1795622000000);
 }
 
 TEST(StateSnapshot, BytesAreDeterministicAndSelfDescribing) {
