@@ -46,7 +46,8 @@ RestartDecision decide_restart(const std::string& policy, const VmRuntime* rt, b
   int64_t in_a_row = prior_in_a_row(rec, *rt, exit);
   d.at_ms = exit_time(*rt, exit) + backoff_ms(in_a_row);
   d.kind = now_ms >= d.at_ms ? RestartDecision::Kind::Restart : RestartDecision::Kind::Wait;
-  d.reason = "process " + d.exit + "; restart " + std::to_string(in_a_row + 1) + " in a row";
+  d.reason = (exit ? "process " + d.exit : std::string("process is not running (exit status unknown)")) +
+             "; restart " + std::to_string(in_a_row + 1) + " in a row";
   return d;
 }
 

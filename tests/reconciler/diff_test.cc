@@ -108,6 +108,50 @@ TEST(Diff, ForwardPortChangeIsAnInPlaceUpdate) {
   EXPECT_EQ(diff.changes[0].fields[0].effect, FieldEffect::InPlace);
 }
 
+// A VM whose recorded process ended: restartPolicy and back-off decide.
+ObservedState exited(const DesiredState& d, const std::string& vm, ExitStatus how) {
+  ObservedState o = converged_with_nat(d);
+  o.running.erase(vm);
+  o.exits[vm] = how;
+  o.now_ms = how.at_ms + 500;  // within the first 1 s back-off
+  return o;
+}
+
+TEST(Diff, ACrashedVmWaitsOutItsBackOffOnlyWhenAskedTo) {
+  DesiredState d = desired_from(kFleet);
+  ObservedState o = exited(d, "web", ExitStatus{true, 9, 5000000});
+  o.runtimes["web"].started_at = 4000;
+  Diff now = compute_diff(d, o, {});
+  ASSERT_EQ(now.changes.size(), 1u);
+  EXPECT_EQ(now.changes[0].drift, std::vector<std::string>{"process killed by signal 9; restart 1 in a row"});
+  EXPECT_FALSE(now.changes[0].keep_down);
+  EXPECT_FALSE(now.retry_at_ms);
+
+  DiffOptions watcher;
+  watcher.respect_backoff = true;
+  Diff later = compute_diff(d, o, watcher);
+  EXPECT_TRUE(later.changes.empty());
+  ASSERT_TRUE(later.retry_at_ms);
+  EXPECT_EQ(*later.retry_at_ms, 5001000);
+  o.now_ms = 5001000;
+  EXPECT_EQ(compute_diff(d, o, watcher).changes.size(), 1u);
+}
+
+TEST(Diff, ARepairOfAVmLeftDownByPolicyKeepsItDown) {
+  std::string fleet = kFleet;
+  const std::string rt = "runtime: firecracker}";
+  ASSERT_NE(fleet.find(rt), std::string::npos);
+  fleet.replace(fleet.find(rt), rt.size(), "runtime: firecracker, restartPolicy: never}");
+  DesiredState d = desired_from(fleet);
+  ObservedState o = exited(d, "web", ExitStatus{false, 1, 5000000});
+  EXPECT_TRUE(compute_diff(d, o, {}).empty()) << "never: an exit is not drift";
+  // Other drift is still repaired, without starting the process.
+  o.links.by_name.erase(o.vms["web"].tap);
+  Diff diff = compute_diff(d, o, {});
+  ASSERT_EQ(diff.changes.size(), 1u);
+  EXPECT_TRUE(diff.changes[0].keep_down);
+}
+
 TEST(Diff, DeadProcessIsARepair) {
   DesiredState d = desired_from(kFleet);
   ObservedState o = converged_with_nat(d);
@@ -115,7 +159,8 @@ TEST(Diff, DeadProcessIsARepair) {
   Diff diff = compute_diff(d, o, {});
   ASSERT_EQ(diff.changes.size(), 1u);
   EXPECT_EQ(diff.changes[0].type, ChangeType::Repair);
-  EXPECT_EQ(diff.changes[0].drift, std::vector<std::string>{"process is not running"});
+  EXPECT_EQ(diff.changes[0].drift,
+            std::vector<std::string>{"process is not running (exit status unknown); restart 1 in a row"});
 }
 
 TEST(Diff, MissingTapDetachedTapAndDownBridgeAreRepairs) {
