@@ -5,6 +5,7 @@
 // breaking things behind its back. The watcher is stopped and everything it
 // made is deleted when a test ends, also when it fails.
 #include <gtest/gtest.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -371,6 +372,59 @@ TEST_F(WatchTest, DeletedTapBridgeAndRuleAreRepairedByResync) {
     return sh("nft list chain ip banger prerouting").out.find("dport 8088") != std::string::npos;
   })) << log();
   EXPECT_TRUE(log_has("resync: Plan:")) << log();
+}
+
+TEST_F(WatchTest, AForeignRuleInTableBangerIsRemovedByResync) {
+  put("base.yaml", base_yaml());
+  put("web-1.yaml", vm_yaml("web-1", "128Mi"));
+  start_and_converge({"web-1"});
+  ASSERT_EQ(sh("nft add rule ip banger prerouting tcp dport 9999 accept").exit_code, 0);
+  ASSERT_NE(sh("nft list table ip banger").out.find("dport 9999"), std::string::npos);
+  EXPECT_TRUE(eventually([&] { return sh("nft list table ip banger").out.find("dport 9999") == std::string::npos; }))
+      << log();
+  EXPECT_GT(vm_pid("web-1"), 0);
+}
+
+// restartPolicy under the watcher: never leaves a killed VM down (and get
+// says so); a VM that dies at once backs off longer each time and shows
+// CrashLoopBackOff.
+TEST_F(WatchTest, NeverLeavesAKilledVmDown) {
+  put("base.yaml", base_yaml());
+  std::string vm = vm_yaml("batch", "128Mi");
+  vm.replace(vm.find("diskStrategy: copy}"), 19, "diskStrategy: copy, restartPolicy: never}");
+  put("batch.yaml", vm);
+  start_and_converge({"batch"}, {"--resync", "1s"});
+  int pid = vm_pid("batch");
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { return log_has("VM/batch: process exited"); })) << log();
+  std::this_thread::sleep_for(3s);  // three resyncs
+  EXPECT_EQ(vm_pid("batch"), 0) << log();
+  auto st = nlohmann::json::parse(banger({"get", "vm", "batch", "-o", "json"}).out)["items"][0]["status"];
+  EXPECT_EQ(st["STATE"], "Exited");
+  EXPECT_EQ(st["RESTARTS"], "0");
+  EXPECT_EQ(st["LAST-EXIT"], "killed by signal 9");
+}
+
+TEST_F(WatchTest, ACrashLoopBacksOffLongerEachTimeAndShowsCrashLoopBackOff) {
+  setenv("FAKE_FIRECRACKER_EXIT_AFTER_START", "100", 1);
+  put("base.yaml", base_yaml());
+  put("crash.yaml", vm_yaml("crash", "128Mi"));
+  start_watcher({"--resync", "1s"});
+  unsetenv("FAKE_FIRECRACKER_EXIT_AFTER_START");  // the watcher has it; nothing else needs it
+  bool looping = false;
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto r = banger({"get", "vm", "crash", "-o", "json"});
+        if (r.exit_code != 0) return false;
+        auto st = nlohmann::json::parse(r.out)["items"][0]["status"];
+        looping = looping || st["STATE"] == "CrashLoopBackOff";
+        return looping && std::stoi(std::string(st["RESTARTS"])) >= 3;
+      },
+      30s))
+      << log();
+  // Restarts 1, 2, 3 came after 1 s, 2 s and 4 s of back-off: never at once.
+  EXPECT_TRUE(log_has("restart 3 in a row")) << log();
+  EXPECT_FALSE(log_has("restart 5 in a row")) << "the back-off does not grow: " << log();
 }
 
 TEST_F(WatchTest, SighupReconcilesAndSigtermLeavesVmsRunning) {
