@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -36,8 +37,10 @@ void add_host_flags(CLI::App* cmd, HostFlags& flags, bool changes_host) {
 
 SessionOptions session_options(const GlobalOptions& g, const HostFlags& f, bool lock) {
   SessionOptions o;
-  o.host.state_dir = g.state_dir;
-  o.host.run_dir = g.run_dir;
+  // Absolute: the paths end up in hypervisor command lines and API calls
+  // whose working directory is the VM's run dir, and in the state DB.
+  o.host.state_dir = std::filesystem::absolute(g.state_dir).lexically_normal().string();
+  o.host.run_dir = std::filesystem::absolute(g.run_dir).lexically_normal().string();
   o.host.firecracker_bin = f.firecracker;
   auto grace = parse_duration(f.stop_timeout);
   if (!grace) throw std::runtime_error("--stop-timeout " + f.stop_timeout + " is not a duration such as 10s");

@@ -191,3 +191,19 @@ TEST_F(Readiness, AVmWhoseProcessDiesFailsTheWaitAtOnce) {
 }
 
 }  // namespace
+
+namespace {
+
+// Relative --state-dir/--run-dir are made absolute before any path reaches a
+// hypervisor (whose working directory is the VM's run dir) or the records.
+TEST_F(Readiness, RelativeStateAndRunDirsWork) {
+  write("{tcp: 1, timeout: 1s}");
+  auto a = sh("cd " + dir_->path() + " && " + BANGER_BIN + " apply -f m --state-dir state --run-dir run " +
+              "--firecracker " + FAKE_FIRECRACKER_BIN);
+  ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+  auto st = status("up");
+  EXPECT_EQ(st["STATE"], "Running");
+  EXPECT_EQ(std::string(st["DISK"]).rfind(dir_->path() + "/state/", 0), 0u) << st["DISK"];
+}
+
+}  // namespace
