@@ -58,16 +58,6 @@ class JsonFormatter : public spdlog::formatter {
   std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
 };
 
-const char* outcome_word(Outcome o) {
-  switch (o) {
-    case Outcome::Succeeded: return "succeeded";
-    case Outcome::Failed: return "failed";
-    case Outcome::Skipped: return "skipped";
-    case Outcome::Cancelled: return "cancelled";
-  }
-  return "?";
-}
-
 std::string seconds(double s) {
   std::ostringstream o;
   o << std::fixed << std::setprecision(1) << s;
@@ -125,12 +115,12 @@ void LogReporter::plan(const Plan& plan, WatchTrigger why) {
 
 void LogReporter::action(const Plan&, const Action& a, const ActionReport& r) {
   std::string what = describe_action(a);
-  std::string text = r.outcome == Outcome::Succeeded ? r.message : std::string(outcome_word(r.outcome)) + ": " + r.message;
+  std::string text = r.outcome == Outcome::Succeeded ? r.message : std::string(to_string(r.outcome)) + ": " + r.message;
   auto level = r.outcome == Outcome::Succeeded ? spdlog::level::info
                : r.outcome == Outcome::Failed  ? spdlog::level::err
                                                : spdlog::level::warn;
   log(level, what + ": " + text + " [" + seconds(r.seconds) + "s]",
-      {{"resource", what}, {"action", to_string(a.type)}, {"outcome", outcome_word(r.outcome)},
+      {{"resource", what}, {"action", to_string(a.type)}, {"outcome", to_string(r.outcome)},
        {"message", r.message}, {"seconds", seconds(r.seconds)}});
 }
 
