@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "banger_host.h"
 #include "leftovers.h"
 #include "netns.h"
 #include "run_command.h"
@@ -50,23 +51,13 @@ class RestartPolicy : public ::testing::Test {
     dir_->write("m/vm.yaml", m.str());
   }
 
-  CommandResult banger(std::vector<std::string> args) {
-    std::vector<std::string> argv{BANGER_BIN};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.insert(argv.end(), {"--state-dir", dir_->path() + "/state", "--run-dir", dir_->path() + "/run"});
-    if (args[0] == "apply" || args[0] == "delete") {
-      argv.insert(argv.end(), {"--firecracker", FAKE_FIRECRACKER_BIN, "--stop-timeout", "2s"});
-    }
-    return run_command(argv, "", 120);
+  CommandResult banger(const std::vector<std::string>& args) {
+    return banger::test::run_banger_in(dir_->path(), args);
   }
   CommandResult apply() { return banger({"apply", "-f", dir_->path() + "/m"}); }
   CommandResult diff() { return banger({"diff", "-f", dir_->path() + "/m"}); }
 
-  nlohmann::json status() {
-    auto r = banger({"get", "vm", "vm", "-o", "json"});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return nlohmann::json::parse(r.out)["items"][0]["status"];
-  }
+  nlohmann::json status() { return banger::test::vm_status_in(dir_->path(), "vm"); }
   int pid() {
     std::string p = status()["PID"];
     return p == "-" ? 0 : std::stoi(p);

@@ -1,0 +1,35 @@
+// The real banger binary run against a test's own state and run dirs, with
+// the strict fake Firecracker: what the end-to-end tests share.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "run_command.h"
+
+namespace banger::test {
+
+/// `banger ARGS --state-dir ROOT/state --run-dir ROOT/run`, plus the fake
+/// Firecracker and a short stop timeout for the commands that start or stop.
+inline CommandResult run_banger_in(const std::string& root, const std::vector<std::string>& args) {
+  std::vector<std::string> argv{BANGER_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), {"--state-dir", root + "/state", "--run-dir", root + "/run"});
+  if (!args.empty() && (args[0] == "apply" || args[0] == "delete")) {
+    argv.insert(argv.end(), {"--firecracker", FAKE_FIRECRACKER_BIN, "--stop-timeout", "2s"});
+  }
+  return run_command(argv, "", 120);
+}
+
+/// `banger get vm NAME -o json`'s status object.
+inline nlohmann::json vm_status_in(const std::string& root, const std::string& vm) {
+  auto r = run_banger_in(root, {"get", "vm", vm, "-o", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  if (r.exit_code != 0) return nlohmann::json::object();
+  return nlohmann::json::parse(r.out)["items"][0]["status"];
+}
+
+}  // namespace banger::test
