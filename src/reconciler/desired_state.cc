@@ -10,6 +10,14 @@ std::string artifact_ref(const ArtifactSource& a) {
   return a.url.set ? a.url.value : a.resolved_path;
 }
 
+// What a VM boots from. A URL names content only through its sha256, so the
+// hash is part of it: a new hash at the same URL restarts the VM (kernel) or
+// replaces its disk (image), as a new path would.
+std::string boot_ref(const ArtifactSource& a) {
+  if (!a.url.set) return a.resolved_path;
+  return a.url.value + " (sha256:" + a.sha256.value.substr(0, 12) + ")";
+}
+
 std::string readiness_str(const Readiness& r) {
   switch (r.probe) {
     case Readiness::Probe::None: return "none";
@@ -52,11 +60,11 @@ ResourceSpec vm_spec(const VM& v, const ManifestSet& set) {
   const Image* i = set.find_image(v.image.value);
   s.fields = {
       {"kernel", v.kernel.value},
-      {"kernelSource", k ? artifact_ref(k->source) : ""},
-      {"initrdSource", k && k->initrd ? artifact_ref(*k->initrd) : ""},
+      {"kernelSource", k ? boot_ref(k->source) : ""},
+      {"initrdSource", k && k->initrd ? boot_ref(*k->initrd) : ""},
       {"kernelArgs", (k ? k->args.value : "") + (v.kernel_args.value.empty() ? "" : " " + v.kernel_args.value)},
       {"image", v.image.value},
-      {"imageSource", i ? artifact_ref(i->source) : ""},
+      {"imageSource", i ? boot_ref(i->source) : ""},
       {"vcpus", std::to_string(v.vcpus.value)},
       {"memory", format_size(v.memory.value)},
       {"diskSize", v.disk_size.value ? format_size(v.disk_size.value) : "image size"},

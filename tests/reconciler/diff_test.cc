@@ -266,3 +266,44 @@ TEST(Diff, HalfCreatedVmThatLeftTheManifestsIsDeletedEvenWithoutPrune) {
 
 }  // namespace
 }  // namespace banger
+
+namespace banger {
+namespace {
+
+std::string url_fleet(const std::string& kernel_sha, const std::string& image_sha) {
+  return "apiVersion: banger.dev/v1\nkind: Network\nmetadata: {name: lab}\nspec: {subnet: 10.9.0.0/24}\n"
+         "---\napiVersion: banger.dev/v1\nkind: Kernel\nmetadata: {name: k}\n"
+         "spec: {url: 'https://example.com/vmlinux', sha256: " + kernel_sha + "}\n"
+         "---\napiVersion: banger.dev/v1\nkind: Image\nmetadata: {name: i}\n"
+         "spec: {url: 'https://example.com/root.ext4', sha256: " + image_sha + "}\n"
+         "---\napiVersion: banger.dev/v1\nkind: VM\nmetadata: {name: web}\n"
+         "spec: {kernel: k, image: i, network: lab, runtime: firecracker}\n";
+}
+
+const ResourceKey kWeb{Kind::VM, "web"};
+
+// A URL names its content only through sha256: a new hash at the same URL is
+// new content, as a new path would be.
+TEST(Diff, ANewSha256AtTheSameUrlRestartsOrReplacesTheVm) {
+  const std::string a(64, 'a'), b(64, 'b');
+  DesiredState before = desired_from(url_fleet(a, a));
+  ObservedState o = converged_with_nat(before);
+  EXPECT_TRUE(compute_diff(before, o, {}).empty());
+
+  Diff kernel = compute_diff(desired_from(url_fleet(b, a)), o, {});
+  const Change* vm = kernel.find(kWeb);
+  ASSERT_NE(vm, nullptr);
+  EXPECT_EQ(vm->type, ChangeType::Update);
+  EXPECT_TRUE(vm->restart);
+  ASSERT_EQ(vm->fields.size(), 1u);
+  EXPECT_EQ(vm->fields[0].field, "kernelSource");
+  EXPECT_EQ(vm->fields[0].after, "https://example.com/vmlinux (sha256:bbbbbbbbbbbb)");
+
+  Diff image = compute_diff(desired_from(url_fleet(a, b)), o, {});
+  vm = image.find(kWeb);
+  ASSERT_NE(vm, nullptr);
+  EXPECT_EQ(vm->type, ChangeType::Replace);
+}
+
+}  // namespace
+}  // namespace banger
