@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -14,6 +15,8 @@
 #include "cli/readiness_report.h"
 #include "cli/render.h"
 #include "cli/state_cmd.h"
+#include "drivers/download_progress.h"
+#include "reconciler/artifact_gc.h"
 #include "reconciler/desired_state.h"
 #include "reconciler/session.h"
 #include "resources/manifest_loader.h"
@@ -124,6 +127,19 @@ int run_diff(const ReconcileOptions& o, const std::string& against, const Global
   return plan.empty() ? kExitOk : kExitChanges;
 }
 
+void gc_pruned(Session& s, const std::set<std::string>& hashes, const ReconcileOptions& o, const GlobalOptions& g) {
+  if (hashes.empty()) return;
+  const std::string dir = std::filesystem::absolute(g.state_dir).lexically_normal().string();
+  for (const GcItem& item : collect_garbage(s.store(), dir)) {
+    if (!hashes.count(item.sha256)) continue;
+    remove_garbage(s.store(), {item});
+    if (o.output != "json" && !g.quiet) {
+      std::cout << "gc: removed " << item.path << " (" << item.kind << " of a pruned resource, "
+                << human_bytes(static_cast<double>(item.size)) << ")\n";
+    }
+  }
+}
+
 int run_apply(const ReconcileOptions& o, const GlobalOptions& g) {
   LoadResult r;
   if (!load(o, r)) return kExitError;
@@ -136,7 +152,16 @@ int run_apply(const ReconcileOptions& o, const GlobalOptions& g) {
     if (o.output == "json") std::cout << plan_json(plan) << "\n";
     return kExitOk;
   }
-  return execute_plan(s, plan, desired, o, g, "Apply");
+  // Downloads only the pruned Kernels and Images named: collected once the
+  // apply succeeded, under its lock (`banger gc` does the rest).
+  std::vector<ResourceRecord> pruned;
+  for (const Change& c : plan.diff.changes) {
+    auto rec = s.observe().applied.find(c.key);
+    if (c.type == ChangeType::Delete && rec != s.observe().applied.end()) pruned.push_back(rec->second);
+  }
+  int rc = execute_plan(s, plan, desired, o, g, "Apply");
+  if (rc == kExitOk && !pruned.empty()) gc_pruned(s, artifacts_in_use(pruned), o, g);
+  return rc;
 }
 
 int run_delete(const ReconcileOptions& o, const GlobalOptions& g) {

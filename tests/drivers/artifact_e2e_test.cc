@@ -221,3 +221,28 @@ TEST_F(ArtifactE2E, PathSha256IsCheckedOnceUntilTheFileChanges) {
 }
 
 }  // namespace
+
+namespace {
+
+// apply --prune collects the downloads of the Kernels and Images it pruned,
+// and only those.
+TEST_F(ArtifactE2E, PruneRemovesThePrunedImagesDownloadOnly) {
+  const std::string url = server_->url("/rootfs.ext4");
+  const std::string image = artifact("Image", "img", "{url: \"" + url + "\", sha256: " + rootfs_sha_ + "}");
+  write(network() + url_kernel() + image + vm("a", "img"));
+  ASSERT_EQ(banger({"apply", "-f", dir_->path() + "/m"}).exit_code, 0);
+  const std::string stored_image = state() + "/artifacts/sha256/" + rootfs_sha_;
+  const std::string stored_kernel = state() + "/artifacts/sha256/" + kernel_sha_;
+  ASSERT_TRUE(fs::exists(stored_image));
+
+  write(network() + url_kernel());
+  auto a = banger({"apply", "-f", dir_->path() + "/m", "--prune"});
+  ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+  EXPECT_NE(a.out.find("gc: removed " + stored_image + " (artifact of a pruned resource, 2.0 MiB)"),
+            std::string::npos)
+      << a.out;
+  EXPECT_FALSE(fs::exists(stored_image));
+  EXPECT_TRUE(fs::exists(stored_kernel)) << "the kernel is still applied";
+}
+
+}  // namespace
