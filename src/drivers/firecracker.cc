@@ -1,5 +1,6 @@
 #include "drivers/firecracker.h"
 
+#include <net/if.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -116,6 +117,11 @@ VmHandle FirecrackerDriver::start(const VmLaunch& vm) {
                                    .dump());
   });
   step("network-interfaces/eth0", [&] {
+    // Firecracker opens the tap by name (TUNSETIFF), and as root that
+    // creates a missing one: the VM would run with its NIC wired to nothing.
+    if (vm.tap.empty() || ::if_nametoindex(vm.tap.c_str()) == 0) {
+      throw HostError("tap \"" + vm.tap + "\" does not exist (Firecracker would create an unconnected one)");
+    }
     json nic{{"iface_id", "eth0"}, {"host_dev_name", vm.tap}};
     if (!vm.mac.empty()) nic["guest_mac"] = vm.mac;
     api->put("/network-interfaces/eth0", nic.dump());
