@@ -69,12 +69,8 @@ Row vm_row(const ResourceRecord& r, const ObservedState& o, const std::map<std::
   auto rec = o.vms.find(r.name);
   auto rt = o.runtimes.find(r.name);
   bool running = o.running.count(r.name) > 0;
-  auto ex = o.exits.find(r.name);
   auto rr = o.restarts.find(r.name);
-  RestartDecision restart = decide_restart(
-      f["restartPolicy"], rt != o.runtimes.end() ? &rt->second : nullptr, running,
-      ex != o.exits.end() ? std::optional<ExitStatus>(ex->second) : std::nullopt,
-      rr != o.restarts.end() ? &rr->second : nullptr, o.now_ms);
+  RestartDecision restart = decide_restart(f["restartPolicy"], r.name, o);
   // As kubectl: a VM waiting out its restart back-off after crashing again.
   std::string state = running                                          ? "Running"
                       : f["state"] == "stopped"                        ? "Stopped"

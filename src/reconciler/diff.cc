@@ -182,14 +182,8 @@ class Differ {
   // its own and restartPolicy or the back-off says to wait.
   void process_exited(const ResourceSpec& spec, std::vector<std::string>& out) {
     const std::string& name = spec.key.name;
-    auto rt = o_.runtimes.find(name);
-    auto ex = o_.exits.find(name);
-    auto rr = o_.restarts.find(name);
     const std::string* policy = spec.get("restartPolicy");
-    RestartDecision d = decide_restart(
-        policy ? *policy : "always", rt == o_.runtimes.end() ? nullptr : &rt->second, false,
-        ex == o_.exits.end() ? std::nullopt : std::optional<ExitStatus>(ex->second),
-        rr == o_.restarts.end() ? nullptr : &rr->second, o_.now_ms);
+    RestartDecision d = decide_restart(policy ? *policy : "always", name, o_);
     switch (d.kind) {
       case RestartDecision::Kind::NotExited: out.push_back("process is not running"); break;
       case RestartDecision::Kind::Restart: out.push_back(d.reason); break;

@@ -51,6 +51,15 @@ RestartDecision decide_restart(const std::string& policy, const VmRuntime* rt, b
   return d;
 }
 
+RestartDecision decide_restart(const std::string& policy, const std::string& name, const ObservedState& o) {
+  auto rt = o.runtimes.find(name);
+  auto ex = o.exits.find(name);
+  auto rr = o.restarts.find(name);
+  return decide_restart(policy, rt != o.runtimes.end() ? &rt->second : nullptr, o.running.count(name) > 0,
+                        ex != o.exits.end() ? std::optional<ExitStatus>(ex->second) : std::nullopt,
+                        rr != o.restarts.end() ? &rr->second : nullptr, o.now_ms);
+}
+
 RestartRecord next_restart_record(const std::string& vm, const RestartRecord* prev, const VmRuntime& rt,
                                   const std::optional<ExitStatus>& exit, int64_t now_ms) {
   RestartRecord r;

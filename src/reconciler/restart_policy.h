@@ -9,6 +9,7 @@
 #include <string>
 
 #include "drivers/process.h"
+#include "reconciler/observed_state.h"
 #include "state/store.h"
 
 namespace banger {
@@ -38,6 +39,10 @@ struct RestartDecision {
 RestartDecision decide_restart(const std::string& policy, const VmRuntime* rt, bool running,
                                const std::optional<ExitStatus>& exit, const RestartRecord* rec,
                                int64_t now_ms);
+
+/// decide_restart for VM `name` from what one observe saw (its recorded
+/// process, whether it runs, its exit and restart history). Pure.
+RestartDecision decide_restart(const std::string& policy, const std::string& name, const ObservedState& o);
 
 /// The record after restarting a VM whose process ended (`rt`, `exit`).
 RestartRecord next_restart_record(const std::string& vm, const RestartRecord* prev, const VmRuntime& rt,
