@@ -37,10 +37,10 @@ int run_gc(const GcOptions& o, const GlobalOptions& g) {
     if (g.quiet) continue;
     std::cout << (o.dry_run ? "would remove " : "removed ") << relative_to(i.path, g.state_dir) << " ("
               << i.kind << ", " << human_bytes(static_cast<double>(i.size))
-              << (i.url.empty() ? "" : ", from " + i.url) << ")\n";
+              << (i.url.empty() ? "" : (i.kind == "loop device" ? ", on " : ", from ") + i.url) << ")\n";
   }
   if (!g.quiet) {
-    std::string files = std::to_string(items.size()) + (items.size() == 1 ? " file" : " files");
+    std::string files = std::to_string(items.size()) + (items.size() == 1 ? " item" : " items");
     std::cout << (o.dry_run ? "gc --dry-run: " + files + ", " + human_bytes(static_cast<double>(bytes)) +
                                   " would be freed\n"
                             : "gc: " + files + " removed, " + human_bytes(static_cast<double>(bytes)) + " freed\n");
@@ -52,10 +52,12 @@ int run_gc(const GcOptions& o, const GlobalOptions& g) {
 
 void add_gc_command(CLI::App& app, const GlobalOptions& g, std::function<int()>& run) {
   auto o = std::make_shared<GcOptions>();
-  CLI::App* cmd = app.add_subcommand("gc", "Remove downloaded artifacts that no applied resource uses");
+  CLI::App* cmd = app.add_subcommand("gc", "Remove downloads, loop devices and files that no resource uses");
   cmd->footer(
       "Removes files under STATE_DIR/artifacts (verified downloads and partial ones) that no applied\n"
-      "Kernel or Image names. Takes the host lock, so it never races an apply.\n\n"
+      "Kernel or Image names, and disk leftovers no record explains: device-mapper devices banger-*,\n"
+      "loop devices banger attached (an image's base loop once no VM uses it) and VM folders.\n"
+      "Takes the host lock, so it never races an apply.\n\n"
       "Examples:\n  sudo banger gc --dry-run\n  sudo banger gc");
   cmd->add_flag("--dry-run", o->dry_run, "Print what would be removed and remove nothing");
   cmd->add_flag("--no-wait", o->no_wait, "Fail at once when another apply/delete holds the host lock");

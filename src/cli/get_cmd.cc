@@ -95,6 +95,17 @@ Row vm_row(const ResourceRecord& r, const ObservedState& o, const std::map<std::
     row.push_back({"TAP", rec != o.vms.end() ? rec->second.tap : "-"});
     row.push_back({"PID", running && rt != o.runtimes.end() ? std::to_string(rt->second.pid) : "-"});
     row.push_back({"DISK", rec != o.vms.end() ? rec->second.disk_path : "-"});
+    // The method the disk was made with; "(auto)" when auto chose it.
+    auto disk = o.disks.find(r.name);
+    std::string strategy = "-";
+    if (disk != o.disks.end()) {
+      strategy = disk->second.method + (f["diskStrategy"] == "auto" ? " (auto)" : "");
+      row.push_back({"DISK-STRATEGY", strategy});
+      row.push_back({"DISK-SIZE", format_size(static_cast<uint64_t>(disk->second.size))});
+    } else {
+      row.push_back({"DISK-STRATEGY", strategy});
+      row.push_back({"DISK-SIZE", "-"});
+    }
     row.push_back({"LAST-EXIT", last_exit});
     auto rd = ready.find(r.name);
     row.push_back({"READINESS", rd != ready.end() ? rd->second.detail : "-"});

@@ -35,13 +35,17 @@ std::string plan_summary(const Plan& plan) {
                     std::to_string(n[ChangeType::Repair]) + " to repair, " +
                     std::to_string(n[ChangeType::Delete]) + " to delete.";
   if (plan.diff.nat_drift) out += " Table ip banger will be rewritten.";
+  if (!plan.diff.disk_orphans.empty()) {
+    out += " " + std::to_string(plan.diff.disk_orphans.describe().size()) + " leftover disk object(s) will be removed.";
+  }
   return out;
 }
 
 void render_plan(std::ostream& out, const Plan& plan) {
   for (const Change& c : plan.diff.changes) {
     out << "  " << glyph(c.type) << " " << c.key.str();
-    if (c.type == ChangeType::Replace) out << " (replace)";
+    if (c.data_loss) out << " (disk will be recreated: data loss)";
+    else if (c.type == ChangeType::Replace) out << " (replace)";
     else if (c.restart) out << " (restart)";
     else if (c.type == ChangeType::Repair) out << " (repair)";
     out << "\n";
@@ -50,8 +54,16 @@ void render_plan(std::ostream& out, const Plan& plan) {
           << effect_note(f.effect) << "\n";
     }
     for (const std::string& d : c.drift) out << "      " << d << "\n";
+    for (const std::string& n : c.notes) out << "      " << n << "\n";
+    if (!c.error.empty()) out << "      error: " << c.error << "\n";
+    else if (c.data_loss && !c.replace_accepted)
+      out << "      apply refuses this unless run with --replace " << c.key.str() << "\n";
   }
   if (plan.diff.nat_drift) out << "  ! table ip banger (repair)\n      rules differ from the manifests\n";
+  if (!plan.diff.disk_orphans.empty()) {
+    out << "  - leftover disks (no record explains them)\n";
+    for (const std::string& d : plan.diff.disk_orphans.describe()) out << "      " << d << "\n";
+  }
   if (!plan.empty()) out << "\n";
   out << plan_summary(plan) << "\n";
 }
@@ -75,7 +87,11 @@ std::string plan_json(const Plan& plan) {
                        {"source", c.source_file},
                        {"restart", c.restart},
                        {"fields", fields},
-                       {"drift", c.drift}});
+                       {"drift", c.drift},
+                       {"notes", c.notes},
+                       {"dataLoss", c.data_loss},
+                       {"replaceAccepted", c.replace_accepted},
+                       {"error", c.error}});
   }
   auto n = counts(plan);
   json summary = {{"create", n[ChangeType::Create]}, {"update", n[ChangeType::Update]},
@@ -84,11 +100,13 @@ std::string plan_json(const Plan& plan) {
   // schemaVersion and changed came after the first release: tools that read
   // only changes/natDrift/summary keep working (docs/plan-json.md).
   json out = {{"schemaVersion", kPlanJsonSchemaVersion}, {"changed", !plan.empty()}, {"changes", changes},
-              {"natDrift", plan.diff.nat_drift}, {"summary", summary}};
+              {"natDrift", plan.diff.nat_drift}, {"leftovers", plan.diff.disk_orphans.describe()},
+              {"summary", summary}};
   return out.dump(2, ' ', false, json::error_handler_t::replace);
 }
 
 std::string describe_action(const Action& a) {
+  if (a.type == ActionType::SweepDisks) return "leftover disks";
   return a.key.name.empty() ? std::string("table ip banger") : a.key.str();
 }
 

@@ -33,6 +33,7 @@ struct ReconcileOptions {
   bool dry_run = false;
   bool ignore_not_found = false;
   bool wait = false;  // apply --wait: until the VMs it touched are ready
+  std::vector<std::string> replace;  // --replace VM/NAME: make its disk anew
   HostFlags host;
 };
 
@@ -57,6 +58,35 @@ bool load(const ReconcileOptions& o, LoadResult& r) {
     print_diagnostics(std::cerr, r.diags);
   }
   return false;
+}
+
+// --replace VM/NAME (also vm/NAME, VM NAME is not a thing): each must name a
+// VM of the manifests, the only kind with a disk to make anew.
+bool parse_replace(const ReconcileOptions& o, const DesiredState& desired, DiffOptions& opts) {
+  for (const std::string& r : o.replace) {
+    auto slash = r.find('/');
+    auto kind = slash == std::string::npos ? std::nullopt : parse_kind_alias(r.substr(0, slash));
+    if (!kind || *kind != Kind::VM) {
+      std::cerr << "error: --replace " << r << ": expected VM/NAME (only a VM has a disk to make anew)\n";
+      return false;
+    }
+    ResourceKey key{Kind::VM, r.substr(slash + 1)};
+    if (!desired.find(key)) {
+      std::cerr << "error: --replace " << r << ": " << key.str() << " is not in the manifests\n";
+      return false;
+    }
+    opts.replace.insert(key);
+  }
+  return true;
+}
+
+// A plan that would lose a disk's data without --replace, or that asks for
+// what a disk cannot do, is refused whole, before anything changes.
+bool refuse(const Plan& plan) {
+  auto refused = plan.diff.refused();
+  if (refused.empty()) return false;
+  for (const Change* c : refused) std::cerr << "Error: " << refusal_message(*c) << "\n";
+  return true;
 }
 
 // Runs the plan with a progress line per finished action; returns the exit code.
@@ -112,17 +142,27 @@ int run_diff(const ReconcileOptions& o, const std::string& against, const Global
   if (!load(o, r)) return kExitError;
   DesiredState desired = make_desired(r.set);
   Plan plan;
+  DiffOptions opts{o.prune};
+  if (!parse_replace(o, desired, opts)) return kExitError;
   if (!against.empty()) {
-    plan = plan_against_export(desired, read_state_export(against), o.prune);
+    plan = plan_against_export(desired, read_state_export(against), opts);
   } else {
     if (!require_root("diff")) return kExitError;
     Session s(session_options(g, o.host, /*lock=*/false));
-    plan = s.plan_apply(desired, o.prune);
+    plan = s.plan_apply(desired, opts);
   }
   if (o.output == "json") {
     std::cout << plan_json(plan) << "\n";
   } else {
     render_plan(std::cout, plan);
+  }
+  // A change the manifests ask for that no apply can make is an error, as
+  // in terraform plan; one that needs --replace is a change like any other.
+  for (const Change& c : plan.diff.changes) {
+    if (!c.error.empty()) {
+      std::cerr << "Error: " << refusal_message(c) << "\n";
+      return kExitError;
+    }
   }
   return plan.empty() ? kExitOk : kExitChanges;
 }
@@ -144,10 +184,16 @@ int run_apply(const ReconcileOptions& o, const GlobalOptions& g) {
   LoadResult r;
   if (!load(o, r)) return kExitError;
   if (!require_root("apply")) return kExitError;
-  Session s(session_options(g, o.host, /*lock=*/true));
   DesiredState desired = make_desired(r.set);
-  Plan plan = s.plan_apply(desired, o.prune);
+  DiffOptions opts{o.prune};
+  if (!parse_replace(o, desired, opts)) return kExitError;
+  Session s(session_options(g, o.host, /*lock=*/true));
+  Plan plan = s.plan_apply(desired, opts);
   if (o.output != "json") render_plan(std::cout, plan);
+  if (refuse(plan)) {
+    if (o.output == "json") std::cout << plan_json(plan) << "\n";
+    return kExitError;
+  }
   if (plan.empty() || o.dry_run) {
     if (o.output == "json") std::cout << plan_json(plan) << "\n";
     return kExitOk;
@@ -217,6 +263,10 @@ void add_diff_command(CLI::App& app, const GlobalOptions& g, std::function<int()
   cmd->footer("Exit status: 0 no changes, 2 changes, 1 error (as terraform plan -detailed-exitcode).");
   add_file_option(cmd, o->files);
   cmd->add_flag("--prune", o->prune, "Also show deletions of what banger applied and the manifests no longer name");
+  cmd->add_option("--replace", o->replace,
+                  "Show VM/NAME with its disk made anew (its data lost), as apply --replace would")
+      ->allow_extra_args(false)
+      ->type_name("VM/NAME");
   add_output_option(cmd, o->output, {"json"});
   add_host_flags(cmd, o->host, false);
   auto against = std::make_shared<std::string>();
@@ -230,7 +280,8 @@ void add_apply_command(CLI::App& app, const GlobalOptions& g, std::function<int(
   auto o = std::make_shared<ReconcileOptions>();
   CLI::App* cmd = app.add_subcommand("apply", "Make this host match the manifests");
   cmd->footer(
-      "Examples:\n  sudo banger apply -f examples/manifests\n  sudo banger apply -f vms/ --prune\n\n"
+      "Examples:\n  sudo banger apply -f examples/manifests\n  sudo banger apply -f vms/ --prune\n"
+      "  sudo banger apply -f vms/ --replace VM/web-1\n\n"
       "Exit status: 0 converged, 1 error.");
   add_file_option(cmd, o->files);
   cmd->add_flag("--prune", o->prune, "Delete what banger applied that the manifests no longer name");
@@ -238,6 +289,11 @@ void add_apply_command(CLI::App& app, const GlobalOptions& g, std::function<int(
   cmd->add_flag("--wait", o->wait,
                 "Wait until every VM this apply started or changed is ready (its spec.readiness probe "
                 "passes, or its process runs); exit 1 naming a VM that is not ready within its timeout");
+  cmd->add_option("--replace", o->replace,
+                  "Make VM/NAME's disk anew from its image, losing its data (as terraform -replace); "
+                  "needed to apply an Image change to a VM. Repeatable")
+      ->allow_extra_args(false)
+      ->type_name("VM/NAME");
   add_output_option(cmd, o->output, {"json"});
   add_host_flags(cmd, o->host, true);
   bind(cmd, run, o, g, run_apply);

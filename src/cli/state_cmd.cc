@@ -115,9 +115,9 @@ StateSnapshot read_state_export(const std::string& path) {
   return snapshot_from_json(text.str(), path);
 }
 
-Plan plan_against_export(const DesiredState& desired, const StateSnapshot& snapshot, bool prune) {
+Plan plan_against_export(const DesiredState& desired, const StateSnapshot& snapshot, const DiffOptions& opts) {
   // Keep in step with Session::plan_apply, which does the same over the live host.
-  return make_plan(compute_diff(desired, snapshot.observed, DiffOptions{prune}), desired);
+  return make_plan(compute_diff(desired, snapshot.observed, opts), desired);
 }
 
 void add_state_command(CLI::App& app, const GlobalOptions& g, std::function<int()>& run) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/options.h"
+#include "reconciler/diff.h"
 #include "reconciler/plan.h"
 #include "reconciler/state_snapshot.h"
 
@@ -21,6 +22,6 @@ StateSnapshot read_state_export(const std::string& path);
 
 /// The plan `banger diff` would print on the host the export was taken from,
 /// at that moment: the live diff's compute_diff + make_plan, over the file.
-Plan plan_against_export(const DesiredState& desired, const StateSnapshot& snapshot, bool prune);
+Plan plan_against_export(const DesiredState& desired, const StateSnapshot& snapshot, const DiffOptions& opts);
 
 }  // namespace banger::cli

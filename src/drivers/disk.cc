@@ -26,8 +26,17 @@ const char* to_string(DiskMethod m) {
       return "reflink";
     case DiskMethod::Copy:
       return "copy";
+    case DiskMethod::Snapshot:
+      return "snapshot";
   }
   return "?";
+}
+
+std::optional<DiskMethod> parse_disk_method(const std::string& s) {
+  for (DiskMethod m : {DiskMethod::Reflink, DiskMethod::Copy, DiskMethod::Snapshot}) {
+    if (s == to_string(m)) return m;
+  }
+  return std::nullopt;
 }
 
 namespace {
@@ -200,7 +209,7 @@ DiskOutcome DiskDriver::ensure(const DiskSpec& spec) {
 
   if (spec.strategy == DiskStrategy::Snapshot)
     throw HostError("disk " + spec.disk_path +
-                    ": device-mapper snapshots are not available yet; use auto");
+                    ": a device-mapper snapshot is not a file; the disk manager makes it");
 
   UniqueFd src(::open(spec.image_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!src)
@@ -237,11 +246,11 @@ DiskOutcome DiskDriver::ensure(const DiskSpec& spec) {
         throw HostError(errno_message("cloning " + spec.image_path + " to " + tmp.path, err));
       if (spec.strategy == DiskStrategy::Reflink) {
         if (err == EXDEV)
-          throw HostError("image " + spec.image_path + " and " + dir +
-                          " are on different filesystems, so they cannot share extents (EXDEV); "
-                          "use diskStrategy copy or auto");
-        throw HostError("the filesystem of " + dir + " cannot reflink (" + errno_name(err) +
-                        "); use diskStrategy copy or auto");
+          throw ReflinkUnsupported("image " + spec.image_path + " and " + dir +
+                                   " are on different filesystems, so they cannot share extents (EXDEV); "
+                                   "use diskStrategy copy or auto");
+        throw ReflinkUnsupported("the filesystem of " + dir + " cannot reflink (" + errno_name(err) +
+                                 "); use diskStrategy copy or auto");
       }
     }
   }
@@ -262,6 +271,30 @@ DiskOutcome DiskDriver::ensure(const DiskSpec& spec) {
   out.result = OpResult::Created;
   out.size = size;
   return out;
+}
+
+bool DiskDriver::reflink_supported(const std::string& dir, std::string* why) {
+  const std::string a = dir + "/.reflink-probe-a", b = dir + "/.reflink-probe-b";
+  TempFileGuard ga{a}, gb{b};
+  UniqueFd src(::open(a.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  UniqueFd dst(::open(b.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!src || !dst) {
+    if (why) *why = errno_message("creating a probe file in " + dir, errno);
+    return false;
+  }
+  // A block of data: FICLONE of an empty file succeeds even where the
+  // filesystem could not share a real extent.
+  std::vector<char> block(kBlock, 'b');
+  if (::pwrite(src.get(), block.data(), block.size(), 0) != static_cast<ssize_t>(block.size()) ||
+      ::fsync(src.get()) != 0) {
+    if (why) *why = errno_message("writing a probe file in " + dir, errno);
+    return false;
+  }
+  if (::ioctl(dst.get(), FICLONE, src.get()) != 0) {
+    if (why) *why = std::string("the filesystem of ") + dir + " cannot reflink (" + errno_name(errno) + ")";
+    return false;
+  }
+  return true;
 }
 
 void DiskDriver::remove(const std::string& disk_path) {

@@ -1,18 +1,29 @@
-// Each VM's own writable root disk, made from its Image: reflink (FICLONE)
-// where the filesystem shares extents (btrfs, xfs), else a sparse copy; then
-// grown to diskSize. device-mapper snapshots come later.
+// Each VM's own writable root disk as a file, made from its Image: reflink
+// (FICLONE) where the filesystem shares extents (btrfs, xfs), else a sparse
+// copy; then grown to diskSize. Device-mapper snapshot disks are assembled
+// from the loop and devmapper drivers by reconciler/disk_manager.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
+#include <optional>
+
+#include "common/host_error.h"
 #include "drivers/op_result.h"
 #include "resources/model.h"
 
 namespace banger {
 
-enum class DiskMethod { Reflink, Copy };
+enum class DiskMethod { Reflink, Copy, Snapshot };
 const char* to_string(DiskMethod m);
+std::optional<DiskMethod> parse_disk_method(const std::string& s);
+
+/// The filesystem (pair) cannot share extents: EOPNOTSUPP, EXDEV, ...
+/// Thrown by a `reflink` ensure, so `auto` can go on to the next method.
+struct ReflinkUnsupported : HostError {
+  using HostError::HostError;
+};
 
 struct DiskSpec {
   std::string image_path;  ///< base image, read only
@@ -38,6 +49,9 @@ class DiskDriver {
   /// Deletes the disk; absent is success.
   void remove(const std::string& disk_path);
   static uint64_t file_size(const std::string& path);  ///< throws when missing
+  /// Whether files in `dir` can share extents (FICLONE of a small temp file
+  /// in it). `why` says why not. Leaves nothing behind.
+  static bool reflink_supported(const std::string& dir, std::string* why = nullptr);
 };
 
 /// Lowercase hex SHA-256 of a file's content; throws HostError when unreadable.

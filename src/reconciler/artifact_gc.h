@@ -1,7 +1,6 @@
-// `banger gc`: what in the state dir no applied resource uses. Today that is
-// the artifact store (verified downloads and partial ones); base loop devices
-// and dm devices join as further GcItem kinds when the snapshot disk strategy
-// lands (the seam: collect_garbage() gathers, remove_garbage() removes).
+// `banger gc`: what no applied resource uses: downloads in the artifact store
+// (verified and partial), and the disk leftovers no record explains (dm
+// devices, loop devices such as an image's base loop, VM folders).
 #pragma once
 
 #include <cstdint>
@@ -14,18 +13,19 @@
 namespace banger {
 
 struct GcItem {
-  std::string kind;  ///< "artifact", "partial download"
-  std::string path;
+  std::string kind;  ///< "artifact", "partial download", "device-mapper device", "loop device", "VM folder"
+  std::string path;  ///< a file or folder; a dm device's name; a loop device
   uint64_t size = 0;
   std::string sha256;  ///< artifacts: the content's hash
-  std::string url;     ///< where it came from, when recorded
+  std::string url;     ///< where it came from, when recorded; a loop device's backing file
 };
 
 /// The sha256 of every downloaded artifact that an applied Kernel (kernel,
 /// initrd) or Image names. Pure: from the records' applied spec fields.
 std::set<std::string> artifacts_in_use(const std::vector<ResourceRecord>& applied);
 
-/// Files under STATE/artifacts that no applied resource uses, sorted by path.
+/// Files under STATE/artifacts that no applied resource uses, sorted by path,
+/// then disk leftovers in the order they must be removed.
 /// Call with the host lock held: no download is under way then.
 std::vector<GcItem> collect_garbage(Store& store, const std::string& state_dir);
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "reconciler/desired_state.h"
+#include "reconciler/disk_rules.h"
 #include "reconciler/spec.h"
 
 namespace banger {
@@ -34,7 +35,20 @@ struct Change {
   /// VM repair: its process ended and restartPolicy (or back-off) says to
   /// leave it down for now; the rest of the VM is still repaired.
   bool keep_down = false;
+  /// VM replace: its disk is made anew from the image and its data is lost.
+  /// apply does it only when --replace names the VM (replace_accepted).
+  bool data_loss = false;
+  bool replace_accepted = false;
+  /// What apply cannot do as the manifests say (shrink a disk, grow a
+  /// snapshot): apply refuses the whole plan, diff exits 1.
+  std::string error;
+  std::vector<std::string> notes;  ///< extra lines for the plan ("replacement requested with --replace")
+  /// apply must not carry this change out as it stands.
+  bool refused() const { return !error.empty() || (data_loss && !replace_accepted); }
 };
+
+/// Why apply refuses `c` (Change::refused), with what to do about it.
+std::string refusal_message(const Change& c);
 
 struct Diff {
   std::vector<Change> changes;  ///< creates/updates in dependency order, deletes reversed
@@ -43,7 +57,12 @@ struct Diff {
   bool nat_drift = false;
   /// Earliest unix ms at which a VM held back by restart back-off is due.
   std::optional<int64_t> retry_at_ms;
-  bool empty() const { return changes.empty() && !nat_drift; }
+  /// banger's dm devices, loop devices and VM folders that no record
+  /// explains (a crash); apply removes them first.
+  DiskOrphans disk_orphans;
+  bool empty() const { return changes.empty() && !nat_drift && disk_orphans.empty(); }
+  /// Changes that apply must refuse (Change::refused).
+  std::vector<const Change*> refused() const;
   const Change* find(const ResourceKey& key) const;
 };
 

@@ -92,6 +92,7 @@ class Differ {
     }
     diff.nat_drift = uncovered_nat_drift(diff);
     diff.retry_at_ms = retry_at_;
+    diff.disk_orphans = find_disk_orphans(o_);
     return diff;
   }
 
@@ -100,25 +101,78 @@ class Differ {
     Change c{spec.key, ChangeType::Create, {}, {}, false, spec.source_file};
     auto rec = o_.applied.find(spec.key);
     if (rec == o_.applied.end()) return c;
+    const bool vm = spec.key.kind == Kind::VM;
+    const bool forced = vm && opts_.replace.count(spec.key) > 0;
     if (rec->second.spec_hash != spec.hash()) {
       c.fields = field_changes(spec.key.kind, ResourceSpec::fields_from_json(rec->second.spec_json),
                                spec.fields);
+      if (vm) strategy_effect(spec.key.name, c.fields);
       bool replace = std::any_of(c.fields.begin(), c.fields.end(),
                                  [](const FieldChange& f) { return f.effect == FieldEffect::Replace; });
       bool restart = std::any_of(c.fields.begin(), c.fields.end(),
                                  [](const FieldChange& f) { return f.effect == FieldEffect::Restart; });
-      c.type = replace ? ChangeType::Replace : ChangeType::Update;
-      if (spec.key.kind == Kind::VM) {
+      c.type = replace || forced ? ChangeType::Replace : ChangeType::Update;
+      if (vm) {
         const std::string* state = spec.get("state");
-        c.restart = (replace || restart) && state && *state == "running" && o_.running.count(spec.key.name);
+        c.restart = (c.type == ChangeType::Replace || restart) && state && *state == "running" &&
+                    o_.running.count(spec.key.name);
       }
+    } else if (forced) {
+      c.type = ChangeType::Replace;
+      const std::string* state = spec.get("state");
+      c.restart = state && *state == "running" && o_.running.count(spec.key.name);
+    } else {
+      c.drift = drift(spec);
+      if (vm) disk_rules(spec.key.name, c);
+      if (c.drift.empty() && c.error.empty()) return std::nullopt;
+      c.type = ChangeType::Repair;
+      c.keep_down = keep_down_.count(spec.key.name) > 0;
       return c;
     }
-    c.drift = drift(spec);
-    if (c.drift.empty()) return std::nullopt;
-    c.type = ChangeType::Repair;
-    c.keep_down = keep_down_.count(spec.key.name) > 0;
+    if (forced) c.notes.push_back("replacement requested with --replace");
+    if (vm) disk_rules(spec.key.name, c);
     return c;
+  }
+
+  // A diskStrategy change matters only when it names another method than
+  // the one the disk was made with: that disk is then made anew. `auto` (or
+  // the same method) keeps the disk, whatever auto would pick today.
+  void strategy_effect(const std::string& vm, std::vector<FieldChange>& fields) const {
+    auto disk = o_.disks.find(vm);
+    for (FieldChange& f : fields) {
+      if (f.field != "diskStrategy") continue;
+      bool other = disk != o_.disks.end() && f.after != "auto" && f.after != disk->second.method;
+      f.effect = other ? FieldEffect::Replace : FieldEffect::InPlace;
+    }
+  }
+
+  // What a VM's disk allows: a replace loses its data (accepted only by
+  // --replace); a disk never shrinks, and a snapshot never grows.
+  void disk_rules(const std::string& name, Change& c) const {
+    const ResourceKey key{Kind::VM, name};
+    if (c.type == ChangeType::Replace) {
+      c.data_loss = true;
+      c.replace_accepted = opts_.replace.count(key) > 0;
+      return;
+    }
+    auto disk = o_.disks.find(name);
+    const VM* vm = d_.set.find_vm(name);
+    if (disk == o_.disks.end() || !vm) return;
+    uint64_t want = vm->disk_size.value;
+    if (want == 0) {
+      const Image* img = d_.set.find_image(vm->image.value);
+      if (!img || !img->source.known_size) return;
+      want = *img->source.known_size;
+    }
+    const uint64_t have = static_cast<uint64_t>(disk->second.size);
+    const std::string how = "; to make a new disk (its data is lost), run apply with --replace " + key.str();
+    if (want < have) {
+      c.error = "diskSize " + format_size(want) + " is smaller than its disk (" + format_size(have) +
+                "), and a disk is never shrunk: set diskSize to " + format_size(have) + " or more" + how;
+    } else if (want > have && disk->second.method == "snapshot") {
+      c.error = "diskSize " + format_size(want) + " is larger than its disk, a device-mapper snapshot of " +
+                format_size(have) + " that cannot grow" + how;
+    }
   }
 
   std::vector<std::string> drift(const ResourceSpec& spec) {

@@ -22,6 +22,10 @@ struct DiffOptions {
   /// watcher). A person's `apply` restarts them at once; restartPolicy
   /// itself is honoured either way.
   bool respect_backoff = false;
+  /// VMs whose disk is to be made anew (`apply --replace VM/NAME`, as
+  /// terraform's -replace): replaced even when nothing changed, and the data
+  /// loss of an Image change is accepted for them.
+  std::set<ResourceKey> replace;
 };
 
 Diff compute_diff(const DesiredState& desired, const ObservedState& observed,

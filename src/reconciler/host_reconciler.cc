@@ -22,11 +22,20 @@ namespace fs = std::filesystem;
 namespace banger {
 
 HostReconciler::HostReconciler(Store& store, HostOptions opts)
-    : store_(store), opts_(std::move(opts)), artifacts_(opts_.state_dir, opts_.download) {}
+    : store_(store),
+      opts_(std::move(opts)),
+      artifacts_(opts_.state_dir, opts_.download),
+      disks_(store_, store_mu_, opts_.state_dir) {}
 HostReconciler::~HostReconciler() = default;
 
 std::string HostReconciler::disk_path(const std::string& vm) const {
   return opts_.state_dir + "/vms/" + vm + "/disk.img";
+}
+
+DiskHost HostReconciler::disk_host() {
+  std::lock_guard lock(disk_host_mu_);
+  if (!seen_disks_) seen_disks_ = disks_.observe();
+  return *seen_disks_;
 }
 
 std::string HostReconciler::vm_run_dir(const std::string& vm) const {
@@ -40,6 +49,7 @@ ObservedState HostReconciler::records() {
     for (auto& v : store_.vms()) o.vms.emplace(v.name, v);
     for (auto& r : store_.runtimes()) o.runtimes.emplace(r.name, r);
     for (auto& r : store_.restart_records()) o.restarts.emplace(r.name, r);
+    for (auto& d : store_.disk_records()) o.disks.emplace(d.vm, d);
     return 0;
   });
   return o;
@@ -56,7 +66,20 @@ ObservedState HostReconciler::observe() {
     }
   }
   o.now_ms = now_ms();
+  o.disk_host = disks_.observe();
+  {
+    std::lock_guard lock(disk_host_mu_);
+    seen_disks_ = o.disk_host;
+  }
   for (const auto& [name, rec] : o.vms) {
+    auto disk = o.disks.find(name);
+    if (disk != o.disks.end() && disk->second.method == "snapshot") {
+      // Present when its dm device is (the COW file alone is not a disk).
+      for (const ObservedDm& dm : o.disk_host.dm) {
+        if (dm.name == dm_name(name) && dm.uuid == dm_uuid(o.disk_host.tag, name)) o.disks_present.insert(name);
+      }
+      continue;
+    }
     struct stat st;
     if (::stat(rec.disk_path.c_str(), &st) == 0) o.disks_present.insert(name);
   }
@@ -81,6 +104,7 @@ std::string HostReconciler::run(const Action& a, const Plan& plan, const Desired
     case ActionType::EnsureVm: return ensure_vm(a, c, d);
     case ActionType::DeleteVm: return delete_vm(a.key.name);
     case ActionType::SyncNat: return sync_nat(d, plan);
+    case ActionType::SweepDisks: return disks_.sweep(plan.diff.disk_orphans);
     case ActionType::RecordForward: return record(a.key, d);
     case ActionType::ForgetForward: return forget(a.key);
   }

@@ -13,6 +13,7 @@
 #include "drivers/hypervisor.h"
 #include "drivers/nat.h"
 #include "reconciler/desired_state.h"
+#include "reconciler/disk_manager.h"
 #include "reconciler/observed_state.h"
 #include "reconciler/plan.h"
 #include "state/store.h"
@@ -38,7 +39,7 @@ class HostReconciler {
   ~HostReconciler();
 
   /// One netlink dump, one nft listing, one pass over recorded processes,
-  /// plus the store.
+  /// one dm listing and one pass over loop devices, plus the store.
   ObservedState observe();
   /// Carries out one action of `plan` (thread-safe; called by the executor).
   std::string run(const Action& a, const Plan& plan, const DesiredState& desired);
@@ -73,6 +74,8 @@ class HostReconciler {
   void stop_vm(const std::string& name);
   VmHandle start_vm(const VM& vm, const VmRecord& rec, const DesiredState& d);
   std::unique_ptr<Hypervisor> hypervisor_for(const VM& vm);
+  /// The disk facts of the last observe (observed now when there was none).
+  DiskHost disk_host();
   /// Counts a restart of a VM whose recorded process `rt` ended on its own.
   void record_restart(const std::string& name, const VmRuntime& rt);
 
@@ -102,6 +105,9 @@ class HostReconciler {
   /// already done and read the kernel afresh only when they change something,
   /// so a plan for N VMs needs no N link dumps.
   LinkSnapshot seen_links_;
+  DiskManager disks_;
+  std::mutex disk_host_mu_;
+  std::optional<DiskHost> seen_disks_;
 };
 
 }  // namespace banger

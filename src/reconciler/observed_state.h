@@ -14,12 +14,43 @@
 
 namespace banger {
 
+/// A device-mapper device named banger-*, as listed.
+struct ObservedDm {
+  std::string name;
+  std::string uuid;                ///< "BANGER-<tag>-<vm>" when this state dir made it
+  std::vector<std::string> deps;   ///< "MAJ:MIN" of the devices it sits on
+};
+
+/// A loop device that carries banger's label (lo_file_name "banger:<tag>:…").
+struct ObservedLoop {
+  std::string device;        ///< "/dev/loop3"
+  std::string majmin;        ///< "7:3"
+  std::string backing_file;
+  std::string label;
+  bool held = false;         ///< something (a dm device) sits on it
+};
+
+/// Disks on the host: what can be used for new ones, and banger's dm and loop
+/// devices and VM folders, each read in one pass.
+struct DiskHost {
+  std::string tag;          ///< this state dir's ownership tag (disk_rules.h)
+  std::string vms_dir;      ///< STATE/vms
+  bool reflink = false;     ///< FICLONE works in vms_dir
+  bool devmapper = false;   ///< the kernel has device-mapper
+  std::string devmapper_why;  ///< why not, for doctor and errors
+  std::vector<ObservedDm> dm;
+  std::vector<ObservedLoop> loops;
+  std::vector<std::string> vm_dirs;  ///< folder names under vms_dir
+};
+
 struct ObservedState {
   std::map<ResourceKey, ResourceRecord> applied;  ///< what banger applied, by key
   std::map<std::string, VmRecord> vms;            ///< durable VM records
   std::map<std::string, VmRuntime> runtimes;      ///< recorded processes
   std::set<std::string> running;                  ///< VMs whose recorded process is alive (pid+start+exe)
-  std::set<std::string> disks_present;            ///< VMs whose disk file exists
+  std::set<std::string> disks_present;            ///< VMs whose disk file (or dm device) exists
+  std::map<std::string, DiskRecord> disks;        ///< how each VM's disk was made
+  DiskHost disk_host;
   LinkSnapshot links;                             ///< one netlink dump
   NatObserved nat;                                ///< one nft listing of table ip banger
   bool ip_forward = false;

@@ -15,6 +15,7 @@ const char* to_string(ActionType t) {
     case ActionType::SyncNat: return "sync-nat";
     case ActionType::RecordForward: return "record-forward";
     case ActionType::ForgetForward: return "forget-forward";
+    case ActionType::SweepDisks: return "sweep-disks";
   }
   return "?";
 }
@@ -55,6 +56,12 @@ Plan make_plan(Diff diff, const DesiredState& desired) {
     if (c.key.kind == Kind::Network || c.key.kind == Kind::VM || c.key.kind == Kind::PortForward) {
       touches_nat = true;
     }
+  }
+  // Leftovers go first: a new VM may want the name of a dm device a crash left.
+  int sweep = -1;
+  if (!plan.diff.disk_orphans.empty()) {
+    sweep = static_cast<int>(plan.actions.size());
+    plan.actions.push_back(Action{sweep, ActionType::SweepDisks, {Kind::VM, ""}, -1, {}, {}});
   }
   int sync = -1;
   if (touches_nat) {
@@ -103,6 +110,7 @@ Plan make_plan(Diff diff, const DesiredState& desired) {
         }
       }
     }
+    if (a.type == ActionType::EnsureVm) add(a.after, sweep);
     if (a.type == ActionType::DeleteNetwork || a.type == ActionType::ForgetArtifact) {
       add(a.after, sync);
       for (const Action& b : plan.actions) {

@@ -22,6 +22,7 @@ enum class ActionType {
   SyncNat,         ///< table ip banger, replaced in one transaction
   RecordForward,   ///< a PortForward whose rules SyncNat wrote
   ForgetForward,
+  SweepDisks,      ///< banger's dm devices, loops and VM folders that no record explains
 };
 const char* to_string(ActionType t);
 

@@ -56,6 +56,22 @@ json restart_json(const RestartRecord& r) {
           {"lastExitAt", r.last_exit_at}};
 }
 
+json disk_json(const DiskRecord& d) {
+  return {{"vm", d.vm}, {"method", d.method}, {"size", d.size}, {"image", d.image}, {"cow", d.cow}};
+}
+
+json disk_host_json(const DiskHost& h) {
+  json dm = json::array(), loops = json::array();
+  for (const ObservedDm& d : h.dm) dm.push_back({{"name", d.name}, {"uuid", d.uuid}, {"deps", d.deps}});
+  for (const ObservedLoop& l : h.loops) {
+    loops.push_back({{"device", l.device}, {"majmin", l.majmin}, {"backingFile", l.backing_file},
+                     {"label", l.label}, {"held", l.held}});
+  }
+  return {{"tag", h.tag},           {"vmsDir", h.vms_dir}, {"reflink", h.reflink},
+          {"devmapper", h.devmapper}, {"devmapperWhy", h.devmapper_why},
+          {"dm", dm},               {"loops", loops},     {"vmDirs", h.vm_dirs}};
+}
+
 json link_json(const LinkState& l) {
   return {{"name", l.name}, {"ifindex", l.ifindex}, {"type", l.type},
           {"master", l.master}, {"up", l.up}, {"ipv4", l.ipv4}};
@@ -205,6 +221,29 @@ RestartRecord read_restart(const Reader& r, const json& j, const std::string& p)
           r.str(j, p, "lastExit"), r.integer(j, p, "lastExitAt")};
 }
 
+DiskRecord read_disk(const Reader& r, const json& j, const std::string& p) {
+  return {r.str(j, p, "vm"), r.str(j, p, "method"), r.integer(j, p, "size"), r.str(j, p, "image"),
+          r.str(j, p, "cow")};
+}
+
+DiskHost read_disk_host(const Reader& r, const json& h, const std::string& p) {
+  DiskHost out;
+  out.tag = r.str(h, p, "tag");
+  out.vms_dir = r.str(h, p, "vmsDir");
+  out.reflink = r.boolean(h, p, "reflink");
+  out.devmapper = r.boolean(h, p, "devmapper");
+  out.devmapper_why = r.str(h, p, "devmapperWhy");
+  r.each_object(h, p, "dm", [&](const json& j, const std::string& q) {
+    out.dm.push_back({r.str(j, q, "name"), r.str(j, q, "uuid"), r.strings(j, q, "deps")});
+  });
+  r.each_object(h, p, "loops", [&](const json& j, const std::string& q) {
+    out.loops.push_back({r.str(j, q, "device"), r.str(j, q, "majmin"), r.str(j, q, "backingFile"),
+                         r.str(j, q, "label"), r.boolean(j, q, "held")});
+  });
+  out.vm_dirs = r.strings(h, p, "vmDirs");
+  return out;
+}
+
 std::set<std::string> name_set(const Reader& r, const json& obj, const std::string& path, const char* key) {
   auto v = r.strings(obj, path, key);
   return {v.begin(), v.end()};
@@ -240,6 +279,8 @@ std::string snapshot_to_json(const ObservedState& o, const SnapshotInfo& info) {
   json restarts = json::array(), exits = json::array();
   for (const auto& [name, r] : o.restarts) restarts.push_back(restart_json(r));
   for (const auto& [name, e] : o.exits) exits.push_back(exit_json(name, e));
+  json disks = json::array();
+  for (const auto& [name, d] : o.disks) disks.push_back(disk_json(d));
   for (const auto& [name, l] : links_for_export(o).by_name) links.push_back(link_json(l));
   json rules = json::object();
   for (const auto& [owner, text] : o.nat.rules_by_owner) rules[owner] = text;
@@ -252,7 +293,8 @@ std::string snapshot_to_json(const ObservedState& o, const SnapshotInfo& info) {
         {"exportedAt", info.exported_at},
         {"bangerVersion", info.banger_version},
         {"stateDir", info.state_dir}}},
-      {"records", {{"resources", resources}, {"vms", vms}, {"runtimes", runtimes}, {"restarts", restarts}}},
+      {"records",
+       {{"resources", resources}, {"vms", vms}, {"runtimes", runtimes}, {"restarts", restarts}, {"disks", disks}}},
       {"host",
        {{"observedAtMs", o.now_ms},
         {"running", o.running},
@@ -260,7 +302,8 @@ std::string snapshot_to_json(const ObservedState& o, const SnapshotInfo& info) {
         {"disksPresent", o.disks_present},
         {"links", links},
         {"nat", {{"tableExists", o.nat.table_exists}, {"rulesByOwner", rules}}},
-        {"ipForward", o.ip_forward}}},
+        {"ipForward", o.ip_forward},
+        {"disks", disk_host_json(o.disk_host)}}},
   };
   return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
@@ -348,6 +391,16 @@ StateSnapshot snapshot_from_json(const std::string& text, const std::string& fil
     o.nat.rules_by_owner[it.key()] = r.strings(rules, "host.nat.rulesByOwner", it.key().c_str());
   }
   o.ip_forward = r.boolean(host, "host", "ipForward");
+  // Disk records and host facts came later within schemaVersion 1: an
+  // export without them reads as a host with no disk records or leftovers.
+  if (records.contains("disks")) {
+    r.each_object(records, "records", "disks", [&](const json& j, const std::string& p) {
+      DiskRecord d = read_disk(r, j, p);
+      std::string name = d.vm;
+      if (!o.disks.emplace(name, std::move(d)).second) r.fail(p, "VM " + name + " is listed twice");
+    });
+  }
+  if (host.contains("disks")) o.disk_host = read_disk_host(r, r.object(host, "host", "disks"), "host.disks");
   return s;
 }
 

@@ -119,6 +119,9 @@ std::string HostReconciler::ensure_vm(const Action& a, const Change* c, const De
   const std::string owner = a.key.str();
   const std::string& name = vm->name();
   std::vector<std::string> did;
+  // The CLI refuses such a plan before it starts; this keeps every other
+  // caller (the watcher) from losing a disk's data without --replace.
+  if (c && c->refused()) throw HostError(refusal_message(*c));
 
   // 1. Records first: address (sticky), MAC, tap and disk names.
   VmRecord rec = locked([&] {
@@ -127,7 +130,9 @@ std::string HostReconciler::ensure_vm(const Action& a, const Change* c, const De
       auto old = store_.vm(name);
       if (old && old->network != net->name()) store_.release_ips(name);
       Ipv4 ip = store_.allocate_ip(net->name(), net->subnet.value, name, vm->ip.value);
-      r = VmRecord{name, net->name(), ip.str(), mac_for(ip), tap_name_for(name), disk_path(name)};
+      // The disk's path stays as recorded: a snapshot's is its dm device.
+      r = VmRecord{name, net->name(), ip.str(), mac_for(ip), tap_name_for(name),
+                   old ? old->disk_path : disk_path(name)};
       store_.record_owned({"tap", r.tap, owner});
       store_.record_owned({"disk", r.disk_path, owner});
       store_.put_vm(r);
@@ -149,10 +154,7 @@ std::string HostReconciler::ensure_vm(const Action& a, const Change* c, const De
     }
   }
   if (replace) {
-    journaled("delete", "disk", rec.disk_path, owner, [&] {
-      DiskDriver().remove(rec.disk_path);
-      return 0;
-    });
+    disks_.remove(name, owner);
     did.push_back("old disk removed");
   }
 
@@ -165,12 +167,17 @@ std::string HostReconciler::ensure_vm(const Action& a, const Change* c, const De
     if (r != OpResult::Unchanged) did.push_back("tap " + rec.tap + " " + to_string(r));
   }
 
-  // 4. Disk from the image.
-  DiskOutcome disk = journaled("ensure", "disk", rec.disk_path, owner, [&] {
-    return DiskDriver().ensure({artifact_file("Image/" + image->name(), "spec", image->source), rec.disk_path,
-                                vm->disk_size.value,
-                                vm->disk_strategy.value});
-  });
+  // 4. Disk from the image (the disk manager journals and records each part).
+  DiskResult disk = disks_.ensure({name, artifact_file("Image/" + image->name(), "spec", image->source),
+                                   vm->disk_size.value, vm->disk_strategy.value, owner},
+                                  disk_host());
+  if (disk.device != rec.disk_path) {
+    rec.disk_path = disk.device;
+    locked([&] {
+      store_.put_vm(rec);
+      return 0;
+    });
+  }
   if (disk.result != OpResult::Unchanged) {
     did.push_back("disk " + std::string(to_string(disk.result)) + " by " + to_string(disk.method));
   }
@@ -216,12 +223,7 @@ std::string HostReconciler::delete_vm(const std::string& name) {
         return 0;
       });
     }
-    journaled("delete", "disk", rec->disk_path, owner, [&] {
-      DiskDriver().remove(rec->disk_path);
-      std::error_code ec;
-      fs::remove_all(fs::path(rec->disk_path).parent_path(), ec);
-      return 0;
-    });
+    disks_.remove(name, owner);
   }
   std::error_code ec;
   fs::remove_all(vm_run_dir(name), ec);
@@ -230,6 +232,7 @@ std::string HostReconciler::delete_vm(const std::string& name) {
       if (rec) {
         store_.forget_owned("tap", rec->tap);
         store_.forget_owned("disk", rec->disk_path);
+        store_.forget_owned("disk", disk_path(name));
       }
       store_.forget_owned("rundir", vm_run_dir(name));
       store_.release_ips(name);

@@ -51,6 +51,11 @@ struct ArtifactSource {
   std::string resolved_path;  ///< path made absolute against the manifest's folder
   Field<std::string> url;
   Field<std::string> sha256;  ///< lowercase hex, or empty
+  /// A `path` file as the loader found it: its size when it is a regular
+  /// file (validation checks diskSize against it), and whether it exists
+  /// but is something else (a folder). Unknown for a `url` until fetched.
+  std::optional<uint64_t> known_size;
+  bool not_a_file = false;
 };
 
 struct Network : ObjectMeta {

@@ -213,4 +213,32 @@ void complete_defaults(ManifestSet& set) {
 
 void validate_references(const ManifestSet& set, Diagnostics& diags) { Checker(set, diags).run(); }
 
+void validate_disks(const ManifestSet& set, Diagnostics& diags) {
+  for (const Image& img : set.images) {
+    if (!img.source.not_a_file) continue;
+    diags.add(Diagnostic{img.source.path.mark, kind_name(img.kind), img.name(), "spec.path",
+                         quote(img.source.resolved_path) +
+                             " is not a regular file (expected a disk image file)"});
+  }
+  for (const VM& v : set.vms) {
+    const Image* img = set.find_image(v.image.value);
+    if (!img || !img->source.known_size) continue;
+    const uint64_t image_size = *img->source.known_size;
+    const uint64_t size = v.disk_size.value;
+    const std::string image = "Image/" + printable(img->name()) + " (" + format_size(image_size) + ", " +
+                              img->source.resolved_path + ")";
+    if (size != 0 && size < image_size) {
+      diags.add(Diagnostic{v.disk_size.mark, kind_name(v.kind), v.name(), "spec.diskSize",
+                           format_size(size) + " is smaller than " + image +
+                               " (expected at least the image's size, or no diskSize)"});
+    } else if (size > image_size && v.disk_strategy.value == DiskStrategy::Snapshot) {
+      diags.add(Diagnostic{v.disk_size.mark, kind_name(v.kind), v.name(), "spec.diskSize",
+                           format_size(size) + " is larger than " + image +
+                               ", and a device-mapper snapshot is exactly as large as its image "
+                               "(expected no diskSize with diskStrategy snapshot, or diskStrategy "
+                               "reflink, copy or auto)"});
+    }
+  }
+}
+
 }  // namespace banger

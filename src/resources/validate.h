@@ -14,4 +14,9 @@ void complete_defaults(ManifestSet& set);
 /// Reports every cross-resource problem. Pure: looks at `set` only.
 void validate_references(const ManifestSet& set, Diagnostics& diags);
 
+/// diskSize and diskStrategy against the sizes of Image files the loader
+/// found (ArtifactSource::known_size), and Image paths that are not files.
+/// Pure: the loader stats the files first.
+void validate_disks(const ManifestSet& set, Diagnostics& diags);
+
 }  // namespace banger

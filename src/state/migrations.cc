@@ -98,6 +98,19 @@ CREATE TABLE artifacts (
   fetched_at INTEGER NOT NULL
 );
 )sql"},
+    // How each VM's disk was made: the strategy `auto` chose is kept so it
+    // never changes under an existing disk. Snapshot disks name their image
+    // (whose shared read-only loop device is counted by these rows) and COW.
+    Migration{4, R"sql(
+CREATE TABLE vm_disks (
+  vm     TEXT PRIMARY KEY,
+  method TEXT NOT NULL,
+  size   INTEGER NOT NULL,
+  image  TEXT NOT NULL,
+  cow    TEXT NOT NULL
+);
+CREATE INDEX vm_disks_by_image ON vm_disks (image);
+)sql"},
 };
 
 static_assert(kMigrations.back().version == Store::kSchemaVersion,

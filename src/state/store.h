@@ -101,9 +101,20 @@ struct ArtifactRecord {
   int64_t fetched_at = 0;  ///< unix seconds
 };
 
+/// A VM's root disk as made: the method (what `diskStrategy: auto` chose is
+/// kept, so it never changes silently), its size, and for a device-mapper
+/// snapshot the image under its shared read-only loop device and its COW file.
+struct DiskRecord {
+  std::string vm;
+  std::string method;  ///< "reflink", "copy", "snapshot"
+  int64_t size = 0;    ///< bytes
+  std::string image;   ///< the image file the disk was made from
+  std::string cow;     ///< snapshot: the copy-on-write file; "" otherwise
+};
+
 class Store {
  public:
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   /// Creates state_dir (0700) when missing, opens/creates state.db in WAL
   /// mode and migrates it. Throws HostError (e.g. not writable, newer schema).
@@ -164,6 +175,14 @@ class Store {
   std::vector<ArtifactRecord> artifacts();
   void put_artifact(const ArtifactRecord& a);  ///< inserts or replaces
   void delete_artifact(const std::string& sha256);
+
+  // --- disks (disk_records.cc) ---
+  std::vector<DiskRecord> disk_records();
+  std::optional<DiskRecord> disk_record(const std::string& vm);
+  void put_disk_record(const DiskRecord& d);  ///< inserts or replaces
+  void delete_disk_record(const std::string& vm);
+  /// Snapshot disks over `image`: the reference count of its base loop device.
+  int64_t snapshot_users(const std::string& image);
 
  private:
   void migrate();

@@ -132,7 +132,7 @@ TEST_F(ArtifactE2E, TwoVmsNamingTheSameUrlShareOneDownload) {
   // gc keeps what applied resources use...
   auto g = banger({"gc"});
   ASSERT_EQ(g.exit_code, 0) << g.err;
-  EXPECT_EQ(g.out, "gc: 0 files removed, 0 B freed\n");
+  EXPECT_EQ(g.out, "gc: 0 items removed, 0 B freed\n");
   // ...and removes it once they are deleted.
   ASSERT_EQ(banger({"delete", "-f", dir_->path() + "/m"}).exit_code, 0);
   g = banger({"gc", "--dry-run"});
@@ -141,11 +141,11 @@ TEST_F(ArtifactE2E, TwoVmsNamingTheSameUrlShareOneDownload) {
                        server_->url("/vmlinux") + ")\n"),
             std::string::npos)
       << g.out;
-  EXPECT_NE(g.out.find("gc --dry-run: 2 files, 2.0 MiB would be freed\n"), std::string::npos) << g.out;
+  EXPECT_NE(g.out.find("gc --dry-run: 2 items, 2.0 MiB would be freed\n"), std::string::npos) << g.out;
   EXPECT_TRUE(fs::exists(stored_kernel));
   g = banger({"gc"});
   ASSERT_EQ(g.exit_code, 0) << g.err;
-  EXPECT_NE(g.out.find("gc: 2 files removed"), std::string::npos) << g.out;
+  EXPECT_NE(g.out.find("gc: 2 items removed"), std::string::npos) << g.out;
   EXPECT_EQ(files_in(state() + "/artifacts"), "");
 }
 

@@ -44,7 +44,7 @@ TEST(ArtifactRecords, SurviveReopening) {
     s.put_artifact({std::string(64, 'c'), "file:///c", 30, 7});
   }
   Store s(t.state_dir());
-  EXPECT_EQ(s.schema_version(), 3);
+  EXPECT_GE(s.schema_version(), 3);
   EXPECT_EQ(s.artifact(std::string(64, 'c'))->url, "file:///c");
 }
 

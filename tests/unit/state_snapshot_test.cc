@@ -46,7 +46,7 @@ constexpr size_t field_count() {
 // diff silently differs from the live one: update state_snapshot.cc (and this
 // count, and docs/plan-json.md's state export section) when one is added.
 TEST(StateSnapshot, EveryObservedFieldIsCovered) {
-  EXPECT_EQ((field_count<ObservedState>()), 11u) << "ObservedState changed: export the new field";
+  EXPECT_EQ((field_count<ObservedState>()), 13u) << "ObservedState changed: export the new field";
   EXPECT_EQ((field_count<ResourceRecord>()), 7u) << "ResourceRecord changed: export the new field";
   EXPECT_EQ((field_count<VmRecord>()), 6u) << "VmRecord changed: export the new field";
   EXPECT_EQ((field_count<VmRuntime>()), 8u) << "VmRuntime changed: export the new field";
@@ -54,6 +54,10 @@ TEST(StateSnapshot, EveryObservedFieldIsCovered) {
   EXPECT_EQ((field_count<NatObserved>()), 2u) << "NatObserved changed: export the new field";
   EXPECT_EQ((field_count<ExitStatus>()), 3u) << "ExitStatus changed: export the new field";
   EXPECT_EQ((field_count<RestartRecord>()), 5u) << "RestartRecord changed: export the new field";
+  EXPECT_EQ((field_count<DiskRecord>()), 5u) << "DiskRecord changed: export the new field";
+  EXPECT_EQ((field_count<DiskHost>()), 8u) << "DiskHost changed: export the new field";
+  EXPECT_EQ((field_count<ObservedDm>()), 3u) << "ObservedDm changed: export the new field";
+  EXPECT_EQ((field_count<ObservedLoop>()), 5u) << "ObservedLoop changed: export the new field";
 }
 
 TEST(StateSnapshot, RoundTripKeepsEveryField) {
@@ -65,6 +69,9 @@ TEST(StateSnapshot, RoundTripKeepsEveryField) {
   o.now_ms = 1795622092123;
   o.exits["web"] = ExitStatus{true, 9, 1795622000000};
   o.restarts["web"] = RestartRecord{"web", 3, 2, "killed by signal 9", 1795622000000};
+  o.disks["web"] = DiskRecord{"web", "snapshot", 1 << 30, "/i/root.ext4", "/s/vms/web/cow.img"};
+  o.disk_host = DiskHost{"0badcafe", "/s/vms", true, false, "no dm", {{"banger-web", "BANGER-0badcafe-web", {"7:0", "7:1"}}},
+                         {{"/dev/loop0", "7:0", "/i/root.ext4", "banger:0badcafe:base", true}}, {"web", "old"}};
 
   StateSnapshot s = snapshot_from_json(snapshot_to_json(o, kInfo), "state.json");
   EXPECT_EQ(s.info.host, "host-1");
@@ -123,6 +130,27 @@ TEST(StateSnapshot, RoundTripKeepsEveryField) {
   EXPECT_EQ(rr.consecutive, 2);
   EXPECT_EQ(rr.last_exit, "killed by signal 9");
   EXPECT_EQ(rr.last_exit_at, 1795622000000);
+  const DiskRecord& dr = r.disks.at("web");
+  EXPECT_EQ(dr.method, "snapshot");
+  EXPECT_EQ(dr.size, 1 << 30);
+  EXPECT_EQ(dr.image, "/i/root.ext4");
+  EXPECT_EQ(dr.cow, "/s/vms/web/cow.img");
+  const DiskHost& h = r.disk_host;
+  EXPECT_EQ(h.tag, "0badcafe");
+  EXPECT_EQ(h.vms_dir, "/s/vms");
+  EXPECT_TRUE(h.reflink);
+  EXPECT_FALSE(h.devmapper);
+  EXPECT_EQ(h.devmapper_why, "no dm");
+  ASSERT_EQ(h.dm.size(), 1u);
+  EXPECT_EQ(h.dm[0].uuid, "BANGER-0badcafe-web");
+  EXPECT_EQ(h.dm[0].deps, (std::vector<std::string>{"7:0", "7:1"}));
+  ASSERT_EQ(h.loops.size(), 1u);
+  EXPECT_EQ(h.loops[0].device, "/dev/loop0");
+  EXPECT_EQ(h.loops[0].majmin, "7:0");
+  EXPECT_EQ(h.loops[0].backing_file, "/i/root.ext4");
+  EXPECT_EQ(h.loops[0].label, "banger:0badcafe:base");
+  EXPECT_TRUE(h.loops[0].held);
+  EXPECT_EQ(h.vm_dirs, (std::vector<std::string>{"web", "old"}));
 }
 
 TEST(StateSnapshot, BytesAreDeterministicAndSelfDescribing) {
