@@ -13,7 +13,7 @@ DEPS := cmake ninja-build g++ pkg-config \
         libnftables-dev libdevmapper-dev libcurl4-openssl-dev libssl-dev \
         python3 python3-yaml python3-jsonschema \
         iproute2 nftables procps btrfs-progs xfsprogs \
-        qemu-system-x86 busybox-static e2fsprogs kmod cpio curl git
+        qemu-system-x86 busybox-static e2fsprogs kmod cpio xz-utils curl git
 
 .PHONY: all deps build test unit demo demo-clean bench clean
 
