@@ -18,7 +18,10 @@ struct LoopDevice {
   std::string device;          ///< "/dev/loop3"
   int number = -1;
   uint32_t major = 0, minor = 0;
-  std::string backing_file;    ///< /sys/block/loopN/loop/backing_file, " (deleted)" stripped
+  /// /sys/block/loopN/loop/backing_file, " (deleted)" stripped: the kernel's
+  /// path of the open file (absolute, symlinks resolved, as this mount
+  /// namespace sees it), so compare it with a canonical path.
+  std::string backing_file;
   bool backing_deleted = false;
   bool read_only = false;
   bool autoclear = false;
