@@ -16,6 +16,9 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -295,6 +298,51 @@ TEST(LoopDriver, RefreshSizeGrowsTheDeviceAfterTheFileGrew) {
     EXPECT_TRUE(now && now->label != g.dev().label);
   } catch (const HostError& e) {
     EXPECT_NE(std::string(e.what()).find("not attached"), std::string::npos) << e.what();
+  }
+}
+
+TEST(LoopDriver, ConcurrentAttachesEachGetTheirOwnDevice) {
+  REQUIRE_LOOP();
+  TempDir dir;
+  LoopDriver loops;
+  constexpr int kThreads = 6, kEach = 4;
+  std::vector<std::string> files;
+  for (int i = 0; i < kThreads * kEach; ++i) {
+    files.push_back(make_file(dir, "c" + std::to_string(i) + ".img", 64 * 1024));
+  }
+  // Several attachers ask LOOP_CTL_GET_FREE at once and are often handed the
+  // same number; the losers must retry, not fail or share a device.
+  std::vector<std::optional<LoopDriver::Attached>> got(files.size());
+  std::vector<std::string> errors(files.size());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < kEach; ++k) {
+        size_t i = static_cast<size_t>(t * kEach + k);
+        try {
+          got[i] = loops.attach(files[i], k % 2 == 0, test_label("c" + std::to_string(i)));
+        } catch (const std::exception& e) {
+          errors[i] = e.what();
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::vector<std::unique_ptr<LoopGuard>> guards;
+  for (auto& g : got) {
+    if (g) guards.push_back(std::unique_ptr<LoopGuard>(new LoopGuard{loops, std::move(*g)}));
+  }
+  for (const auto& e : errors) EXPECT_EQ(e, "");
+  ASSERT_EQ(guards.size(), files.size());
+  std::set<std::string> devices;
+  for (const auto& g : guards) devices.insert(g->dev().device);
+  EXPECT_EQ(devices.size(), files.size()) << "two files share a loop device";
+  std::vector<LoopDevice> all = loops.list();
+  for (const auto& g : guards) {
+    const LoopDevice* l = find_by_backing(all, g->dev().backing_file);
+    ASSERT_NE(l, nullptr) << g->dev().backing_file;
+    EXPECT_EQ(l->device, g->dev().device);
+    EXPECT_EQ(l->label, g->dev().label);
   }
 }
 
