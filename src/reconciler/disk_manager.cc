@@ -143,9 +143,10 @@ DiskResult DiskManager::make_file_disk(const DiskRequest& req, DiskMethod m, uin
     DiskOutcome o = journaled("create", "disk", spec.disk_path, req.owner, [&] { return DiskDriver().ensure(spec); });
     return {o.result, m, o.size, spec.disk_path};
   } catch (...) {
-    // Nothing was made (the driver removes its temp file): no record either,
-    // so the next try chooses afresh.
+    // Nothing was made (the driver removes its temp file): no record and no
+    // empty folder either, so the next try chooses afresh.
     locked([&] { store_.delete_disk_record(req.vm); });
+    ::rmdir(vm_dir(req.vm).c_str());
     throw;
   }
 }

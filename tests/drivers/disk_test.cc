@@ -189,13 +189,13 @@ TEST(DiskDriver, ReflinkWhereTheFilesystemCannotIsAnError) {
   EXPECT_FALSE(exists(disk + ".tmp"));
 }
 
-TEST(DiskDriver, SnapshotIsNotAvailableYet) {
+TEST(DiskDriver, SnapshotIsNotAFileDisk) {
   TempDir t;
   make_sparse_image(t.path() + "/base.img", 1 * MiB, {0});
   DiskDriver d;
   std::string msg =
       error_of(d, {t.path() + "/base.img", t.path() + "/disk.img", 0, DiskStrategy::Snapshot});
-  EXPECT_NE(msg.find("device-mapper snapshots are not available yet; use auto"), std::string::npos)
+  EXPECT_NE(msg.find("a device-mapper snapshot is not a file; the disk manager makes it"), std::string::npos)
       << msg;
   EXPECT_FALSE(exists(t.path() + "/disk.img"));
 }
