@@ -57,7 +57,9 @@ mkdir "$SHARE"
 
 quote() { local s=${1//\'/\'\\\'\'}; printf "'%s'" "$s"; }  # one word for /bin/sh
 {
-    printf 'cd %s 2>/dev/null || cd /\n' "$(quote "$PWD")"
+    # /tmp, /var/tmp and /run are the guest's own tmpfs: a cwd there does not exist inside
+    printf 'cd %s 2>/dev/null || { printf "%%s: note: %%s does not exist in the guest; running in /\\n" %s %s >&2; cd /; }\n' \
+        "$(quote "$PWD")" "$me" "$(quote "$PWD")"
     sep=
     for a in "$@"; do printf '%s%s' "$sep" "$(quote "$a")"; sep=' '; done
     printf '\n'
