@@ -153,7 +153,12 @@ DiskResult DiskManager::make_file_disk(const DiskRequest& req, DiskMethod m, uin
 
 DiskResult DiskManager::make_snapshot(const DiskRequest& req, uint64_t image_size) {
   std::lock_guard g(snapshot_mu_);
-  DiskRecord rec{req.vm, "snapshot", static_cast<int64_t>(image_size), req.image_path, cow_file(req.vm)};
+  // Loop devices report their backing file's canonical path: the record
+  // keeps that spelling so observe can match them.
+  std::error_code ec;
+  const std::string image = fs::weakly_canonical(req.image_path, ec).string();
+  const std::string cow = (fs::weakly_canonical(state_dir_, ec) / "vms" / req.vm / "cow.img").string();
+  DiskRecord rec{req.vm, "snapshot", static_cast<int64_t>(image_size), image.empty() ? req.image_path : image, cow};
   locked([&] {
     store_.transaction([&] {
       store_.put_disk_record(rec);
