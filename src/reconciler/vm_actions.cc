@@ -178,7 +178,9 @@ std::string HostReconciler::ensure_vm(const Action& a, const Change* c, const De
       return 0;
     });
   }
-  if (disk.result != OpResult::Unchanged) {
+  if (disk.result == OpResult::Updated) {
+    did.push_back("disk grown to " + format_size(disk.size));
+  } else if (disk.result != OpResult::Unchanged) {
     did.push_back("disk " + std::string(to_string(disk.result)) + " by " + to_string(disk.method));
   }
 

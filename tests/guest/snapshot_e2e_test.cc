@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "banger_host.h"
@@ -243,8 +244,10 @@ TEST_F(SnapshotE2E, CrashLeftoversAreSweptInOrder) {
       << d.out;
   EXPECT_NE(d.out.find("folder " + dir_->path() + "/state/vms/ghost (no VM record)"), std::string::npos) << d.out;
 
+  std::cout << "[ leftovers ] banger diff:\n" << d.out;
   auto a = banger({"apply", "-f", m()});
   ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+  std::cout << "[ leftovers ] banger apply:\n" << a.out;
   EXPECT_FALSE(DeviceMapper().get("banger-ghost").has_value());
   EXPECT_TRUE(loops_on(fs::canonical(dir_->path() + "/state").string() + "/vms/ghost/cow.img").empty());
   EXPECT_FALSE(LoopDriver().describe(stray_dev).has_value());
