@@ -14,6 +14,7 @@
 #include "reconciler/disk_rules.h"
 #include "reconciler/observed_state.h"
 #include "resources/model.h"
+#include "reconciler/journaled.h"
 #include "state/store.h"
 
 namespace banger {
@@ -68,16 +69,12 @@ class DiskManager {
 
   template <class Fn>
   auto locked(Fn&& fn) {
-    std::lock_guard lock(store_mu_);
-    return fn();
+    return with_store(store_mu_, std::forward<Fn>(fn));
   }
   template <class Fn>
   auto journaled(const std::string& action, const std::string& type, const std::string& id,
                  const std::string& owner, Fn&& fn) {
-    int64_t entry = locked([&] { return store_.journal_begin(action, type, id, owner); });
-    auto result = fn();
-    locked([&] { store_.journal_end(entry); });
-    return result;
+    return journaled_change(store_, store_mu_, action, type, id, owner, std::forward<Fn>(fn));
   }
 
   Store& store_;

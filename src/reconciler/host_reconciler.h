@@ -16,6 +16,7 @@
 #include "reconciler/disk_manager.h"
 #include "reconciler/observed_state.h"
 #include "reconciler/plan.h"
+#include "reconciler/journaled.h"
 #include "state/store.h"
 
 namespace banger {
@@ -84,15 +85,11 @@ class HostReconciler {
   template <class Fn>
   auto journaled(const std::string& action, const std::string& type, const std::string& id,
                  const std::string& owner, Fn&& fn) {
-    int64_t entry = locked([&] { return store_.journal_begin(action, type, id, owner); });
-    auto result = fn();
-    locked([&] { store_.journal_end(entry); });
-    return result;
+    return journaled_change(store_, store_mu_, action, type, id, owner, std::forward<Fn>(fn));
   }
   template <class Fn>
   auto locked(Fn&& fn) {
-    std::lock_guard lock(store_mu_);
-    return fn();
+    return with_store(store_mu_, std::forward<Fn>(fn));
   }
 
   Store& store_;
