@@ -8,6 +8,8 @@
 #include <memory>
 
 #include "common/host_error.h"
+#include "drivers/devmapper.h"
+#include "drivers/disk.h"
 #include "drivers/firecracker.h"
 #include "drivers/nat.h"
 #include "drivers/netlink.h"
@@ -25,15 +27,6 @@ struct Check {
   std::string name;
   std::string detail;  ///< what was found, and for warn/fail what to do
 };
-
-bool proc_misc_has(const std::string& what) {
-  std::ifstream f("/proc/misc");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.find(what) != std::string::npos) return true;
-  }
-  return false;
-}
 
 std::vector<Check> run_checks(const GlobalOptions& g, const std::string& fc_flag) {
   std::vector<Check> out;
@@ -62,11 +55,21 @@ std::vector<Check> run_checks(const GlobalOptions& g, const std::string& fc_flag
   } catch (const std::exception& e) {
     out.push_back({Level::Fail, "nftables", std::string(e.what()) + ": modprobe nf_tables"});
   }
-  out.push_back(proc_misc_has("device-mapper")
-                    ? Check{Level::Ok, "device-mapper", "available for disk snapshots"}
-                    : Check{Level::Warn, "device-mapper",
-                            "not in this kernel (/proc/misc): VM disks use reflink or a sparse copy; "
-                            "modprobe dm_snapshot to enable snapshots"});
+  std::string dm_why;
+  const bool dm = DeviceMapper::available(&dm_why);
+  out.push_back(dm ? Check{Level::Ok, "device-mapper", "available for snapshot disks"}
+                   : Check{Level::Warn, "device-mapper",
+                           dm_why + " (until then VM disks are reflinks or sparse copies)"});
+  // What diskStrategy auto makes of a new disk here (an image on another
+  // filesystem than the state dir cannot be reflinked: auto goes on).
+  struct stat sd;
+  if (::stat(g.state_dir.c_str(), &sd) == 0) {
+    std::string why;
+    out.push_back(DiskDriver::reflink_supported(g.state_dir, &why)
+                      ? Check{Level::Ok, "disks", "auto makes reflinks in " + g.state_dir + " (its filesystem shares extents)"}
+                  : dm ? Check{Level::Ok, "disks", "auto makes device-mapper snapshots (" + why + ")"}
+                       : Check{Level::Ok, "disks", "auto makes sparse copies (" + why + ", and no device-mapper)"});
+  }
   try {
     std::string fc = find_firecracker(fc_flag);
     out.push_back({Level::Ok, "firecracker", fc});
