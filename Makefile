@@ -57,6 +57,7 @@ bench: build
 	$(BUILD)/bench_apply $(BUILD)/banger $(BUILD)/tests/fake-firecracker 100 1000
 	$(BUILD)/bench_watch $(BUILD)/banger $(BUILD)/tests/fake-firecracker 20 100
 	$(BUILD)/bench_artifacts 256 1024
+	$(SUDO) bench/run_disk_bench.sh $(BUILD) 100
 
 clean:
 	rm -rf $(BUILD)
