@@ -21,7 +21,7 @@
 # failure. Ends with a summary table; exits 1 when a run failed.
 #
 # Environment: DATA_MIB (300), AUTO_N (10), N_COPY (N, or 20 when short of
-# space), GUEST_CACHE (BUILD_DIR/guest-cache; the guest step is skipped when
+# space), KEEP_LOG (a file to keep the whole output in), GUEST_CACHE (BUILD_DIR/guest-cache; the guest step is skipped when
 # it holds no kernel), GUEST_MEM (MiB, 3072), GUEST_TIMEOUT (s, 1800),
 # SKIP="btrfs xfs copy guest" (any of them, to leave runs out).
 # BUILD_DIR must not be under /tmp: the guest reads the data files from it.
@@ -117,8 +117,10 @@ rc=0
         avail=$(($(df --output=avail -B1 "$WORK" | tail -1)))
         fstype=$(findmnt -n -o FSTYPE -T "$WORK")
         NC=${N_COPY:-$N}
-        if [ -z "${N_COPY:-}" ] && [ $((2 * (NC + AUTO_N) * alloc)) -gt "$avail" ]; then
-            echo "$me: $((NC + AUTO_N)) copies of $((alloc >> 20)) MiB need more than half of the $((avail >> 30)) GiB free on $WORK: N=20 for copy"
+        # The copy run's disks are removed before the auto run makes its own.
+        peak=$((NC > AUTO_N ? NC : AUTO_N))
+        if [ -z "${N_COPY:-}" ] && [ $((2 * peak * alloc)) -gt "$avail" ]; then
+            echo "$me: $peak copies of $((alloc >> 20)) MiB need more than half of the $((avail >> 30)) GiB free on $WORK: N=20 for copy"
             NC=20
         fi
         echo "### copy $fstype"
@@ -136,8 +138,8 @@ rc=0
         # In the guest /tmp is RAM: a sparse image, sparse COW files.
         guest_cmd="set -u; truncate -s 1G /tmp/image.ext4 && mkfs.ext4 -q -F -d '$ROOTDATA' /tmp/image.ext4 || exit 1
             rc=0
-            echo '### snapshot tmpfs(guest)'; '$BIN' snapshot /tmp/state-snap /tmp/image.ext4 $N || rc=1
-            echo '### auto tmpfs(guest)'; '$BIN' auto /tmp/state-auto /tmp/image.ext4 $AUTO_N || rc=1
+            echo '### snapshot guest-tmpfs'; '$BIN' snapshot /tmp/state-snap /tmp/image.ext4 $N || rc=1
+            echo '### auto guest-tmpfs'; '$BIN' auto /tmp/state-auto /tmp/image.ext4 $AUTO_N || rc=1
             exit \$rc"
         # (cd: the guest runs the command in the caller's cwd, which must exist there)
         (cd "$BUILD" && GUEST_MEM=${GUEST_MEM:-3072} GUEST_TIMEOUT=${GUEST_TIMEOUT:-1800} \
@@ -152,16 +154,18 @@ echo
 tr -d '\r' <"$LOG" | awk '
     function row() {
         if (run == "") return
-        printf "| %-8s | %-13s | %4s | %-14s | %8s | %8s | %8s | %12s | %11s | %12s | %11s | %8s | %-9s |\n",
+        printf "| %-8s | %-12s | %4s | %-13s | %9s | %10s | %10s | %12s | %11s | %12s | %11s | %9s | %10s | %-9s |\n",
             run, fs, v["disks"], v["method_used"], v["create_total"], v["create_median"], v["create_max"],
             v["allocated_total (st_blocks)"], v["allocated_per_disk (st_blocks)"],
             v["fs_used_delta_total (statvfs)"], v["fs_used_delta_per_disk (statvfs)"],
-            v["remove_total"], (v["leftovers"] == "" ? "FAILED" : v["leftovers"])
+            v["remove_total"], v["remove_median"], (v["leftovers"] == "" ? "FAILED" : v["leftovers"])
         delete v
     }
     BEGIN {
-        print "| strategy | filesystem    |    N | method         | create   | median   | max      | alloc total  | alloc/disk  | fs delta     | delta/disk  | remove   | leftovers |"
-        print "|----------|---------------|------|----------------|----------|----------|----------|--------------|-------------|--------------|-------------|----------|-----------|"
+        printf "| %-8s | %-12s | %4s | %-13s | %9s | %10s | %10s | %12s | %11s | %12s | %11s | %9s | %10s | %-9s |\n",
+            "strategy", "filesystem", "N", "method", "create", "median", "max", "alloc total",
+            "alloc/disk", "fs delta", "delta/disk", "remove", "rm median", "leftovers"
+        print "|----------|--------------|------|---------------|-----------|------------|------------|--------------|-------------|--------------|-------------|-----------|------------|-----------|"
     }
     /^### / { row(); run = $2; fs = $3; next }
     /^[a-z_]+( \([a-z_]+\))?: / { k = $0; sub(/: .*/, "", k); val = $0; sub(/^[^:]*: /, "", val); v[k] = val }
