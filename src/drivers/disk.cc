@@ -106,7 +106,11 @@ class RangeCopier {
         use_copy_range_ = false;
         break;
       }
-      if (n < 0) throw HostError(errno_message("copying " + src_path_ + " to " + dst_path_, errno));
+      if (n < 0) {
+        const int err = errno;
+        throw HostError(errno_message("copying " + src_path_ + " to " + dst_path_, err) +
+                        (err == ENOSPC || err == EDQUOT ? "; check free space in its filesystem" : ""));
+      }
       if (n == 0) throw HostError("image " + src_path_ + " shrank while it was being copied");
       from += n;
     }
@@ -274,7 +278,9 @@ DiskOutcome DiskDriver::ensure(const DiskSpec& spec) {
 }
 
 bool DiskDriver::reflink_supported(const std::string& dir, std::string* why) {
-  const std::string a = dir + "/.reflink-probe-a", b = dir + "/.reflink-probe-b";
+  // Named per process: a diff and an apply may probe the same dir at once.
+  const std::string base = dir + "/.reflink-probe-" + std::to_string(::getpid());
+  const std::string a = base + "-a", b = base + "-b";
   TempFileGuard ga{a}, gb{b};
   UniqueFd src(::open(a.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   UniqueFd dst(::open(b.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
