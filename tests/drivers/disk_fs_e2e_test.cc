@@ -243,19 +243,36 @@ void put_vm_status(Report& rep, const std::string& key, const std::string& root,
     rep.put(key + "." + k, st.contains(k) ? st[k].get<std::string>() : std::string("<none>"));
 }
 
-// The VMs records.disks of `banger state export` names, sorted, space-separated.
+// From `banger state export`: the VMs records.disks names as KEY, those
+// records.vms names as KEY.vms (sorted, space-separated), and how many
+// resources are recorded as KEY.resources.
 void put_disk_records(Report& rep, const std::string& key, const std::string& root) {
   auto ex = test::run_banger_in(root, {"state", "export"});
   rep.put(key + ".out", ex.out);  // for the failure message
   if (ex.exit_code != 0) return rep.put(key, "export failed: " + ex.err);
-  std::vector<std::string> vms;
   const auto doc = nlohmann::json::parse(ex.out);
-  for (const auto& d : doc["records"]["disks"])
-    vms.push_back(d.contains("vm") ? d["vm"].get<std::string>() : d.dump());
-  std::sort(vms.begin(), vms.end());
+  auto names = [](const nlohmann::json& records, const char* field) {
+    std::vector<std::string> v;
+    for (const auto& r : records) v.push_back(r.contains(field) ? r[field].get<std::string>() : r.dump());
+    std::sort(v.begin(), v.end());
+    std::string out;
+    for (const auto& n : v) out += (out.empty() ? "" : " ") + n;
+    return out;
+  };
+  rep.put(key, names(doc["records"]["disks"], "vm"));
+  rep.put(key + ".vms", names(doc["records"]["vms"], "name"));
+  rep.put(key + ".resources", static_cast<uint64_t>(doc["records"]["resources"].size()));
+}
+
+// banger's links (taps, bridges: "bg-*") in this network namespace.
+std::string banger_links() {
   std::string out;
-  for (const auto& v : vms) out += (out.empty() ? "" : " ") + v;
-  rep.put(key, out);
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/sys/class/net", ec)) {
+    const std::string n = e.path().filename().string();
+    if (n.rfind("bg-", 0) == 0) out += (out.empty() ? "" : " ") + n;
+  }
+  return out;
 }
 
 // What is left of VM `vm` in the state dir: "" when nothing.
@@ -307,7 +324,8 @@ void fs_scenario(const FsCase& c, const std::string& backing, const std::string&
   else mount_loop_fs(backing, c.fstype, root, rep);
   mounted.mnt = root;
   const std::string image = root + "/images/base.img";
-  const std::string m = root + "/m", m_rl = root + "/m-reflink", m_snap = root + "/m-snapshot";
+  const std::string m = root + "/m", m_rl = root + "/m-reflink", m_snap = root + "/m-snapshot",
+                    m_all = root + "/m-all";
   struct Cleanup {
     std::string root, m;
     ~Cleanup() {
@@ -316,7 +334,7 @@ void fs_scenario(const FsCase& c, const std::string& backing, const std::string&
       test::run_banger_in(root, {"delete", "-f", m, "--ignore-not-found"});
       test::kill_processes_mentioning(root);
     }
-  } cleanup{root, m_rl};
+  } cleanup{root, m_all};
 
   write_file(root + "/vmlinux", std::string(4096, 'k'));
   // 8 MiB with 3 MiB of data: holes show whether the disk stays sparse.
@@ -325,6 +343,8 @@ void fs_scenario(const FsCase& c, const std::string& backing, const std::string&
   write_file(m + "/vms.yaml", manifest(root, c.net, c.subnet, image, {"web"}));
   write_file(m_rl + "/vms.yaml", manifest(root, c.net, c.subnet, image, {"web", "rl, diskStrategy: reflink"}));
   write_file(m_snap + "/vms.yaml", manifest(root, c.net, c.subnet, image, {"web", "snap, diskStrategy: snapshot"}));
+  write_file(m_all + "/vms.yaml", manifest(root, c.net, c.subnet, image,
+                                           {"web", "rl, diskStrategy: reflink", "snap, diskStrategy: snapshot"}));
 
   auto t0 = std::chrono::steady_clock::now();
   rep.put("apply", test::run_banger_in(root, {"apply", "-f", m}));
@@ -355,9 +375,12 @@ void fs_scenario(const FsCase& c, const std::string& backing, const std::string&
   put_disk_records(rep, "records_before_delete", root);
   rep.put("web_disk_intact", fs::exists(disk) && sha256_file(disk) == sha256_file(image));
 
-  rep.put("delete", test::run_banger_in(root, {"delete", "-f", m_rl, "--ignore-not-found"}));
+  // m-all names every VM made or tried (a failed create leaves its VM
+  // record and tap for the next apply or delete to finish).
+  rep.put("delete", test::run_banger_in(root, {"delete", "-f", m_all, "--ignore-not-found"}));
   rep.put("delete_leftovers", leftovers_of(root, "web") + leftovers_of(root, "rl"));
   put_disk_records(rep, "records_after_delete", root);
+  rep.put("links_after_delete", banger_links());
   std::error_code ec;
   rep.put("vms_dir_entries",
           static_cast<uint64_t>(fs::exists(root + "/state/vms")
@@ -442,7 +465,10 @@ TEST_P(DiskFsE2E, AutoPicksPerFilesystemAndRefusedStrategiesLeaveNothing) {
 
   EXPECT_EQ(r["delete.exit"], "0") << r["delete.out"] << r["delete.err"];
   EXPECT_EQ(r["delete_leftovers"], "");
-  EXPECT_EQ(r["records_after_delete"], "");
+  EXPECT_EQ(r["records_after_delete"], "") << r["records_after_delete.out"];
+  EXPECT_EQ(r["records_after_delete.vms"], "");
+  EXPECT_EQ(r["records_after_delete.resources"], "0");
+  EXPECT_EQ(r["links_after_delete"], "");
   EXPECT_EQ(r["vms_dir_entries"], "0");
   EXPECT_EQ(r["processes_left"], "0");
   EXPECT_EQ(r["umount"], "ok");
@@ -523,6 +549,7 @@ void full_scenario(const FullCase& c, const std::string& root, Report& rep) {
   rep.put("delete", test::run_banger_in(root, {"delete", "-f", m2}));
   rep.put("delete_leftovers", leftovers_of(root, "vm1") + leftovers_of(root, "vm2"));
   put_disk_records(rep, "records_after_delete", root);
+  rep.put("links_after_delete", banger_links());
   rep.put("processes_left", test::kill_processes_mentioning(root));
   cleanup.root.clear();
   mounted.mnt.clear();
@@ -569,7 +596,10 @@ TEST_P(DiskFsFull, SecondDiskThatDoesNotFitFailsClearlyAndLeavesNothing) {
 
   EXPECT_EQ(r["delete.exit"], "0") << r["delete.out"] << r["delete.err"];
   EXPECT_EQ(r["delete_leftovers"], "");
-  EXPECT_EQ(r["records_after_delete"], "");
+  EXPECT_EQ(r["records_after_delete"], "") << r["records_after_delete.out"];
+  EXPECT_EQ(r["records_after_delete.vms"], "");
+  EXPECT_EQ(r["records_after_delete.resources"], "0");
+  EXPECT_EQ(r["links_after_delete"], "");
   EXPECT_EQ(r["processes_left"], "0");
   EXPECT_EQ(r["umount"], "ok");
 }
