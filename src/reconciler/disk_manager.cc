@@ -79,7 +79,7 @@ DiskResult DiskManager::ensure(const DiskRequest& req, const DiskHost& host) {
   if (rec && rec->method == "snapshot") {
     const uint64_t size = static_cast<uint64_t>(rec->size);
     if (req.size > size)
-      throw HostError(req.owner + ": diskSize " + size_text(req.size) + " is larger than its disk (" +
+      throw HostError("diskSize " + size_text(req.size) + " is larger than its disk (" +
                       size_text(size) + "), a device-mapper snapshot of " + rec->image +
                       ", which cannot grow; recreate it with --replace " + req.owner + " (data loss)");
     std::lock_guard g(snapshot_mu_);
@@ -94,7 +94,7 @@ DiskResult DiskManager::ensure(const DiskRequest& req, const DiskHost& host) {
     // A file disk: grown when diskSize grew, made again from the image only
     // when it went missing (there is no data left to keep then).
     if (req.size != 0 && req.size < static_cast<uint64_t>(rec->size))
-      throw HostError(req.owner + ": diskSize " + size_text(req.size) + " is smaller than its disk (" +
+      throw HostError("diskSize " + size_text(req.size) + " is smaller than its disk (" +
                       size_text(static_cast<uint64_t>(rec->size)) + "); a disk is never shrunk");
     DiskMethod m = parse_disk_method(rec->method).value_or(DiskMethod::Copy);
     DiskSpec spec{req.image_path, disk_file(req.vm), req.size,
@@ -116,11 +116,11 @@ DiskResult DiskManager::ensure(const DiskRequest& req, const DiskHost& host) {
   }
   const uint64_t image_size = DiskDriver::file_size(req.image_path);
   if (req.size != 0 && req.size < image_size)
-    throw HostError(req.owner + ": diskSize " + size_text(req.size) + " is smaller than image " + req.image_path +
+    throw HostError("diskSize " + size_text(req.size) + " is smaller than image " + req.image_path +
                     " (" + size_text(image_size) + ")");
   std::string why;
   std::vector<DiskMethod> methods = disk_candidates(req.strategy, host, image_size, req.size, &why);
-  if (methods.empty()) throw HostError(req.owner + ": " + why);
+  if (methods.empty()) throw HostError(why);
   for (size_t i = 0; i < methods.size(); ++i) {
     try {
       if (methods[i] == DiskMethod::Snapshot) return make_snapshot(req, image_size);
@@ -130,7 +130,7 @@ DiskResult DiskManager::ensure(const DiskRequest& req, const DiskHost& host) {
       if (i + 1 == methods.size()) throw;
     }
   }
-  throw HostError(req.owner + ": no disk method worked");  // not reached
+  throw HostError("no disk method worked");  // not reached
 }
 
 DiskResult DiskManager::make_file_disk(const DiskRequest& req, DiskMethod m, uint64_t image_size) {
@@ -191,12 +191,12 @@ DiskResult DiskManager::make_snapshot(const DiskRequest& req, uint64_t image_siz
 
 OpResult DiskManager::assemble_snapshot(const DiskRecord& rec, const std::string& owner) {
   if (!DeviceMapper::available())
-    throw HostError(owner + ": its disk is a device-mapper snapshot, and this kernel has no device-mapper now");
+    throw HostError("its disk is a device-mapper snapshot, and this kernel has no device-mapper now");
   DeviceMapper dm;
   const std::string name = dm_name(rec.vm);
   if (auto d = dm.get(name)) {
     if (d->uuid != dm_uuid(tag_, rec.vm))
-      throw HostError(owner + ": device-mapper device " + name + " exists and was not made for this VM (uuid " +
+      throw HostError("device-mapper device " + name + " exists and was not made for this VM (uuid " +
                       d->uuid + "); remove it or rename the VM");
     return OpResult::Unchanged;
   }
@@ -218,7 +218,7 @@ OpResult DiskManager::assemble_snapshot(const DiskRecord& rec, const std::string
     cow = journaled("attach", "loop", rec.cow, owner, [&] { return loops.attach(rec.cow, false, cow_loop_label(tag_)); });
   const uint64_t sectors = static_cast<uint64_t>(rec.size) / kSector;
   if (base->dev.size < static_cast<uint64_t>(rec.size))
-    throw HostError(owner + ": image " + rec.image + " is now " + size_text(base->dev.size) +
+    throw HostError("image " + rec.image + " is now " + size_text(base->dev.size) +
                     ", smaller than the snapshot made from it (" + size_text(static_cast<uint64_t>(rec.size)) + ")");
   journaled("create", "dm", name, owner, [&] {
     return dm.create_snapshot(name, dm_uuid(tag_, rec.vm), base->dev.majmin(), cow->dev.majmin(), sectors);
