@@ -71,13 +71,13 @@ ObservedState HostReconciler::observe() {
     std::lock_guard lock(disk_host_mu_);
     seen_disks_ = o.disk_host;
   }
+  std::set<std::string> dm_present;  // "name uuid" of banger's dm devices
+  for (const ObservedDm& dm : o.disk_host.dm) dm_present.insert(dm.name + " " + dm.uuid);
   for (const auto& [name, rec] : o.vms) {
     auto disk = o.disks.find(name);
     if (disk != o.disks.end() && disk->second.method == "snapshot") {
       // Present when its dm device is (the COW file alone is not a disk).
-      for (const ObservedDm& dm : o.disk_host.dm) {
-        if (dm.name == dm_name(name) && dm.uuid == dm_uuid(o.disk_host.tag, name)) o.disks_present.insert(name);
-      }
+      if (dm_present.count(dm_name(name) + " " + dm_uuid(o.disk_host.tag, name))) o.disks_present.insert(name);
       continue;
     }
     struct stat st;
