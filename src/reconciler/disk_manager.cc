@@ -241,11 +241,6 @@ void DiskManager::remove_locked(const std::string& vm, const std::string& owner)
         return 0;
       });
     }
-    LoopDriver loops;
-    for (const LoopDevice& l : loops.list()) {
-      // AUTOCLEAR freed it with the dm device; this is for one left unheld.
-      if (l.label == cow_loop_label(tag_) && l.backing_file == rec->cow && l.holders.empty()) loops.detach(l.device);
-    }
     journaled("delete", "cow", rec->cow, owner, [&] {
       if (::unlink(rec->cow.c_str()) != 0 && errno != ENOENT)
         throw HostError(errno_message("removing " + rec->cow, errno));
@@ -259,7 +254,16 @@ void DiskManager::remove_locked(const std::string& vm, const std::string& owner)
       });
       return 0;
     });
-    detach_unused_base(rec->image);
+    // AUTOCLEAR freed the loops with the dm device; this is for ones left
+    // unheld: the COW's, and the image's base once no snapshot uses it.
+    const bool base_unused = locked([&] { return store_.snapshot_users(rec->image); }) == 0;
+    LoopDriver loops;
+    for (const LoopDevice& l : loops.list()) {
+      if (!l.holders.empty()) continue;
+      if ((l.label == cow_loop_label(tag_) && l.backing_file == rec->cow) ||
+          (base_unused && l.label == base_loop_label(tag_) && l.backing_file == rec->image))
+        loops.detach(l.device);
+    }
   } else {
     journaled("delete", "disk", disk_file(vm), owner, [&] {
       DiskDriver().remove(disk_file(vm));
@@ -270,14 +274,6 @@ void DiskManager::remove_locked(const std::string& vm, const std::string& owner)
   std::error_code ec;
   fs::remove_all(vm_dir(vm), ec);
   if (ec) throw HostError("removing " + vm_dir(vm) + ": " + ec.message());
-}
-
-void DiskManager::detach_unused_base(const std::string& image) {
-  if (locked([&] { return store_.snapshot_users(image); }) > 0) return;
-  LoopDriver loops;
-  for (const LoopDevice& l : loops.list()) {
-    if (l.label == base_loop_label(tag_) && l.backing_file == image && l.holders.empty()) loops.detach(l.device);
-  }
 }
 
 std::string DiskManager::sweep(const DiskOrphans& orphans) {

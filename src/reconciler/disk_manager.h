@@ -64,7 +64,6 @@ class DiskManager {
   DiskResult make_snapshot(const DiskRequest& req, uint64_t image_size);
   /// Attaches what a recorded snapshot needs that is missing, then its dm device.
   OpResult assemble_snapshot(const DiskRecord& rec, const std::string& owner);
-  void detach_unused_base(const std::string& image);
   void remove_locked(const std::string& vm, const std::string& owner);  ///< snapshot_mu_ held
 
   template <class Fn>

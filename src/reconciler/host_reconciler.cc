@@ -10,7 +10,6 @@
 
 #include "common/host_error.h"
 #include "drivers/bridge.h"
-#include "drivers/disk.h"
 #include "drivers/netlink.h"
 #include "drivers/process.h"
 #include "drivers/sysctl.h"
@@ -28,9 +27,7 @@ HostReconciler::HostReconciler(Store& store, HostOptions opts)
       disks_(store_, store_mu_, opts_.state_dir) {}
 HostReconciler::~HostReconciler() = default;
 
-std::string HostReconciler::disk_path(const std::string& vm) const {
-  return opts_.state_dir + "/vms/" + vm + "/disk.img";
-}
+std::string HostReconciler::disk_path(const std::string& vm) const { return disks_.disk_file(vm); }
 
 DiskHost HostReconciler::disk_host() {
   std::lock_guard lock(disk_host_mu_);
