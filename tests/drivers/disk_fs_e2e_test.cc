@@ -34,6 +34,7 @@
 
 #include "banger_host.h"
 #include "common/unique_fd.h"
+#include "fs_test_helpers.h"
 #include "drivers/disk.h"
 #include "drivers/loop.h"
 #include "leftovers.h"
@@ -46,20 +47,12 @@ namespace {
 namespace fs = std::filesystem;
 using test::CommandResult;
 using test::TempDir;
+using test::extents;
+using test::fail;
+using test::find_program;
+using test::loops_backed_by;
 constexpr uint64_t MiB = 1 << 20;
 
-std::string find_program(const std::string& name) {
-  std::string path = ::getenv("PATH") ? ::getenv("PATH") : "";
-  std::istringstream dirs(path + ":/usr/sbin:/sbin:/usr/bin:/bin");
-  for (std::string d; std::getline(dirs, d, ':');)
-    if (!d.empty() && ::access((d + "/" + name).c_str(), X_OK) == 0) return d + "/" + name;
-  return "";
-}
-
-[[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what + ": " + std::strerror(errno)); }
-
-// Key=value lines from the child; values may hold newlines (a command's
-// output), escaped so that one value stays one line.
 class Report {
  public:
   void put(const std::string& key, const std::string& value) {
@@ -164,23 +157,6 @@ void mount_tmpfs(const std::string& mnt, const std::string& size) {
     fail("mounting a tmpfs (" + opts + ") on " + mnt);
 }
 
-// Extents of `path` as (all, shared), from FIEMAP.
-std::pair<int, int> extents(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) fail("opening " + path);
-  constexpr unsigned kMax = 256;
-  std::vector<uint64_t> buf((sizeof(fiemap) + kMax * sizeof(fiemap_extent)) / 8 + 1);
-  auto* fm = reinterpret_cast<fiemap*>(buf.data());
-  fm->fm_length = FIEMAP_MAX_OFFSET;
-  fm->fm_flags = FIEMAP_FLAG_SYNC;
-  fm->fm_extent_count = kMax;
-  if (::ioctl(fd.get(), FS_IOC_FIEMAP, fm) != 0) fail("FIEMAP " + path);
-  int shared = 0;
-  for (unsigned i = 0; i < fm->fm_mapped_extents; ++i)
-    if (fm->fm_extents[i].fe_flags & FIEMAP_EXTENT_SHARED) ++shared;
-  return {static_cast<int>(fm->fm_mapped_extents), shared};
-}
-
 uint64_t allocated_bytes(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) fail("stat " + path);
@@ -282,18 +258,6 @@ std::string leftovers_of(const std::string& root, const std::string& vm) {
   std::string out;
   for (const std::string& p : {dir + "/disk.img", dir + "/disk.img.tmp", dir + "/cow.img", dir})
     if (fs::exists(p)) out += (out.empty() ? "" : " ") + p;
-  return out;
-}
-
-// Loop devices whose backing file is `backing`: what `losetup -a` lists.
-std::vector<std::string> loops_backed_by(const std::string& backing) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/sys/block", ec)) {
-    std::ifstream f(e.path() / "loop/backing_file");
-    std::string b;
-    if (f && std::getline(f, b) && b.rfind(backing, 0) == 0) out.push_back(e.path().filename());
-  }
   return out;
 }
 

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
-#include <linux/loop.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -26,6 +25,8 @@
 
 #include "common/unique_fd.h"
 #include "drivers/disk.h"
+#include "drivers/loop.h"
+#include "fs_test_helpers.h"
 #include "run_command.h"
 
 namespace banger {
@@ -33,60 +34,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using test::TempDir;
+using test::extents;
+using test::fail;
+using test::find_program;
+using test::loops_backed_by;
 constexpr uint64_t MiB = 1 << 20;
-
-std::string find_program(const std::string& name) {
-  std::string path = ::getenv("PATH") ? ::getenv("PATH") : "";
-  std::istringstream dirs(path + ":/usr/sbin:/sbin:/usr/bin:/bin");
-  for (std::string d; std::getline(dirs, d, ':');)
-    if (!d.empty() && ::access((d + "/" + name).c_str(), X_OK) == 0) return d + "/" + name;
-  return "";
-}
-
-[[noreturn]] void fail(const std::string& what) {
-  throw std::runtime_error(what + ": " + std::strerror(errno));
-}
-
-// LOOP_CTL_GET_FREE + LOOP_CONFIGURE, retried when another process takes
-// the same free device in between. The returned fd keeps the device
-// attached until it is closed (AUTOCLEAR) or a mount holds it.
-UniqueFd attach_loop(const std::string& backing, std::string* dev) {
-  UniqueFd ctl(::open("/dev/loop-control", O_RDWR | O_CLOEXEC));
-  UniqueFd file(::open(backing.c_str(), O_RDWR | O_CLOEXEC));
-  if (!ctl || !file) fail("opening /dev/loop-control or " + backing);
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    int n = ::ioctl(ctl.get(), LOOP_CTL_GET_FREE);
-    if (n < 0) fail("LOOP_CTL_GET_FREE");
-    *dev = "/dev/loop" + std::to_string(n);
-    UniqueFd loop(::open(dev->c_str(), O_RDWR | O_CLOEXEC));
-    if (!loop) fail("opening " + *dev);
-    loop_config cfg{};
-    cfg.fd = static_cast<uint32_t>(file.get());
-    cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR;
-    std::strncpy(reinterpret_cast<char*>(cfg.info.lo_file_name), "banger-disk-test",
-                 LO_NAME_SIZE - 1);
-    if (::ioctl(loop.get(), LOOP_CONFIGURE, &cfg) == 0) return loop;
-    if (errno != EBUSY) fail("LOOP_CONFIGURE " + *dev);
-  }
-  throw std::runtime_error("no free loop device after 50 attempts");
-}
-
-// Extents of `path` as (all, shared), from FIEMAP.
-std::pair<int, int> extents(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) fail("opening " + path);
-  constexpr unsigned kMax = 256;
-  std::vector<uint64_t> buf((sizeof(fiemap) + kMax * sizeof(fiemap_extent)) / 8 + 1);
-  auto* fm = reinterpret_cast<fiemap*>(buf.data());
-  fm->fm_length = FIEMAP_MAX_OFFSET;
-  fm->fm_flags = FIEMAP_FLAG_SYNC;
-  fm->fm_extent_count = kMax;
-  if (::ioctl(fd.get(), FS_IOC_FIEMAP, fm) != 0) fail("FIEMAP " + path);
-  int shared = 0;
-  for (unsigned i = 0; i < fm->fm_mapped_extents; ++i)
-    if (fm->fm_extents[i].fe_flags & FIEMAP_EXTENT_SHARED) ++shared;
-  return {static_cast<int>(fm->fm_mapped_extents), shared};
-}
 
 void write_pattern(const std::string& path, uint64_t size, char seed) {
   std::ofstream f(path, std::ios::binary);
@@ -108,7 +60,8 @@ std::string reflink_scenario(const std::string& backing, const std::string& fsty
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) fail("making / private");
   std::string dev;
   {
-    UniqueFd loop = attach_loop(backing, &dev);
+    LoopDriver::Attached loop = LoopDriver().attach(backing, false, "banger-disk-test");
+    dev = loop.dev.device;
     if (::mount(dev.c_str(), mnt.c_str(), fstype.c_str(), MS_NOSUID | MS_NODEV, nullptr) != 0)
       fail("mounting " + dev + " (" + fstype + ") on " + mnt);
   }  // the mount holds the loop now; closing our fd arms autoclear
@@ -154,18 +107,6 @@ std::string reflink_scenario(const std::string& backing, const std::string& fsty
   unmount.mnt.clear();
   rep << "umount=" << (::umount2(mnt.c_str(), 0) == 0 ? "ok" : std::strerror(errno)) << "\n";
   return rep.str();
-}
-
-// Loop devices whose backing file is `backing`: what `losetup -a` lists.
-std::vector<std::string> loops_backed_by(const std::string& backing) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/sys/block", ec)) {
-    std::ifstream f(e.path() / "loop/backing_file");
-    std::string b;
-    if (f && std::getline(f, b) && b.rfind(backing, 0) == 0) out.push_back(e.path().filename());
-  }
-  return out;
 }
 
 struct FsCase {
