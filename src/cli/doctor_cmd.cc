@@ -6,15 +6,17 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <tuple>
 
 #include "common/host_error.h"
 #include "drivers/devmapper.h"
 #include "drivers/disk.h"
-#include "drivers/firecracker.h"
 #include "drivers/nat.h"
 #include "drivers/netlink.h"
-#include "drivers/qemu.h"
 #include "drivers/sysctl.h"
+#include "cli/host_flags.h"
+#include "reconciler/host_reconciler.h"
+#include "reconciler/runtime_choice.h"
 
 namespace banger::cli {
 
@@ -28,15 +30,42 @@ struct Check {
   std::string detail;  ///< what was found, and for warn/fail what to do
 };
 
-std::vector<Check> run_checks(const GlobalOptions& g, const std::string& fc_flag) {
+// KVM, the two binaries, and what each runtime setting makes of them here:
+// the same facts and choice that diff and apply use.
+void hypervisor_checks(const HypervisorHost& h, std::vector<Check>& out) {
+  const KvmVerdict v = judge_kvm(h.kvm);
+  const RuntimeChoice qemu = choose_runtime(Runtime::Qemu, h);
+  if (v.usable) {
+    out.push_back({Level::Ok, "kvm", v.why});
+  } else {
+    std::string then = h.accel == Accel::Kvm ? "; --accel kvm cannot work here"
+                                             : "; QEMU will use TCG (software emulation: slower, but boots any guest)";
+    out.push_back({Level::Warn, "kvm", v.why + then});
+  }
+  if (!h.firecracker.empty()) {
+    out.push_back({Level::Ok, "firecracker",
+                   h.firecracker + (v.usable ? "" : " (but KVM here cannot boot an ordinary guest: see kvm)")});
+  } else {
+    out.push_back({Level::Warn, "firecracker", h.firecracker_why + "; runtime: auto uses QEMU"});
+  }
+  if (!h.qemu.empty()) {
+    out.push_back({Level::Ok, "qemu", h.qemu + " (" + qemu.label() + ")"});
+  } else {
+    // Without QEMU, only a Firecracker that can boot a guest is left.
+    bool fc_runs = !h.firecracker.empty() && v.usable;
+    out.push_back({fc_runs ? Level::Warn : Level::Fail, "qemu",
+                   h.qemu_why + (fc_runs ? "" : "; without KVM and Firecracker, QEMU is the only runtime that can boot VMs")});
+  }
+  const RuntimeChoice a = choose_runtime(Runtime::Auto, h);
+  out.push_back(a.error.empty() ? Check{Level::Ok, "runtime", "auto runs VMs as " + a.label() + " (" + a.reason + ")"}
+                                : Check{Level::Fail, "runtime", "auto cannot run VMs: " + a.error});
+}
+
+std::vector<Check> run_checks(const GlobalOptions& g, const HostOptions& host) {
   std::vector<Check> out;
   out.push_back(geteuid() == 0 ? Check{Level::Ok, "root", "running as root"}
                                : Check{Level::Fail, "root", "not root: run banger with sudo"});
-  bool kvm = ::access("/dev/kvm", R_OK | W_OK) == 0;
-  out.push_back(kvm ? Check{Level::Ok, "kvm", "/dev/kvm is usable"}
-                    : Check{Level::Warn, "kvm",
-                            "/dev/kvm is missing or not accessible: Firecracker cannot boot VMs here; "
-                            "load kvm_intel/kvm_amd or use runtime: qemu"});
+  hypervisor_checks(observe_hypervisors(host), out);
   out.push_back(::access("/dev/net/tun", R_OK | W_OK) == 0
                     ? Check{Level::Ok, "tun", "/dev/net/tun is usable"}
                     : Check{Level::Fail, "tun", "/dev/net/tun is missing: modprobe tun"});
@@ -71,19 +100,6 @@ std::vector<Check> run_checks(const GlobalOptions& g, const std::string& fc_flag
                        : Check{Level::Ok, "disks", "auto makes sparse copies (" + why + ", and no device-mapper)"});
   }
   try {
-    std::string fc = find_firecracker(fc_flag);
-    out.push_back({Level::Ok, "firecracker", fc});
-  } catch (const std::exception& e) {
-    out.push_back({kvm ? Level::Fail : Level::Warn, "firecracker", e.what()});
-  }
-  try {
-    std::string q = find_qemu();
-    out.push_back({Level::Ok, "qemu", q + (kvm ? " (with KVM)" : " (software emulation: slow but works without KVM)")});
-  } catch (const std::exception& e) {
-    out.push_back({kvm ? Level::Warn : Level::Fail, "qemu",
-                   std::string(e.what()) + (kvm ? "" : "; without KVM, QEMU is the only runtime that can boot VMs")});
-  }
-  try {
     out.push_back(ipv4_forwarding_enabled()
                       ? Check{Level::Ok, "ip_forward", "net.ipv4.ip_forward=1"}
                       : Check{Level::Warn, "ip_forward",
@@ -103,9 +119,17 @@ std::vector<Check> run_checks(const GlobalOptions& g, const std::string& fc_flag
   return out;
 }
 
-int run_doctor(const GlobalOptions& g, const std::string& fc_flag) {
+int run_doctor(const GlobalOptions& g, const std::string& fc_flag, const std::string& accel_flag) {
+  HostOptions host;
+  host.firecracker_bin = fc_flag;
+  try {
+    std::tie(host.accel, host.accel_from) = accel_setting(accel_flag);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitError;
+  }
   bool failed = false;
-  for (const Check& c : run_checks(g, fc_flag)) {
+  for (const Check& c : run_checks(g, host)) {
     const char* tag = c.level == Level::Ok ? "ok  " : c.level == Level::Warn ? "warn" : "fail";
     std::cout << tag << "  " << c.name << ": " << c.detail << "\n";
     failed = failed || c.level == Level::Fail;
@@ -117,10 +141,12 @@ int run_doctor(const GlobalOptions& g, const std::string& fc_flag) {
 
 void add_doctor_command(CLI::App& app, const GlobalOptions& g, std::function<int()>& run) {
   auto fc = std::make_shared<std::string>();
+  auto accel = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("doctor", "Check that this host can run banger");
   cmd->footer("Exit status: 0 when no check fails (warnings allowed), 1 otherwise.");
   cmd->add_option("--firecracker", *fc, "Firecracker binary to check")->type_name("PATH");
-  cmd->callback([&run, fc, &g] { run = [fc, &g] { return run_doctor(g, *fc); }; });
+  add_accel_flag(cmd, *accel);
+  cmd->callback([&run, fc, accel, &g] { run = [fc, accel, &g] { return run_doctor(g, *fc, *accel); }; });
 }
 
 }  // namespace banger::cli

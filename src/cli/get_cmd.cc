@@ -90,7 +90,7 @@ Row vm_row(const ResourceRecord& r, const ObservedState& o, const std::map<std::
           {"MEMORY", f["memory"]},
           {"AGE", age(running && rt != o.runtimes.end() ? rt->second.started_at : r.applied_at)}};
   if (wide) {
-    row.push_back({"RUNTIME", running && rt != o.runtimes.end() ? rt->second.hypervisor : f["runtime"]});
+    row.push_back({"RUNTIME", running && rt != o.runtimes.end() ? rt->second.label() : f["runtime"]});
     row.push_back({"NETWORK", f["network"]});
     row.push_back({"TAP", rec != o.vms.end() ? rec->second.tap : "-"});
     row.push_back({"PID", running && rt != o.runtimes.end() ? std::to_string(rt->second.pid) : "-"});

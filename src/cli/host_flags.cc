@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <tuple>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -22,10 +24,28 @@ void clear_download_line() {
   if (auto bar = g_download_bar.lock()) bar->clear();
 }
 
+void add_accel_flag(CLI::App* cmd, std::string& accel) {
+  cmd->add_option("--accel", accel,
+                  "VM acceleration for the whole host: kvm, tcg (software emulation) or auto (else "
+                  "$BANGER_ACCEL, else auto: KVM where it can boot an ordinary guest)")
+      ->type_name("kvm|tcg|auto")
+      ->check(CLI::IsMember({"kvm", "tcg", "auto"}));
+}
+
+std::pair<Accel, std::string> accel_setting(const std::string& flag) {
+  if (!flag.empty()) return {*parse_accel(flag), "--accel"};
+  const char* env = std::getenv("BANGER_ACCEL");
+  if (!env || !*env) return {Accel::Auto, "--accel"};
+  auto a = parse_accel(env);
+  if (!a) throw std::runtime_error("BANGER_ACCEL=" + std::string(env) + " is not one of kvm, tcg, auto");
+  return {*a, "BANGER_ACCEL"};
+}
+
 void add_host_flags(CLI::App* cmd, HostFlags& flags, bool changes_host) {
   cmd->add_option("--firecracker", flags.firecracker,
                   "Firecracker binary (else $BANGER_FIRECRACKER_BIN, else firecracker on PATH)")
       ->type_name("PATH");
+  add_accel_flag(cmd, flags.accel);
   if (changes_host) {
     cmd->add_option("--stop-timeout", flags.stop_timeout,
                     "How long a VM gets to shut down after Ctrl-Alt-Del before it is killed")
@@ -42,6 +62,7 @@ SessionOptions session_options(const GlobalOptions& g, const HostFlags& f, bool 
   o.host.state_dir = std::filesystem::absolute(g.state_dir).lexically_normal().string();
   o.host.run_dir = std::filesystem::absolute(g.run_dir).lexically_normal().string();
   o.host.firecracker_bin = f.firecracker;
+  std::tie(o.host.accel, o.host.accel_from) = accel_setting(f.accel);
   auto grace = parse_duration(f.stop_timeout);
   if (!grace) throw std::runtime_error("--stop-timeout " + f.stop_timeout + " is not a duration such as 10s");
   o.host.stop_grace = *grace;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/options.h"
+#include "reconciler/runtime_choice.h"
 #include "reconciler/session.h"
 #include "resources/model.h"
 
@@ -13,11 +14,17 @@ namespace banger::cli {
 
 struct HostFlags {
   std::string firecracker;  ///< --firecracker PATH
+  std::string accel;        ///< --accel kvm|tcg|auto; "" = BANGER_ACCEL, else auto
   std::string stop_timeout = "10s";
   bool no_wait = false;
 };
 
 void add_host_flags(CLI::App* cmd, HostFlags& flags, bool changes_host);
+/// --accel kvm|tcg|auto on `cmd` (every command that plans or reports VMs).
+void add_accel_flag(CLI::App* cmd, std::string& accel);
+/// The host-wide acceleration: --accel, else BANGER_ACCEL, else auto; and
+/// which of the two said it. Throws std::runtime_error on a bad value.
+std::pair<Accel, std::string> accel_setting(const std::string& flag);
 /// SessionOptions from the global flags and these; throws on a bad duration.
 SessionOptions session_options(const GlobalOptions& g, const HostFlags& f, bool lock);
 /// Clears the download progress line on stderr, if one is drawn, before a

@@ -140,7 +140,7 @@ VmHandle QemuDriver::start(const VmLaunch& vm) {
   if (qmp.size() > 107) throw HostError(who + ": QMP socket path " + qmp + " is longer than 107 bytes");
   std::error_code ec;
   std::uintmax_t log_start = fs::exists(log, ec) ? fs::file_size(log, ec) : 0;
-  bool kvm = ::access("/dev/kvm", R_OK | W_OK) == 0;
+  const bool kvm = kvm_;
   VmLaunch launch = vm;
   // Under TCG a microvm guest has no timer to calibrate its TSC against and
   // hangs at boot about one time in three ("tsc: Unable to calibrate against

@@ -1,6 +1,7 @@
-// QEMU as banger's second hypervisor, for hosts without KVM (and real boots
-// in tests): `qemu-system-x86_64 -M microvm` with KVM when /dev/kvm is usable,
-// TCG otherwise; the VM's disk and tap as virtio-mmio devices; the serial
+// QEMU as banger's second hypervisor, for hosts where Firecracker cannot run
+// (and real boots in tests): `qemu-system-x86_64 -M microvm` with KVM or TCG
+// as its owner decided (reconciler/runtime_choice.h: a /dev/kvm can exist and
+// still be unable to boot an ordinary guest); the VM's disk and tap as virtio-mmio devices; the serial
 // console in the VM's log; control over QMP on a unix socket in its run dir.
 // Stop is QMP system_powerdown, then SIGKILL after the grace period.
 #pragma once
@@ -17,7 +18,8 @@ std::string find_qemu();
 
 class QemuDriver : public Hypervisor {
  public:
-  explicit QemuDriver(std::string binary) : binary_(std::move(binary)) {}
+  /// kvm: -accel kvm, else tcg.
+  QemuDriver(std::string binary, bool kvm) : binary_(std::move(binary)), kvm_(kvm) {}
   const char* name() const override { return "qemu"; }
   VmHandle start(const VmLaunch& vm) override;
   void stop(const VmHandle& vm, std::chrono::milliseconds grace) override;
@@ -28,6 +30,7 @@ class QemuDriver : public Hypervisor {
 
  private:
   std::string binary_;
+  bool kvm_ = false;
 };
 
 }  // namespace banger

@@ -100,8 +100,11 @@ class Differ {
   std::optional<Change> compare(const ResourceSpec& spec) {
     Change c{spec.key, ChangeType::Create, {}, {}, false, spec.source_file};
     auto rec = o_.applied.find(spec.key);
-    if (rec == o_.applied.end()) return c;
     const bool vm = spec.key.kind == Kind::VM;
+    if (rec == o_.applied.end()) {
+      if (vm) runtime_rules(spec.key.name, c);
+      return c;
+    }
     const bool forced = vm && opts_.replace.count(spec.key) > 0;
     if (rec->second.spec_hash != spec.hash()) {
       c.fields = field_changes(spec.key.kind, ResourceSpec::fields_from_json(rec->second.spec_json),
@@ -127,11 +130,28 @@ class Differ {
       if (c.drift.empty() && c.error.empty()) return std::nullopt;
       c.type = ChangeType::Repair;
       c.keep_down = keep_down_.count(spec.key.name) > 0;
+      if (vm) runtime_rules(spec.key.name, c);
       return c;
     }
     if (forced) c.notes.push_back("replacement requested with --replace");
     if (vm) disk_rules(spec.key.name, c);
+    if (vm) runtime_rules(spec.key.name, c);
     return c;
+  }
+
+  // A VM this change starts runs under the runtime choose_runtime picks; the
+  // plan says which and why, and one that nothing here can run refuses the
+  // plan before anything changes (not a bridge made, then a failed start).
+  void runtime_rules(const std::string& name, Change& c) const {
+    const VM* vm = d_.set.find_vm(name);
+    if (!o_.hypervisors.known || !vm || vm->state.value != VmState::Running || c.keep_down) return;
+    if (o_.running.count(name) && !c.restart) return;
+    RuntimeChoice rc = choose_runtime(vm->runtime.value, o_.hypervisors);
+    if (!rc.error.empty()) {
+      if (c.error.empty()) c.error = rc.error;
+      return;
+    }
+    c.notes.push_back("runtime " + rc.label() + " (" + rc.reason + ")");
   }
 
   // A diskStrategy change matters only when it names another method than

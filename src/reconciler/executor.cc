@@ -101,7 +101,7 @@ class Scheduler {
               outcome_[static_cast<size_t>(n)] != Outcome::Succeeded) {
             const Action& dep = plan_.actions[static_cast<size_t>(n)];
             std::string what = dep.key.name.empty() ? to_string(dep.type) : dep.key.str();
-            finish(a.id, {a.id, Outcome::Skipped, "skipped: " + what + " did not succeed", 0});
+            finish(a.id, {a.id, Outcome::Skipped, what + " did not succeed", 0});
             changed = true;
             break;
           }

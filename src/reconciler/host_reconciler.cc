@@ -4,12 +4,16 @@
 
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <set>
 
 #include "common/host_error.h"
 #include "drivers/bridge.h"
+#include "drivers/firecracker.h"
+#include "drivers/kvm.h"
+#include "drivers/qemu.h"
 #include "drivers/netlink.h"
 #include "drivers/process.h"
 #include "drivers/sysctl.h"
@@ -39,6 +43,35 @@ std::string HostReconciler::vm_run_dir(const std::string& vm) const {
   return opts_.run_dir + "/vms/" + vm;
 }
 
+HypervisorHost observe_hypervisors(const HostOptions& opts) {
+  HypervisorHost h;
+  h.known = true;
+  h.kvm = probe_kvm();
+  h.accel = opts.accel;
+  h.accel_from = opts.accel_from;
+  const char* env = std::getenv("BANGER_FIRECRACKER_BIN");
+  h.firecracker_named_by = !opts.firecracker_bin.empty() ? "--firecracker"
+                           : env && *env                 ? "BANGER_FIRECRACKER_BIN"
+                                                         : "";
+  try {
+    h.firecracker = find_firecracker(opts.firecracker_bin);
+  } catch (const HostError& e) {
+    h.firecracker_why = e.what();
+  }
+  try {
+    h.qemu = find_qemu();
+  } catch (const HostError& e) {
+    h.qemu_why = e.what();
+  }
+  return h;
+}
+
+HypervisorHost HostReconciler::hypervisor_host() {
+  std::lock_guard lock(disk_host_mu_);
+  if (!seen_hypervisors_) seen_hypervisors_ = observe_hypervisors(opts_);
+  return *seen_hypervisors_;
+}
+
 ObservedState HostReconciler::records() {
   ObservedState o;
   locked([&] {
@@ -64,9 +97,11 @@ ObservedState HostReconciler::observe() {
   }
   o.now_ms = now_ms();
   o.disk_host = disks_.observe();
+  o.hypervisors = observe_hypervisors(opts_);
   {
     std::lock_guard lock(disk_host_mu_);
     seen_disks_ = o.disk_host;
+    seen_hypervisors_ = o.hypervisors;
   }
   std::set<std::string> dm_present;  // "name uuid" of banger's dm devices
   for (const ObservedDm& dm : o.disk_host.dm) dm_present.insert(dm.name + " " + dm.uuid);

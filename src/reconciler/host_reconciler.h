@@ -16,6 +16,7 @@
 #include "reconciler/disk_manager.h"
 #include "reconciler/observed_state.h"
 #include "reconciler/plan.h"
+#include "reconciler/runtime_choice.h"
 #include "reconciler/journaled.h"
 #include "state/store.h"
 
@@ -28,11 +29,18 @@ struct HostOptions {
   std::string state_dir = "/var/lib/banger";
   std::string run_dir = "/run/banger";
   std::string firecracker_bin;  ///< --firecracker; "" = env or PATH
+  /// --accel (or BANGER_ACCEL): QEMU's acceleration for the whole host.
+  Accel accel = Accel::Auto;
+  std::string accel_from = "--accel";
   std::chrono::milliseconds stop_grace{std::chrono::seconds(10)};
   /// Artifact downloads: timeouts, retries, back-off, and the progress
   /// callback (the CLI draws it; the reconciler never prints).
   DownloadOptions download;
 };
+
+/// KVM's facts, the Firecracker and QEMU binaries, and the --accel setting
+/// of `opts`: what choose_runtime needs. About 1 ms; boots nothing.
+HypervisorHost observe_hypervisors(const HostOptions& opts);
 
 class HostReconciler {
  public:
@@ -73,10 +81,15 @@ class HostReconciler {
   /// The NAT ruleset this plan converges to, from the store as it is now.
   NatRuleset target_rules(const DesiredState& d, const Plan& plan);
   void stop_vm(const std::string& name);
-  VmHandle start_vm(const VM& vm, const VmRecord& rec, const DesiredState& d);
-  std::unique_ptr<Hypervisor> hypervisor_for(const VM& vm);
+  /// Starts `vm` and records its process; returns that record.
+  VmRuntime start_vm(const VM& vm, const VmRecord& rec, const DesiredState& d);
+  /// The hypervisor choose_runtime picks for `vm`; *accel gets QEMU's
+  /// "kvm"/"tcg" ("" for Firecracker). Throws HostError when none can run it.
+  std::unique_ptr<Hypervisor> hypervisor_for(const VM& vm, std::string* accel);
   /// The disk facts of the last observe (observed now when there was none).
   DiskHost disk_host();
+  /// The hypervisor facts of the last observe (observed now when there was none).
+  HypervisorHost hypervisor_host();
   /// Counts a restart of a VM whose recorded process `rt` ended on its own.
   void record_restart(const std::string& name, const VmRuntime& rt);
 
@@ -105,6 +118,7 @@ class HostReconciler {
   DiskManager disks_;
   std::mutex disk_host_mu_;
   std::optional<DiskHost> seen_disks_;
+  std::optional<HypervisorHost> seen_hypervisors_;  ///< under disk_host_mu_
 };
 
 }  // namespace banger

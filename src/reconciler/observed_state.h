@@ -9,6 +9,7 @@
 #include "drivers/nat.h"
 #include "drivers/netlink.h"
 #include "drivers/process.h"
+#include "reconciler/runtime_choice.h"
 #include "reconciler/spec.h"
 #include "state/store.h"
 
@@ -51,6 +52,7 @@ struct ObservedState {
   std::set<std::string> disks_present;            ///< VMs whose disk file (or dm device) exists
   std::map<std::string, DiskRecord> disks;        ///< how each VM's disk was made
   DiskHost disk_host;
+  HypervisorHost hypervisors;                     ///< KVM facts, binaries and --accel: which runtime a VM gets
   LinkSnapshot links;                             ///< one netlink dump
   NatObserved nat;                                ///< one nft listing of table ip banger
   bool ip_forward = false;

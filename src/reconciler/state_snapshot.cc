@@ -41,6 +41,7 @@ json runtime_json(const VmRuntime& r) {
           {"apiSocket", r.api_socket},
           {"logPath", r.log_path},
           {"hypervisor", r.hypervisor},
+          {"accel", r.accel},
           {"startedAt", r.started_at}};
 }
 
@@ -202,6 +203,8 @@ VmRuntime read_runtime(const Reader& r, const json& j, const std::string& p) {
   rt.log_path = r.str(j, p, "logPath");
   rt.hypervisor = r.str(j, p, "hypervisor");
   rt.started_at = r.integer(j, p, "startedAt");
+  // Added within schemaVersion 1: older exports have none.
+  if (j.contains("accel")) rt.accel = r.str(j, p, "accel");
   return rt;
 }
 
@@ -241,6 +244,51 @@ DiskHost read_disk_host(const Reader& r, const json& h, const std::string& p) {
                          r.str(j, q, "label"), r.boolean(j, q, "held")});
   });
   out.vm_dirs = r.strings(h, p, "vmDirs");
+  return out;
+}
+
+json hypervisors_json(const HypervisorHost& h) {
+  const KvmFacts& k = h.kvm;
+  return {{"kvm",
+           {{"present", k.present},
+            {"opened", k.opened},
+            {"openError", k.open_error},
+            {"apiVersion", k.api_version},
+            {"vmCreated", k.vm_created},
+            {"createError", k.create_error},
+            {"modules", k.modules},
+            {"cpuVirt", k.cpu_virt}}},
+          {"accel", to_string(h.accel)},
+          {"accelFrom", h.accel_from},
+          {"firecracker", h.firecracker},
+          {"firecrackerWhy", h.firecracker_why},
+          {"firecrackerNamedBy", h.firecracker_named_by},
+          {"qemu", h.qemu},
+          {"qemuWhy", h.qemu_why}};
+}
+
+HypervisorHost read_hypervisors(const Reader& r, const json& h, const std::string& p) {
+  HypervisorHost out;
+  out.known = true;
+  const std::string kp = p + ".kvm";
+  const json& k = r.object(h, p, "kvm");
+  out.kvm.present = r.boolean(k, kp, "present");
+  out.kvm.opened = r.boolean(k, kp, "opened");
+  out.kvm.open_error = r.str(k, kp, "openError");
+  out.kvm.api_version = static_cast<int>(r.integer(k, kp, "apiVersion"));
+  out.kvm.vm_created = r.boolean(k, kp, "vmCreated");
+  out.kvm.create_error = r.str(k, kp, "createError");
+  out.kvm.modules = r.str(k, kp, "modules");
+  out.kvm.cpu_virt = r.boolean(k, kp, "cpuVirt");
+  auto accel = parse_accel(r.str(h, p, "accel"));
+  if (!accel) r.fail(p + ".accel", "expected kvm, tcg or auto");
+  out.accel = *accel;
+  out.accel_from = r.str(h, p, "accelFrom");
+  out.firecracker = r.str(h, p, "firecracker");
+  out.firecracker_why = r.str(h, p, "firecrackerWhy");
+  out.firecracker_named_by = r.str(h, p, "firecrackerNamedBy");
+  out.qemu = r.str(h, p, "qemu");
+  out.qemu_why = r.str(h, p, "qemuWhy");
   return out;
 }
 
@@ -305,6 +353,8 @@ std::string snapshot_to_json(const ObservedState& o, const SnapshotInfo& info) {
         {"ipForward", o.ip_forward},
         {"disks", disk_host_json(o.disk_host)}}},
   };
+  // Only what observe read: an export of an export stays without them.
+  if (o.hypervisors.known) doc["host"]["hypervisors"] = hypervisors_json(o.hypervisors);
   return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
@@ -401,6 +451,11 @@ StateSnapshot snapshot_from_json(const std::string& text, const std::string& fil
     });
   }
   if (host.contains("disks")) o.disk_host = read_disk_host(r, r.object(host, "host", "disks"), "host.disks");
+  // Likewise the hypervisor facts: with them, the offline plan refuses a VM
+  // the exported host could not run, as its own apply would.
+  if (host.contains("hypervisors")) {
+    o.hypervisors = read_hypervisors(r, r.object(host, "host", "hypervisors"), "host.hypervisors");
+  }
   return s;
 }
 

@@ -23,19 +23,16 @@ namespace fs = std::filesystem;
 
 namespace banger {
 
-std::unique_ptr<Hypervisor> HostReconciler::hypervisor_for(const VM& vm) {
-  Runtime r = vm.runtime.value;
-  if (r == Runtime::Auto) {
-    // auto: Firecracker where it can run (KVM), else QEMU. A Firecracker
-    // binary the user named (--firecracker, BANGER_FIRECRACKER_BIN) is taken
-    // as the choice even without KVM (a test double, a nested setup).
-    bool kvm = ::access("/dev/kvm", R_OK | W_OK) == 0;
-    const char* env = std::getenv("BANGER_FIRECRACKER_BIN");
-    bool named = !opts_.firecracker_bin.empty() || (env && *env);
-    r = kvm || named ? Runtime::Firecracker : Runtime::Qemu;
+std::unique_ptr<Hypervisor> HostReconciler::hypervisor_for(const VM& vm, std::string* accel) {
+  // The same choice, from the same facts, as the plan showed (diff.cc).
+  RuntimeChoice c = choose_runtime(vm.runtime.value, hypervisor_host());
+  if (!c.error.empty()) throw HostError(c.error);
+  if (c.runtime == Runtime::Qemu) {
+    *accel = c.kvm ? "kvm" : "tcg";
+    return std::make_unique<QemuDriver>(c.binary, c.kvm);
   }
-  if (r == Runtime::Qemu) return std::make_unique<QemuDriver>(find_qemu());
-  return std::make_unique<FirecrackerDriver>(find_firecracker(opts_.firecracker_bin));
+  accel->clear();
+  return std::make_unique<FirecrackerDriver>(c.binary);
 }
 
 int64_t now_ms() {
@@ -62,7 +59,7 @@ void HostReconciler::stop_vm(const std::string& name) {
   journaled("stop", "process", std::to_string(rt->pid), "VM/" + name, [&] {
     // Stop works from the recorded handle; the binary path is not needed.
     if (rt->hypervisor == "qemu") {
-      QemuDriver("").stop(h, opts_.stop_grace);
+      QemuDriver("", false).stop(h, opts_.stop_grace);
     } else {
       FirecrackerDriver("").stop(h, opts_.stop_grace);
     }
@@ -80,11 +77,12 @@ void HostReconciler::stop_vm(const std::string& name) {
   });
 }
 
-VmHandle HostReconciler::start_vm(const VM& vm, const VmRecord& rec, const DesiredState& d) {
+VmRuntime HostReconciler::start_vm(const VM& vm, const VmRecord& rec, const DesiredState& d) {
   const Kernel* k = d.set.find_kernel(vm.kernel.value);
   const Network* n = d.set.find_network(vm.network.value);
   if (!k || !n) throw HostError("VM/" + vm.name() + ": kernel or network is missing");
-  auto hv = hypervisor_for(vm);
+  std::string accel;
+  auto hv = hypervisor_for(vm, &accel);
   VmLaunch launch;
   launch.name = vm.name();
   launch.run_dir = vm_run_dir(vm.name());
@@ -102,12 +100,12 @@ VmHandle HostReconciler::start_vm(const VM& vm, const VmRecord& rec, const Desir
   });
   VmHandle h = journaled("start", "process", vm.name(), "VM/" + vm.name(), [&] { return hv->start(launch); });
   VmRuntime rt{vm.name(), h.process.pid, h.process.start_time, h.process.exe, h.api_socket,
-               h.log_path, hv->name(), static_cast<int64_t>(std::time(nullptr))};
+               h.log_path, hv->name(), static_cast<int64_t>(std::time(nullptr)), accel};
   locked([&] {
     store_.put_runtime(rt);
     return 0;
   });
-  return h;
+  return rt;
 }
 
 std::string HostReconciler::ensure_vm(const Action& a, const Change* c, const DesiredState& d) {
@@ -198,8 +196,8 @@ std::string HostReconciler::ensure_vm(const Action& a, const Change* c, const De
     });
   }
   if (vm->state.value == VmState::Running && !alive && !keep_down) {
-    VmHandle h = start_vm(*vm, rec, d);
-    did.push_back("started (pid " + std::to_string(h.process.pid) + ", " + rec.ip + ")");
+    VmRuntime rt = start_vm(*vm, rec, d);
+    did.push_back("started as " + rt.label() + " (pid " + std::to_string(rt.pid) + ", " + rec.ip + ")");
   } else if (vm->state.value == VmState::Stopped && alive) {
     stop_vm(name);
     did.push_back("stopped");

@@ -111,6 +111,11 @@ CREATE TABLE vm_disks (
 );
 CREATE INDEX vm_disks_by_image ON vm_disks (image);
 )sql"},
+    // QEMU's acceleration (kvm or tcg) of a running VM, for get -o wide:
+    // a host's /dev/kvm can be unusable for ordinary guests (PVM).
+    Migration{5, R"sql(
+ALTER TABLE vm_runtime ADD COLUMN accel TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 static_assert(kMigrations.back().version == Store::kSchemaVersion,

@@ -33,7 +33,7 @@ VmRecord read_vm(const Stmt& st) {
 VmRuntime read_runtime(const Stmt& st) {
   return {st.text(0), st.int64(1), static_cast<uint64_t>(st.int64(2)),
           st.text(3), st.text(4),  st.text(5),
-          st.text(6), st.int64(7)};
+          st.text(6), st.int64(7), st.text(8)};
 }
 
 }  // namespace
@@ -191,7 +191,7 @@ void Store::delete_vm(const std::string& name) {
 std::vector<VmRuntime> Store::runtimes() {
   std::lock_guard lock(mu_);
   Stmt st(db_,
-          "SELECT name, pid, start_time, exe, api_socket, log_path, hypervisor, started_at "
+          "SELECT name, pid, start_time, exe, api_socket, log_path, hypervisor, started_at, accel "
           "FROM vm_runtime ORDER BY name");
   std::vector<VmRuntime> out;
   while (st.step()) out.push_back(read_runtime(st));
@@ -201,7 +201,7 @@ std::vector<VmRuntime> Store::runtimes() {
 std::optional<VmRuntime> Store::runtime(const std::string& name) {
   std::lock_guard lock(mu_);
   Stmt st(db_,
-          "SELECT name, pid, start_time, exe, api_socket, log_path, hypervisor, started_at "
+          "SELECT name, pid, start_time, exe, api_socket, log_path, hypervisor, started_at, accel "
           "FROM vm_runtime WHERE name = ?1");
   st.bind(1, name);
   if (!st.step()) return std::nullopt;
@@ -212,11 +212,11 @@ void Store::put_runtime(const VmRuntime& r) {
   std::lock_guard lock(mu_);
   Stmt st(db_,
           "INSERT OR REPLACE INTO vm_runtime "
-          "(name, pid, start_time, exe, api_socket, log_path, hypervisor, started_at) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+          "(name, pid, start_time, exe, api_socket, log_path, hypervisor, started_at, accel) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   // start_time is clock ticks since boot: far below 2^63, so the cast is exact.
   st.bind(1, r.name).bind(2, r.pid).bind(3, static_cast<int64_t>(r.start_time)).bind(4, r.exe);
-  st.bind(5, r.api_socket).bind(6, r.log_path).bind(7, r.hypervisor).bind(8, r.started_at);
+  st.bind(5, r.api_socket).bind(6, r.log_path).bind(7, r.hypervisor).bind(8, r.started_at).bind(9, r.accel);
   st.run();
 }
 

@@ -47,6 +47,9 @@ struct VmRuntime {
   std::string log_path;
   std::string hypervisor;  ///< "firecracker", "qemu"
   int64_t started_at = 0;
+  std::string accel;       ///< QEMU's "kvm" or "tcg"; "" for Firecracker (and records before schema 5)
+  /// "firecracker", "qemu/tcg", "qemu/kvm": what get -o wide shows.
+  std::string label() const { return accel.empty() ? hypervisor : hypervisor + "/" + accel; }
 };
 
 struct IpAllocation {
@@ -114,7 +117,7 @@ struct DiskRecord {
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   /// Creates state_dir (0700) when missing, opens/creates state.db in WAL
   /// mode and migrates it. Throws HostError (e.g. not writable, newer schema).

@@ -27,7 +27,9 @@
 #include "common/host_error.h"
 #include "drivers/firecracker.h"
 #include "drivers/process.h"
+#include "drivers/kvm.h"
 #include "drivers/qemu.h"
+#include "reconciler/runtime_choice.h"
 #include "ip_cli.h"
 #include "leftovers.h"
 #include "netns.h"
@@ -210,7 +212,8 @@ class RealQemu : public DriverUnderTest {
     }
   }
   std::unique_ptr<Hypervisor> make(const std::string& binary) const override {
-    return std::make_unique<QemuDriver>(binary);
+    // KVM only where it can boot an ordinary guest (not PVM), as banger decides.
+    return std::make_unique<QemuDriver>(binary, judge_kvm(probe_kvm()).usable);
   }
   std::string socket_name() const override { return "qmp.sock"; }
   Launched launched(const VmHandle& h) const override {

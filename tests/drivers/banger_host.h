@@ -13,13 +13,17 @@
 namespace banger::test {
 
 /// `banger ARGS --state-dir ROOT/state --run-dir ROOT/run`, plus the fake
-/// Firecracker and a short stop timeout for the commands that start or stop.
+/// Firecracker for the commands that plan or start VMs, and a short stop
+/// timeout for those that start or stop them.
 inline CommandResult run_banger_in(const std::string& root, const std::vector<std::string>& args) {
   std::vector<std::string> argv{BANGER_BIN};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.insert(argv.end(), {"--state-dir", root + "/state", "--run-dir", root + "/run"});
   if (!args.empty() && (args[0] == "apply" || args[0] == "delete")) {
     argv.insert(argv.end(), {"--firecracker", FAKE_FIRECRACKER_BIN, "--stop-timeout", "2s"});
+  } else if (!args.empty() && args[0] == "diff") {
+    // diff judges the runtime of each VM it would start, as apply does.
+    argv.insert(argv.end(), {"--firecracker", FAKE_FIRECRACKER_BIN});
   }
   return run_command(argv, "", 120);
 }

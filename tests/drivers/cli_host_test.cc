@@ -13,6 +13,8 @@
 #include "leftovers.h"
 #include "netns.h"
 #include "run_command.h"
+#include "drivers/kvm.h"
+#include "reconciler/runtime_choice.h"
 #include "state/store.h"
 
 using banger::test::CommandResult;
@@ -62,9 +64,18 @@ TEST_F(HostCli, DoctorReportsEachCheck) {
                            "ok    firecracker: " FAKE_FIRECRACKER_BIN, "state dir:"}) {
     EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
   }
-  // This machine has no KVM and no device-mapper: warnings, not failures.
-  if (access("/dev/kvm", F_OK) != 0) {
-    EXPECT_NE(r.out.find("warn  kvm:"), std::string::npos) << r.out;
+  // No KVM, or a PVM one that boots no ordinary guest: a warning that says
+  // why and that QEMU uses TCG, and the runtime auto makes.
+  banger::KvmVerdict kvm = banger::judge_kvm(banger::probe_kvm());
+  if (!kvm.usable) {
+    EXPECT_NE(r.out.find("warn  kvm: " + kvm.why + "; QEMU will use TCG"), std::string::npos) << r.out;
+  }
+  EXPECT_NE(r.out.find("ok    runtime: auto runs VMs as "), std::string::npos) << r.out;
+  auto accel_kvm = banger({"doctor", "--accel", "kvm"});
+  if (!kvm.usable) {
+    EXPECT_EQ(accel_kvm.exit_code, 1) << accel_kvm.out;
+    EXPECT_NE(accel_kvm.out.find("fail  runtime: auto cannot run VMs: --accel kvm, but"), std::string::npos)
+        << accel_kvm.out;
   }
   auto missing = run_command({BANGER_BIN, "doctor", "--firecracker", "/nonexistent/firecracker"});
   EXPECT_NE(missing.out.find("/nonexistent/firecracker"), std::string::npos) << missing.out;
@@ -78,6 +89,75 @@ TEST_F(HostCli, SecondApplyFailsFastWithNoWaitWhileTheLockIsHeld) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("another banger apply/delete is running"), std::string::npos) << r.err;
   EXPECT_EQ(run_command({"/bin/sh", "-c", "ip -o link | grep -c bg-"}).out, "0\n") << "nothing may change";
+}
+
+// A runtime that cannot run here is refused by the plan: apply exits 1 and
+// makes nothing (no bridge, no nft table, no records), with the fix named.
+TEST_F(HostCli, ARuntimeThatCannotRunIsRefusedBeforeAnythingChanges) {
+  dir_->write("m/fleet.yaml", fleet());  // VM a: runtime: firecracker
+  auto nothing_made = [&] {
+    EXPECT_EQ(run_command({"/bin/sh", "-c", "ip -o link | grep -c bg-"}).out, "0\n") << "no link may be made";
+    EXPECT_NE(run_command({"/usr/sbin/nft", "list", "table", "ip", "banger"}).exit_code, 0) << "no nft table";
+    auto g = banger({"get", "vm", "-o", "json"}, false);
+    EXPECT_EQ(nlohmann::json::parse(g.out)["items"].size(), 0u) << g.out;
+  };
+  // No Firecracker binary anywhere (PATH of this test has none).
+  const std::vector<std::string> no_fc{"/usr/bin/env", "-u", "BANGER_FIRECRACKER_BIN", "-u", "BANGER_ACCEL",
+                                       "PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
+  auto with_env = [&](std::vector<std::string> env, std::vector<std::string> args) {
+    env.push_back(BANGER_BIN);
+    env.insert(env.end(), args.begin(), args.end());
+    env.insert(env.end(), {"--state-dir", dir_->path() + "/state", "--run-dir", dir_->path() + "/run"});
+    return run_command(env, "", 120);
+  };
+  auto diff = with_env(no_fc, {"diff", "-f", dir_->path() + "/m"});
+  EXPECT_EQ(diff.exit_code, 1) << diff.out << diff.err;
+  EXPECT_NE(diff.err.find("VM/a: firecracker binary not found"), std::string::npos) << diff.err;
+  auto apply = with_env(no_fc, {"apply", "-f", dir_->path() + "/m"});
+  EXPECT_EQ(apply.exit_code, 1) << apply.out << apply.err;
+  EXPECT_NE(apply.err.find("set runtime: qemu (or auto)"), std::string::npos) << apply.err;
+  // VM b (runtime auto) gets QEMU, and the plan says so.
+  EXPECT_NE(apply.out.find("runtime qemu/"), std::string::npos) << apply.out;
+  nothing_made();
+
+  // --accel kvm where KVM cannot boot an ordinary guest (this machine: no
+  // /dev/kvm, or a PVM one); the same through BANGER_ACCEL.
+  if (!banger::judge_kvm(banger::probe_kvm()).usable) {
+    std::string qemu = fleet();
+    qemu.replace(qemu.find("runtime: firecracker"), 20, "runtime: qemu");
+    dir_->write("m/fleet.yaml", qemu);
+    for (auto [env, how] : {std::pair{std::vector<std::string>{"/usr/bin/env"}, std::string("--accel")},
+                            std::pair{std::vector<std::string>{"/usr/bin/env", "BANGER_ACCEL=kvm"}, std::string("BANGER_ACCEL")}}) {
+      std::vector<std::string> args{"apply", "-f", dir_->path() + "/m", "--firecracker", FAKE_FIRECRACKER_BIN};
+      if (how == "--accel") args.insert(args.end(), {"--accel", "kvm"});
+      auto r = with_env(env, args);
+      EXPECT_EQ(r.exit_code, 1) << how << r.out << r.err;
+      EXPECT_NE(r.err.find(how + " kvm, but /dev/kvm"), std::string::npos) << r.err;
+      EXPECT_NE(r.err.find("use --accel tcg or auto"), std::string::npos) << r.err;
+      nothing_made();
+    }
+  }
+  auto bad = with_env({"/usr/bin/env", "BANGER_ACCEL=hvf"}, {"diff", "-f", dir_->path() + "/m"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("BANGER_ACCEL=hvf is not one of kvm, tcg, auto"), std::string::npos) << bad.err;
+  auto flag = banger({"diff", "-f", dir_->path() + "/m", "--accel", "hvf"});
+  EXPECT_NE(flag.exit_code, 0);
+  EXPECT_EQ(flag.exit_code == 2, false) << "a bad --accel is an error, not a plan";
+}
+
+// --accel tcg: every VM under QEMU without KVM, even with Firecracker named;
+// get -o wide shows it and doctor says what auto makes.
+TEST_F(HostCli, AccelTcgRunsQemuWithSoftwareEmulationAndSaysSo) {
+  std::string f = fleet();
+  f.replace(f.find("runtime: firecracker"), 20, "runtime: auto");
+  dir_->write("m/fleet.yaml", f);
+  auto diff = banger({"diff", "-f", dir_->path() + "/m", "--accel", "tcg"});
+  EXPECT_EQ(diff.exit_code, 2) << diff.out << diff.err;
+  EXPECT_NE(diff.out.find("runtime qemu/tcg (auto: --accel tcg)"), std::string::npos) << diff.out;
+  auto doctor = run_command({"/usr/bin/env", "BANGER_ACCEL=tcg", BANGER_BIN, "doctor", "--state-dir",
+                             dir_->path() + "/state"});
+  EXPECT_NE(doctor.out.find("ok    runtime: auto runs VMs as qemu/tcg (auto: BANGER_ACCEL tcg)"), std::string::npos)
+      << doctor.out;
 }
 
 TEST_F(HostCli, AFailingVmFailsAloneAndNamesItself) {

@@ -13,6 +13,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "drivers/kvm.h"
+#include "reconciler/runtime_choice.h"
 #include "leftovers.h"
 #include "netns.h"
 #include "run_command.h"
@@ -155,10 +157,15 @@ TEST_F(OfflineDiff, ExportFromAConvergedHostThenDiffChangedManifestsAsNobody) {
 
   // Changed manifests: a memory change, a new VM, a VM removed (with --prune).
   write(Fleet{"512Mi", true, false});
+  // Each VM the plan starts says its runtime, judged on the exported host's
+  // facts (this host's: no KVM, PVM or KVM).
+  const banger::KvmVerdict kvm = banger::judge_kvm(banger::probe_kvm());
+  const std::string runtime =
+      "      runtime firecracker (runtime: firecracker" + (kvm.usable ? "" : ", although " + kvm.why) + ")\n";
   const std::string plan =
       "  ~ VM/web-2 (restart)\n"
-      "      memory: 256Mi -> 512Mi  # restart\n"
-      "  + VM/web-3\n";
+      "      memory: 256Mi -> 512Mi  # restart\n" + runtime +
+      "  + VM/web-3\n" + runtime;
   d = expect_same_as_live({});
   EXPECT_EQ(d.exit_code, 2);
   EXPECT_EQ(d.out, plan + "\nPlan: 1 to create, 1 to update, 0 to replace, 0 to repair, 0 to delete.\n");

@@ -46,10 +46,10 @@ constexpr size_t field_count() {
 // diff silently differs from the live one: update state_snapshot.cc (and this
 // count, and docs/plan-json.md's state export section) when one is added.
 TEST(StateSnapshot, EveryObservedFieldIsCovered) {
-  EXPECT_EQ((field_count<ObservedState>()), 13u) << "ObservedState changed: export the new field";
+  EXPECT_EQ((field_count<ObservedState>()), 14u) << "ObservedState changed: export the new field";
   EXPECT_EQ((field_count<ResourceRecord>()), 7u) << "ResourceRecord changed: export the new field";
   EXPECT_EQ((field_count<VmRecord>()), 6u) << "VmRecord changed: export the new field";
-  EXPECT_EQ((field_count<VmRuntime>()), 8u) << "VmRuntime changed: export the new field";
+  EXPECT_EQ((field_count<VmRuntime>()), 9u) << "VmRuntime changed: export the new field";
   EXPECT_EQ((field_count<LinkState>()), 6u) << "LinkState changed: export the new field";
   EXPECT_EQ((field_count<NatObserved>()), 2u) << "NatObserved changed: export the new field";
   EXPECT_EQ((field_count<ExitStatus>()), 3u) << "ExitStatus changed: export the new field";
@@ -58,6 +58,8 @@ TEST(StateSnapshot, EveryObservedFieldIsCovered) {
   EXPECT_EQ((field_count<DiskHost>()), 8u) << "DiskHost changed: export the new field";
   EXPECT_EQ((field_count<ObservedDm>()), 3u) << "ObservedDm changed: export the new field";
   EXPECT_EQ((field_count<ObservedLoop>()), 5u) << "ObservedLoop changed: export the new field";
+  EXPECT_EQ((field_count<HypervisorHost>()), 9u) << "HypervisorHost changed: export the new field";
+  EXPECT_EQ((field_count<KvmFacts>()), 8u) << "KvmFacts changed: export the new field";
 }
 
 TEST(StateSnapshot, RoundTripKeepsEveryField) {
@@ -72,6 +74,16 @@ TEST(StateSnapshot, RoundTripKeepsEveryField) {
   o.disks["web"] = DiskRecord{"web", "snapshot", 1 << 30, "/i/root.ext4", "/s/vms/web/cow.img"};
   o.disk_host = DiskHost{"0badcafe", "/s/vms", true, false, "no dm", {{"banger-web", "BANGER-0badcafe-web", {"7:0", "7:1"}}},
                          {{"/dev/loop0", "7:0", "/i/root.ext4", "banger:0badcafe:base", true}}, {"web", "old"}};
+  o.runtimes["web"].accel = "tcg";
+  o.hypervisors = HypervisorHost{true,
+                                 KvmFacts{true, true, "", 12, true, "", "kvm_pvm", false},
+                                 Accel::Tcg,
+                                 "BANGER_ACCEL",
+                                 "",
+                                 "firecracker binary not found",
+                                 "",
+                                 "/usr/bin/qemu-system-x86_64",
+                                 ""};
 
   StateSnapshot s = snapshot_from_json(snapshot_to_json(o, kInfo), "state.json");
   EXPECT_EQ(s.info.host, "host-1");
@@ -105,6 +117,18 @@ TEST(StateSnapshot, RoundTripKeepsEveryField) {
   EXPECT_EQ(rt.api_socket, "/s");
   EXPECT_EQ(rt.log_path, "/l");
   EXPECT_EQ(rt.hypervisor, "firecracker");
+  EXPECT_EQ(rt.accel, "tcg");
+  const HypervisorHost& hv = r.hypervisors;
+  EXPECT_TRUE(hv.known);
+  EXPECT_TRUE(hv.kvm.present && hv.kvm.opened && hv.kvm.vm_created);
+  EXPECT_EQ(hv.kvm.api_version, 12);
+  EXPECT_EQ(hv.kvm.modules, "kvm_pvm");
+  EXPECT_FALSE(hv.kvm.cpu_virt);
+  EXPECT_EQ(hv.accel, Accel::Tcg);
+  EXPECT_EQ(hv.accel_from, "BANGER_ACCEL");
+  EXPECT_EQ(hv.firecracker_why, "firecracker binary not found");
+  EXPECT_EQ(hv.qemu, "/usr/bin/qemu-system-x86_64");
+  EXPECT_EQ(choose_runtime(Runtime::Auto, hv).label(), "qemu/tcg");
   EXPECT_EQ(r.running, o.running);
   EXPECT_EQ(r.disks_present, o.disks_present);
   ASSERT_EQ(r.links.by_name.size(), 2u);
