@@ -12,8 +12,9 @@ echo "== building the demo kernel, initrd and root filesystem from Debian packag
 scripts/build-demo-artifacts.sh "$cache"
 scripts/demo-manifests.sh "$cache" examples/demo/artifacts.yaml
 
-printf '== banger apply -f examples/demo --wait   (the VM boots under %s)\n' \
-  "$([ -w /dev/kvm ] && echo KVM || echo 'software emulation: up to a minute')"
+# runtime: auto. The plan names the runtime banger picked and why (QEMU with
+# TCG where /dev/kvm is missing or cannot boot an ordinary guest, as on PVM).
+echo '== banger apply -f examples/demo --wait   (under TCG the boot takes up to a minute)'
 start=$(date +%s)
 # --wait: until the VM's readiness probe (http :80/) passes, or exit 1 with
 # the last lines of its console.
