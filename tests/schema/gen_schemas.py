@@ -486,8 +486,10 @@ DEFS.update({
                                   "What to do when the VM exits: always restart, restart "
                                   "on-failure only, or never. Default: always."),
             "runtime": enum(["auto", "firecracker", "qemu"], "auto",
-                            "The hypervisor. auto: Firecracker where /dev/kvm and the "
-                            "firecracker binary exist, else qemu. Default: auto."),
+                            "The hypervisor. auto: Firecracker where KVM can boot an "
+                            "ordinary guest (not PVM) and the firecracker binary exists, "
+                            "else qemu (with KVM there, else TCG; banger --accel overrides). "
+                            "Default: auto."),
             "readiness": ref("readiness"),
             "diskStrategy": enum(["auto", "snapshot", "reflink", "copy"], "auto",
                                  "How the VM's disk is made from the image: a device-mapper "
