@@ -1,5 +1,6 @@
-// A hypervisor starts and stops one VM's process. Firecracker is the real one
-// (firecracker.h); QEMU comes next for hosts without KVM.
+// A hypervisor starts and stops one VM's process: Firecracker (firecracker.h)
+// or QEMU (qemu.h). Which one a VM gets, and QEMU's acceleration, is decided
+// from host facts in reconciler/runtime_choice.h, not here.
 #pragma once
 
 #include <chrono>
