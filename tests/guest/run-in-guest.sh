@@ -5,7 +5,8 @@
 # filesystem shared read-only over 9p: same binaries and libraries, but a kernel
 # with device-mapper, loop, tun, bridge and nf_tables. Inside the guest the command
 # runs as root in a chroot of the host's /, in the caller's working directory, with
-# BANGER_GUEST=1 set, tmpfs on /tmp, /var/tmp, /run and /var/lib/banger, and only
+# BANGER_GUEST=1 set, tmpfs on /tmp, /var/tmp, /run and /var/lib/banger (a checkout
+# under /tmp or /var/tmp stays visible through them, read-only), and only
 # `lo` as network (the host's network is never touched).
 # The guest's console (the command's stdout and stderr) is streamed to stdout.
 # Exit status: the command's, read from a private writable share the guest writes
@@ -56,6 +57,18 @@ LOG=$TMP/console.log
 mkdir "$SHARE"
 
 quote() { local s=${1//\'/\'\\\'\'}; printf "'%s'" "$s"; }  # one word for /bin/sh
+
+# The guest has its own tmpfs on /tmp and /var/tmp. A checkout there (the
+# working directory, the command) would vanish in it: the guest keeps the
+# top folder of each (e.g. /tmp/ci-check) visible, read-only, through /out/keep.
+for p in "$PWD" "$(realpath -m "$1")"; do
+    case $p in
+        /tmp/?*|/var/tmp/?*)
+            rest=${p#/tmp/}; top=/tmp
+            case $p in /var/tmp/*) rest=${p#/var/tmp/}; top=/var/tmp ;; esac
+            echo "$top/${rest%%/*}" ;;
+    esac
+done | sort -u >"$SHARE/keep"
 {
     # /tmp, /var/tmp and /run are the guest's own tmpfs: a cwd there does not exist inside
     printf 'cd %s 2>/dev/null || { printf "%%s: note: %%s does not exist in the guest; running in /\\n" %s %s >&2; cd /; }\n' \
