@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "child_report.h"
 #include "common/host_error.h"
 #include "drivers/artifact_store.h"
 #include "drivers/disk.h"
@@ -312,24 +313,8 @@ TEST_F(ArtifactDownload, FullFilesystemIsAClearErrorAndLeavesNothing) {
   const std::string body = pattern(4 << 20, 'l');
   const std::string sha = sha_of(body, tmp_);
   server_->serve("/big", body);
-  int p[2];
-  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::close(p[0]);
-    ::alarm(60);
-    std::string rep = full_filesystem_scenario(state_, server_->url("/big"), sha);
-    (void)!::write(p[1], rep.data(), rep.size());
-    _exit(0);
-  }
-  ::close(p[1]);
-  std::string text;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(p[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
-  ::close(p[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  const std::string text =
+      test::run_in_child([&] { return full_filesystem_scenario(state_, server_->url("/big"), sha); }, 60).text;
   EXPECT_NE(text.find("write_error=Image/big: downloading " + server_->url("/big") + ": writing " + state_ +
                       "/artifacts/tmp/" + sha + ".part: No space left on device (free space in the state dir, "
                       "or move it with --state-dir)"),

@@ -13,10 +13,8 @@
 #include <sstream>
 
 #include "drivers/disk.h"
+#include "host_e2e.h"
 #include "http_server.h"
-#include "leftovers.h"
-#include "netns.h"
-#include "run_command.h"
 
 namespace fs = std::filesystem;
 using banger::test::CommandResult;
@@ -35,11 +33,12 @@ std::string files_in(const std::string& dir) {
   return out;
 }
 
-class ArtifactE2E : public ::testing::Test {
+class ArtifactE2E : public banger::test::HostE2E {
  protected:
   void SetUp() override {
-    REQUIRE_PRIVATE_NETNS();
-    dir_ = std::make_unique<TempDir>();
+    HostE2E::SetUp();
+    if (IsSkipped()) return;
+    stop_timeout_ = "3s";
     server_ = std::make_unique<HttpServer>();
     kernel_ = std::string(4096, 'k');
     rootfs_ = std::string(2 << 20, '\0');
@@ -48,12 +47,6 @@ class ArtifactE2E : public ::testing::Test {
     server_->serve("/rootfs.ext4", rootfs_);
     kernel_sha_ = banger::sha256_file(dir_->write("k.bin", kernel_));
     rootfs_sha_ = banger::sha256_file(dir_->write("r.bin", rootfs_));
-  }
-
-  void TearDown() override {
-    if (!dir_) return;
-    banger({"delete", "-f", dir_->path() + "/m", "--ignore-not-found"});
-    banger::test::kill_processes_mentioning(dir_->path());
   }
 
   std::string artifact(const std::string& kind, const std::string& name, const std::string& spec) {
@@ -70,17 +63,6 @@ class ArtifactE2E : public ::testing::Test {
 
   void write(const std::string& text) { dir_->write("m/all.yaml", text); }
 
-  CommandResult banger(std::vector<std::string> args) {
-    std::vector<std::string> argv{BANGER_BIN};
-    argv.insert(argv.end(), args.begin(), args.end());
-    for (const std::string& a : std::vector<std::string>{"--state-dir", state(), "--run-dir", dir_->path() + "/run"})
-      argv.push_back(a);
-    const std::string& cmd = args.at(0);
-    if (cmd == "apply" || cmd == "delete" || cmd == "diff") argv.insert(argv.end(), {"--firecracker", FAKE_FIRECRACKER_BIN});
-    if (cmd == "apply" || cmd == "delete") argv.insert(argv.end(), {"--stop-timeout", "3s"});
-    return run_command(argv, "", 120);
-  }
-
   std::string state() const { return dir_->path() + "/state"; }
 
   nlohmann::json boot_source(const std::string& vm_name) {
@@ -93,7 +75,6 @@ class ArtifactE2E : public ::testing::Test {
     return {};
   }
 
-  std::unique_ptr<TempDir> dir_;
   std::unique_ptr<HttpServer> server_;
   std::string kernel_, rootfs_, kernel_sha_, rootfs_sha_;
 };

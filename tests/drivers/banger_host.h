@@ -13,18 +13,20 @@
 namespace banger::test {
 
 /// `banger ARGS --state-dir ROOT/state --run-dir ROOT/run`, plus the fake
-/// Firecracker for the commands that plan or start VMs, and a short stop
-/// timeout for those that start or stop them.
-inline CommandResult run_banger_in(const std::string& root, const std::vector<std::string>& args) {
+/// Firecracker for the commands that plan, start or export VMs, and a short
+/// stop timeout for those that start or stop them.
+inline CommandResult run_banger_in(const std::string& root, const std::vector<std::string>& args,
+                                   const std::string& stop_timeout = "2s") {
   std::vector<std::string> argv{BANGER_BIN};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.insert(argv.end(), {"--state-dir", root + "/state", "--run-dir", root + "/run"});
-  if (!args.empty() && (args[0] == "apply" || args[0] == "delete")) {
-    argv.insert(argv.end(), {"--firecracker", FAKE_FIRECRACKER_BIN, "--stop-timeout", "2s"});
-  } else if (!args.empty() && args[0] == "diff") {
-    // diff judges the runtime of each VM it would start, as apply does.
+  const std::string cmd = args.empty() ? "" : args[0];
+  // diff judges the runtime of each VM it would start, as apply does, and
+  // state export records which Firecracker the host has.
+  if (cmd == "apply" || cmd == "delete" || cmd == "diff" || cmd == "state") {
     argv.insert(argv.end(), {"--firecracker", FAKE_FIRECRACKER_BIN});
   }
+  if (cmd == "apply" || cmd == "delete") argv.insert(argv.end(), {"--stop-timeout", stop_timeout});
   return run_command(argv, "", 120);
 }
 

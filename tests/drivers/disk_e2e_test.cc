@@ -9,11 +9,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "banger_host.h"
 #include "drivers/disk.h"
-#include "leftovers.h"
-#include "netns.h"
-#include "run_command.h"
+#include "host_e2e.h"
 
 using banger::test::CommandResult;
 using banger::test::TempDir;
@@ -35,19 +32,13 @@ void write_at(const std::string& path, off_t off, const std::string& data) {
   f.write(data.data(), static_cast<std::streamsize>(data.size()));
 }
 
-class DiskE2E : public ::testing::Test {
+class DiskE2E : public banger::test::HostE2E {
  protected:
   void SetUp() override {
-    REQUIRE_PRIVATE_NETNS();
-    dir_ = std::make_unique<TempDir>();
-    dir_->write("vmlinux", std::string(4096, 'k'));
+    HostE2E::SetUp();
+    if (IsSkipped()) return;
     dir_->write("a.ext4", std::string(4 << 20, 'A'));
     dir_->write("b.ext4", std::string(4 << 20, 'B'));
-  }
-  void TearDown() override {
-    if (!dir_) return;
-    banger({"delete", "-f", dir_->path() + "/m", "--ignore-not-found"});
-    banger::test::kill_processes_mentioning(dir_->path());
   }
 
   void write(const std::string& image, const std::string& vm_extra = "") {
@@ -61,13 +52,8 @@ class DiskE2E : public ::testing::Test {
     dir_->write("m/vms.yaml", m.str());
   }
 
-  CommandResult banger(const std::vector<std::string>& args) {
-    return banger::test::run_banger_in(dir_->path(), args);
-  }
   std::string disk() const { return dir_->path() + "/state/vms/web/disk.img"; }
-  std::string m() const { return dir_->path() + "/m"; }
-
-  std::unique_ptr<TempDir> dir_;
+  std::string m() const { return manifest_dir(); }
 };
 
 TEST_F(DiskE2E, AutoRecordsItsChoiceAndGetShowsIt) {

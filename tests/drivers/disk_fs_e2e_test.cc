@@ -33,6 +33,7 @@
 #include <thread>
 
 #include "banger_host.h"
+#include "child_report.h"
 #include "common/unique_fd.h"
 #include "fs_test_helpers.h"
 #include "drivers/disk.h"
@@ -99,38 +100,22 @@ std::map<std::string, std::string> parse_report(const std::string& text) {
 // Runs `scenario` in a forked child with a private mount namespace and
 // returns its report, plus "child_status" and "error" when it threw.
 std::map<std::string, std::string> in_private_mounts(const std::function<void(Report&)>& scenario) {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) fail("pipe2");
-  pid_t pid = ::fork();
-  if (pid < 0) fail("fork");
-  if (pid == 0) {
-    ::close(p[0]);
-    ::alarm(400);  // a hang fails the test rather than blocking it
-    Report rep;
-    try {
-      if (::unshare(CLONE_NEWNS) != 0) fail("unshare(CLONE_NEWNS)");
-      if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) fail("making / private");
-      scenario(rep);
-    } catch (const std::exception& e) {
-      rep.put("error", e.what());
-    }
-    const std::string& t = rep.text();
-    for (size_t off = 0; off < t.size();) {
-      ssize_t n = ::write(p[1], t.data() + off, t.size() - off);
-      if (n <= 0) break;
-      off += static_cast<size_t>(n);
-    }
-    _exit(0);
-  }
-  ::close(p[1]);
-  std::string text;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(p[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
-  ::close(p[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  auto r = parse_report(text);
-  r["child_status"] = std::to_string(status);
+  auto child = test::run_in_child(
+      [&] {
+        Report rep;
+        try {
+          if (::unshare(CLONE_NEWNS) != 0) fail("unshare(CLONE_NEWNS)");
+          if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) fail("making / private");
+          scenario(rep);
+        } catch (const std::exception& e) {
+          rep.put("error", e.what());
+        }
+        return rep.text();
+      },
+      400);  // a hang fails the test rather than blocking it
+  if (child.status == -1) fail("fork");
+  auto r = parse_report(child.text);
+  r["child_status"] = std::to_string(child.status);
   return r;
 }
 

@@ -23,6 +23,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "child_report.h"
 #include "common/unique_fd.h"
 #include "drivers/disk.h"
 #include "drivers/loop.h"
@@ -140,30 +141,9 @@ TEST_P(DiskReflink, ClonesShareExtentsAndStayIndependent) {
   auto made = test::run_command(argv);
   ASSERT_EQ(made.exit_code, 0) << made.err;
 
-  int p[2];
-  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::close(p[0]);
-    ::alarm(120);  // a hang fails the test rather than blocking it
-    std::string rep;
-    try {
-      rep = reflink_scenario(backing, c.fstype, mnt);
-    } catch (const std::exception& e) {
-      rep += std::string("error=") + e.what() + "\n";
-    }
-    (void)!::write(p[1], rep.data(), rep.size());
-    _exit(0);
-  }
-  ::close(p[1]);
-  std::string text;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(p[0], buf, sizeof buf)) > 0;)
-    text.append(buf, static_cast<size_t>(n));
-  ::close(p[0]);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  auto child = test::run_in_child([&] { return reflink_scenario(backing, c.fstype, mnt); }, 120);
+  const int status = child.status;
+  const std::string& text = child.text;
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
 
   std::map<std::string, std::string> r;

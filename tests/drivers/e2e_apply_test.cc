@@ -13,18 +13,15 @@
 #include <regex>
 #include <sstream>
 
-#include "leftovers.h"
-#include "netns.h"
-#include "run_command.h"
+#include "host_e2e.h"
 
 namespace fs = std::filesystem;
 using banger::test::CommandResult;
 using banger::test::run_command;
+using banger::test::sh;
 using banger::test::TempDir;
 
 namespace {
-
-CommandResult sh(const std::string& cmd) { return run_command({"/bin/sh", "-c", cmd}); }
 
 bool alive(int pid) { return banger::test::process_alive(pid); }
 
@@ -52,15 +49,14 @@ std::string manifests(const std::string& dir, const std::string& web2_memory, bo
   return m.str();
 }
 
-class E2E : public ::testing::Test {
+class E2E : public banger::test::HostE2E {
  protected:
   void SetUp() override {
-    REQUIRE_PRIVATE_NETNS();
-    dir_ = std::make_unique<TempDir>();
-    const std::string& d = dir_->path();
-    dir_->write("vmlinux", std::string(4096, 'k'));
-    sh("truncate -s 16M " + d + "/rootfs.ext4");
-    write(manifests(d, "256Mi", true));
+    HostE2E::SetUp();
+    if (IsSkipped()) return;
+    stop_timeout_ = "3s";
+    sparse_file("rootfs.ext4", 16 << 20);
+    write(manifests(root(), "256Mi", true));
     // Foreign objects banger must never touch.
     ASSERT_EQ(sh("ip tuntap add dev fg-tap mode tap && nft add table ip foreign && "
                  "nft add chain ip foreign c '{ type filter hook input priority 0; }' && "
@@ -73,29 +69,11 @@ class E2E : public ::testing::Test {
   // kill whatever still runs from this test's folder.
   void TearDown() override {
     if (!dir_) return;
-    banger({"delete", "-f", manifest_dir(), "--ignore-not-found"});
-    banger::test::kill_processes_mentioning(dir_->path());
+    HostE2E::TearDown();
     sh("ip link del fg-tap; nft delete table ip foreign");
   }
 
   void write(const std::string& text) { dir_->write("m/fleet.yaml", text); }
-
-  CommandResult banger(std::vector<std::string> args) {
-    std::vector<std::string> argv{BANGER_BIN};
-    argv.insert(argv.end(), args.begin(), args.end());
-    for (const std::string& a : std::vector<std::string>{"--state-dir", dir_->path() + "/state",
-                                                         "--run-dir", dir_->path() + "/run"}) {
-      argv.push_back(a);
-    }
-    const std::string& cmd = args.at(0);
-    if (cmd == "apply" || cmd == "delete" || cmd == "diff") {
-      argv.insert(argv.end(), {"--firecracker", FAKE_FIRECRACKER_BIN});
-    }
-    if (cmd == "apply" || cmd == "delete") argv.insert(argv.end(), {"--stop-timeout", "3s"});
-    return run_command(argv, "", 120);
-  }
-
-  std::string manifest_dir() { return dir_->path() + "/m"; }
 
   nlohmann::json vm_status(const std::string& name) {
     auto r = banger({"get", "vm", name, "-o", "json"});
@@ -127,8 +105,6 @@ class E2E : public ::testing::Test {
     EXPECT_EQ(d.exit_code, 0) << d.out << d.err;
     EXPECT_NE(d.out.find("No changes"), std::string::npos) << d.out;
   }
-
-  std::unique_ptr<TempDir> dir_;
 };
 
 TEST_F(E2E, ApplyRepairRestartPruneDelete) {

@@ -15,9 +15,7 @@
 
 #include "drivers/kvm.h"
 #include "reconciler/runtime_choice.h"
-#include "leftovers.h"
-#include "netns.h"
-#include "run_command.h"
+#include "host_e2e.h"
 
 namespace fs = std::filesystem;
 using banger::test::CommandResult;
@@ -32,11 +30,12 @@ struct Fleet {
   bool worker = true;
 };
 
-class OfflineDiff : public ::testing::Test {
+class OfflineDiff : public banger::test::HostE2E {
  protected:
   void SetUp() override {
-    REQUIRE_PRIVATE_NETNS();
-    dir_ = std::make_unique<TempDir>();
+    HostE2E::SetUp();
+    if (IsSkipped()) return;
+    stop_timeout_ = "3s";
     // nobody must reach the manifests and the export (not the state dir,
     // which banger makes 0700: the offline diff must not need it).
     ASSERT_EQ(chmod(dir_->path().c_str(), 0755), 0);
@@ -48,8 +47,7 @@ class OfflineDiff : public ::testing::Test {
   void TearDown() override {
     if (!dir_) return;
     write(Fleet{});  // everything a test applied, so that delete -f names it
-    banger({"delete", "-f", dir_->path() + "/m", "--ignore-not-found"});
-    banger::test::kill_processes_mentioning(dir_->path());
+    HostE2E::TearDown();
   }
 
   // A small repository of manifests, one kind per file as examples/ has it.
@@ -72,24 +70,6 @@ class OfflineDiff : public ::testing::Test {
                                          "spec: {vm: web-1, hostPort: 8081, guestPort: 80}\n");
   }
 
-  std::vector<std::string> host_args() {
-    return {"--state-dir", dir_->path() + "/state", "--run-dir", dir_->path() + "/run"};
-  }
-
-  // As root, on this (namespaced) host.
-  CommandResult banger(std::vector<std::string> args) {
-    std::vector<std::string> argv{BANGER_BIN};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto h = host_args();
-    argv.insert(argv.end(), h.begin(), h.end());
-    const std::string& cmd = args.at(0);
-    if (cmd == "apply" || cmd == "delete" || cmd == "diff" || cmd == "state") {
-      argv.insert(argv.end(), {"--firecracker", FAKE_FIRECRACKER_BIN});
-    }
-    if (cmd == "apply" || cmd == "delete") argv.insert(argv.end(), {"--stop-timeout", "3s"});
-    return run_command(argv, "", 120);
-  }
-
   // As nobody, with a state dir it could not even create: only the manifests
   // and the export file are read.
   CommandResult offline(std::vector<std::string> args) {
@@ -101,7 +81,7 @@ class OfflineDiff : public ::testing::Test {
   }
 
   std::string exported() { return dir_->path() + "/host-state.json"; }
-  std::string manifests() { return dir_->path() + "/m"; }
+  std::string manifests() { return manifest_dir(); }
 
   // Offline (as nobody) and live (as root) diff give the same bytes and exit code.
   CommandResult expect_same_as_live(std::vector<std::string> extra) {
@@ -115,8 +95,6 @@ class OfflineDiff : public ::testing::Test {
     EXPECT_EQ(o.err, "");
     return o;
   }
-
-  std::unique_ptr<TempDir> dir_;
 };
 
 TEST_F(OfflineDiff, ExportFromAConvergedHostThenDiffChangedManifestsAsNobody) {

@@ -15,18 +15,14 @@
 #include <sstream>
 #include <thread>
 
-#include "banger_host.h"
-#include "leftovers.h"
-#include "netns.h"
-#include "run_command.h"
+#include "host_e2e.h"
 
 using banger::test::CommandResult;
 using banger::test::run_command;
+using banger::test::sh;
 using banger::test::TempDir;
 
 namespace {
-
-CommandResult sh(const std::string& cmd) { return run_command({"/bin/sh", "-c", cmd}); }
 
 // Accepts on 0.0.0.0:port and answers every connection with an HTTP 200.
 class Server {
@@ -67,21 +63,19 @@ class Server {
   std::thread thread_;
 };
 
-class Readiness : public ::testing::Test {
+class Readiness : public banger::test::HostE2E {
  protected:
   void SetUp() override {
-    REQUIRE_PRIVATE_NETNS();
-    dir_ = std::make_unique<TempDir>();
-    dir_->write("vmlinux", std::string(4096, 'k'));
-    sh("truncate -s 8M " + dir_->path() + "/rootfs.ext4");
+    HostE2E::SetUp();
+    if (IsSkipped()) return;
+    sparse_file("rootfs.ext4", 8 << 20);
     // The guests' addresses, answered by this namespace itself.
     ASSERT_EQ(sh("ip addr add 10.79.0.11/32 dev lo && ip addr add 10.79.0.12/32 dev lo").exit_code, 0);
   }
   void TearDown() override {
     unsetenv("FAKE_FIRECRACKER_EXIT_AFTER_START");
     if (!dir_) return;
-    banger({"delete", "-f", dir_->path() + "/m", "--ignore-not-found"});
-    banger::test::kill_processes_mentioning(dir_->path());
+    HostE2E::TearDown();
     sh("ip addr del 10.79.0.11/32 dev lo; ip addr del 10.79.0.12/32 dev lo");
   }
 
@@ -102,13 +96,7 @@ class Readiness : public ::testing::Test {
     dir_->write("m/vms.yaml", m.str());
   }
 
-  CommandResult banger(const std::vector<std::string>& args) {
-    return banger::test::run_banger_in(dir_->path(), args);
-  }
-
   nlohmann::json status(const std::string& vm) { return banger::test::vm_status_in(dir_->path(), vm); }
-
-  std::unique_ptr<TempDir> dir_;
 };
 
 TEST_F(Readiness, WaitSucceedsOnceTheProbePassesAndGetSaysReady) {

@@ -10,34 +10,27 @@
 #include <sstream>
 #include <thread>
 
-#include "banger_host.h"
-#include "leftovers.h"
-#include "netns.h"
-#include "run_command.h"
+#include "host_e2e.h"
 
 using banger::test::CommandResult;
 using banger::test::run_command;
+using banger::test::sh;
 using banger::test::TempDir;
 
 namespace {
 
 using namespace std::chrono_literals;
 
-CommandResult sh(const std::string& cmd) { return run_command({"/bin/sh", "-c", cmd}); }
-
-class RestartPolicy : public ::testing::Test {
+class RestartPolicy : public banger::test::HostE2E {
  protected:
   void SetUp() override {
-    REQUIRE_PRIVATE_NETNS();
-    dir_ = std::make_unique<TempDir>();
-    dir_->write("vmlinux", std::string(4096, 'k'));
-    sh("truncate -s 8M " + dir_->path() + "/rootfs.ext4");
+    HostE2E::SetUp();
+    if (IsSkipped()) return;
+    sparse_file("rootfs.ext4", 8 << 20);
   }
   void TearDown() override {
     unsetenv("FAKE_FIRECRACKER_EXIT_AFTER_START");
-    if (!dir_) return;
-    banger({"delete", "-f", dir_->path() + "/m", "--ignore-not-found"});
-    banger::test::kill_processes_mentioning(dir_->path());
+    HostE2E::TearDown();
   }
 
   void write(const std::string& policy) {
@@ -51,9 +44,6 @@ class RestartPolicy : public ::testing::Test {
     dir_->write("m/vm.yaml", m.str());
   }
 
-  CommandResult banger(const std::vector<std::string>& args) {
-    return banger::test::run_banger_in(dir_->path(), args);
-  }
   CommandResult apply() { return banger({"apply", "-f", dir_->path() + "/m"}); }
   CommandResult diff() { return banger({"diff", "-f", dir_->path() + "/m"}); }
 
@@ -82,8 +72,6 @@ class RestartPolicy : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     wait_exited();
   }
-
-  std::unique_ptr<TempDir> dir_;
 };
 
 TEST_F(RestartPolicy, AlwaysRestartsAKilledVmAndCountsIt) {
