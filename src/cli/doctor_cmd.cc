@@ -1,21 +1,11 @@
 #include "cli/doctor_cmd.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <tuple>
 
-#include "common/host_error.h"
-#include "drivers/devmapper.h"
-#include "drivers/disk.h"
-#include "drivers/nat.h"
-#include "drivers/netlink.h"
-#include "drivers/sysctl.h"
 #include "cli/host_flags.h"
-#include "reconciler/host_reconciler.h"
+#include "reconciler/host_facts.h"
 #include "reconciler/runtime_choice.h"
 
 namespace banger::cli {
@@ -61,66 +51,51 @@ void hypervisor_checks(const HypervisorHost& h, std::vector<Check>& out) {
                                 : Check{Level::Fail, "runtime", "auto cannot run VMs: " + a.error});
 }
 
-std::vector<Check> run_checks(const GlobalOptions& g, const HostOptions& host) {
+std::vector<Check> run_checks(const std::string& state_dir, const HostFacts& f) {
   std::vector<Check> out;
-  out.push_back(geteuid() == 0 ? Check{Level::Ok, "root", "running as root"}
-                               : Check{Level::Fail, "root", "not root: run banger with sudo"});
-  hypervisor_checks(observe_hypervisors(host), out);
-  out.push_back(::access("/dev/net/tun", R_OK | W_OK) == 0
-                    ? Check{Level::Ok, "tun", "/dev/net/tun is usable"}
-                    : Check{Level::Fail, "tun", "/dev/net/tun is missing: modprobe tun"});
-  try {
-    Netlink nl;
-    size_t n = nl.dump().by_name.size();
-    out.push_back({Level::Ok, "netlink", std::to_string(n) + " links visible"});
-  } catch (const std::exception& e) {
-    out.push_back({Level::Fail, "netlink", e.what()});
-  }
-  try {
-    NatDriver nat;
-    auto o = nat.observe();
-    out.push_back({Level::Ok, "nftables",
-                   o.table_exists ? "table ip banger present" : "nf_tables works (no banger table yet)"});
-  } catch (const std::exception& e) {
-    out.push_back({Level::Fail, "nftables", std::string(e.what()) + ": modprobe nf_tables"});
-  }
-  std::string dm_why;
-  const bool dm = DeviceMapper::available(&dm_why);
-  out.push_back(dm ? Check{Level::Ok, "device-mapper", "available for snapshot disks"}
-                   : Check{Level::Warn, "device-mapper",
-                           dm_why + " (until then VM disks are reflinks or sparse copies)"});
+  out.push_back(f.root ? Check{Level::Ok, "root", "running as root"}
+                       : Check{Level::Fail, "root", "not root: run banger with sudo"});
+  hypervisor_checks(f.hypervisors, out);
+  out.push_back(f.tun ? Check{Level::Ok, "tun", "/dev/net/tun is usable"}
+                      : Check{Level::Fail, "tun", "/dev/net/tun is missing: modprobe tun"});
+  out.push_back(f.links ? Check{Level::Ok, "netlink", std::to_string(*f.links) + " links visible"}
+                        : Check{Level::Fail, "netlink", f.netlink_error});
+  out.push_back(f.nftables ? Check{Level::Ok, "nftables",
+                                   f.nat_table ? "table ip banger present" : "nf_tables works (no banger table yet)"}
+                           : Check{Level::Fail, "nftables", f.nftables_error + ": modprobe nf_tables"});
+  out.push_back(f.devmapper ? Check{Level::Ok, "device-mapper", "available for snapshot disks"}
+                            : Check{Level::Warn, "device-mapper",
+                                    f.devmapper_why + " (until then VM disks are reflinks or sparse copies)"});
   // What diskStrategy auto makes of a new disk here (an image on another
   // filesystem than the state dir cannot be reflinked: auto goes on).
-  struct stat sd;
-  if (::stat(g.state_dir.c_str(), &sd) == 0) {
-    std::string why;
-    out.push_back(DiskDriver::reflink_supported(g.state_dir, &why)
-                      ? Check{Level::Ok, "disks", "auto makes reflinks in " + g.state_dir + " (its filesystem shares extents)"}
-                  : dm ? Check{Level::Ok, "disks", "auto makes device-mapper snapshots (" + why + ")"}
-                       : Check{Level::Ok, "disks", "auto makes sparse copies (" + why + ", and no device-mapper)"});
+  if (f.state_dir_exists) {
+    out.push_back(f.reflink     ? Check{Level::Ok, "disks",
+                                        "auto makes reflinks in " + state_dir + " (its filesystem shares extents)"}
+                  : f.devmapper ? Check{Level::Ok, "disks", "auto makes device-mapper snapshots (" + f.reflink_why + ")"}
+                                : Check{Level::Ok, "disks",
+                                        "auto makes sparse copies (" + f.reflink_why + ", and no device-mapper)"});
   }
-  try {
-    out.push_back(ipv4_forwarding_enabled()
-                      ? Check{Level::Ok, "ip_forward", "net.ipv4.ip_forward=1"}
-                      : Check{Level::Warn, "ip_forward",
-                              "net.ipv4.ip_forward=0: banger turns it on when a network has nat: true"});
-  } catch (const std::exception& e) {
-    out.push_back({Level::Warn, "ip_forward", e.what()});
-  }
-  struct stat st;
-  if (::stat(g.state_dir.c_str(), &st) != 0) {
-    out.push_back({Level::Ok, "state dir", g.state_dir + " does not exist yet; apply creates it (0700)"});
-  } else if ((st.st_mode & 022) != 0 || st.st_uid != geteuid()) {
-    out.push_back({Level::Fail, "state dir",
-                   g.state_dir + " is writable by others or not owned by this user: chmod 700 " + g.state_dir});
+  if (!f.ip_forward) {
+    out.push_back({Level::Warn, "ip_forward", f.ip_forward_error});
   } else {
-    out.push_back({Level::Ok, "state dir", g.state_dir + " is private"});
+    out.push_back(*f.ip_forward ? Check{Level::Ok, "ip_forward", "net.ipv4.ip_forward=1"}
+                                : Check{Level::Warn, "ip_forward",
+                                        "net.ipv4.ip_forward=0: banger turns it on when a network has nat: true"});
+  }
+  if (!f.state_dir_exists) {
+    out.push_back({Level::Ok, "state dir", state_dir + " does not exist yet; apply creates it (0700)"});
+  } else if (!f.state_dir_private) {
+    out.push_back({Level::Fail, "state dir",
+                   state_dir + " is writable by others or not owned by this user: chmod 700 " + state_dir});
+  } else {
+    out.push_back({Level::Ok, "state dir", state_dir + " is private"});
   }
   return out;
 }
 
 int run_doctor(const GlobalOptions& g, const std::string& fc_flag, const std::string& accel_flag) {
   HostOptions host;
+  host.state_dir = g.state_dir;
   host.firecracker_bin = fc_flag;
   try {
     std::tie(host.accel, host.accel_from) = accel_setting(accel_flag);
@@ -129,7 +104,7 @@ int run_doctor(const GlobalOptions& g, const std::string& fc_flag, const std::st
     return kExitError;
   }
   bool failed = false;
-  for (const Check& c : run_checks(g, host)) {
+  for (const Check& c : run_checks(g.state_dir, observe_host_facts(host))) {
     const char* tag = c.level == Level::Ok ? "ok  " : c.level == Level::Warn ? "warn" : "fail";
     std::cout << tag << "  " << c.name << ": " << c.detail << "\n";
     failed = failed || c.level == Level::Fail;

@@ -6,6 +6,7 @@
 #include "cli/host_flags.h"
 #include "drivers/download_progress.h"
 #include "reconciler/artifact_gc.h"
+#include "state/host_lock.h"
 #include "state/store.h"
 
 namespace banger::cli {

@@ -1,5 +1,6 @@
 // What is on the host now, as far as banger's records and one bulk read per
-// driver can tell. Plain data: observe.cc fills it, diff.cc reads it.
+// driver can tell. Plain data: HostReconciler::observe (host_reconciler.cc)
+// fills it, diff.cc reads it.
 #pragma once
 
 #include <map>

@@ -11,6 +11,7 @@
 #include "reconciler/executor.h"
 #include "reconciler/host_reconciler.h"
 #include "reconciler/plan.h"
+#include "state/host_lock.h"
 
 namespace banger {
 

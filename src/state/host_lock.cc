@@ -11,7 +11,7 @@
 
 #include "common/host_error.h"
 #include "state/state_dir.h"
-#include "state/store.h"
+#include "state/host_lock.h"
 
 namespace banger {
 
@@ -21,7 +21,7 @@ HostLock::HostLock(const std::string& state_dir, bool wait, const std::function<
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd_ < 0)
     throw HostError(errno_message("opening lock file " + path, errno) +
-                    "; run as root or choose another --state-dir");
+                    "; run as root or choose another --state-dir", code_of_errno(errno));
   int rc;
   while ((rc = ::flock(fd_, LOCK_EX | LOCK_NB)) != 0 && errno == EINTR) {
   }
@@ -29,12 +29,13 @@ HostLock::HostLock(const std::string& state_dir, bool wait, const std::function<
   const int err = errno;
   if (err != EWOULDBLOCK) {
     ::close(fd_);
-    throw HostError(errno_message("locking " + path, err));
+    throw HostError::from_errno("locking " + path, err);
   }
   if (!wait) {
     ::close(fd_);
     throw HostError("another banger apply/delete is running on this host (lock " + path +
-                    "); wait or retry");
+                    "); wait or retry",
+                    ErrorCode::Busy);
   }
   if (on_wait) on_wait();
   while ((rc = ::flock(fd_, LOCK_EX)) != 0 && errno == EINTR) {
@@ -42,7 +43,7 @@ HostLock::HostLock(const std::string& state_dir, bool wait, const std::function<
   if (rc != 0) {
     const int e = errno;
     ::close(fd_);
-    throw HostError(errno_message("waiting for lock " + path, e));
+    throw HostError::from_errno("waiting for lock " + path, e);
   }
 }
 

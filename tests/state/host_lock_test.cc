@@ -10,7 +10,7 @@
 #include <string>
 
 #include "common/host_error.h"
-#include "state/store.h"
+#include "state/host_lock.h"
 #include "state/temp_dir.h"
 
 namespace banger {

@@ -1,0 +1,47 @@
+#include "reconciler/host_facts.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "drivers/devmapper.h"
+#include "drivers/disk.h"
+#include "drivers/nat.h"
+#include "drivers/netlink.h"
+#include "drivers/sysctl.h"
+
+namespace banger {
+
+HostFacts observe_host_facts(const HostOptions& opts) {
+  HostFacts f;
+  f.root = ::geteuid() == 0;
+  f.tun = ::access("/dev/net/tun", R_OK | W_OK) == 0;
+  try {
+    Netlink nl;
+    f.links = nl.dump().by_name.size();
+  } catch (const std::exception& e) {
+    f.netlink_error = e.what();
+  }
+  try {
+    NatDriver nat;
+    f.nat_table = nat.observe().table_exists;
+    f.nftables = true;
+  } catch (const std::exception& e) {
+    f.nftables_error = e.what();
+  }
+  f.devmapper = DeviceMapper::available(&f.devmapper_why);
+  struct stat st;
+  if (::stat(opts.state_dir.c_str(), &st) == 0) {
+    f.state_dir_exists = true;
+    f.state_dir_private = (st.st_mode & 022) == 0 && st.st_uid == ::geteuid();
+    f.reflink = DiskDriver::reflink_supported(opts.state_dir, &f.reflink_why);
+  }
+  try {
+    f.ip_forward = ipv4_forwarding_enabled();
+  } catch (const std::exception& e) {
+    f.ip_forward_error = e.what();
+  }
+  f.hypervisors = observe_hypervisors(opts);
+  return f;
+}
+
+}  // namespace banger

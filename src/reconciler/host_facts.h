@@ -1,0 +1,36 @@
+// What `banger doctor` reports about this host, read through the drivers in
+// one place: the CLI only turns these facts into ok/warn/fail lines and
+// touches no driver itself (cli -> reconciler -> drivers).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "reconciler/host_reconciler.h"
+#include "reconciler/runtime_choice.h"
+
+namespace banger {
+
+struct HostFacts {
+  bool root = false;
+  bool tun = false;                      ///< /dev/net/tun opens for reading and writing
+  std::optional<size_t> links;           ///< links one netlink dump shows; nullopt: netlink_error
+  std::string netlink_error;
+  bool nftables = false;                 ///< nf_tables answered a listing
+  bool nat_table = false;                ///< table ip banger exists
+  std::string nftables_error;
+  bool devmapper = false;
+  std::string devmapper_why;             ///< why not (no side effects were made to find out)
+  bool state_dir_exists = false;
+  bool state_dir_private = false;        ///< owned by this user, not writable by others
+  bool reflink = false;                  ///< FICLONE works in the state dir
+  std::string reflink_why;
+  std::optional<bool> ip_forward;        ///< nullopt: ip_forward_error
+  std::string ip_forward_error;
+  HypervisorHost hypervisors;
+};
+
+/// Every fact at once (a few ms; boots nothing, changes nothing).
+HostFacts observe_host_facts(const HostOptions& opts);
+
+}  // namespace banger
