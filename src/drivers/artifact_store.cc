@@ -19,7 +19,7 @@ namespace {
 
 void make_dir(const std::string& path) {
   if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
-    throw HostError(errno_message("creating " + path, errno));
+    throw HostError::from_errno("creating " + path, errno);
 }
 
 std::optional<uint64_t> regular_file_size(const std::string& path, const std::string& label) {
@@ -33,7 +33,7 @@ std::optional<uint64_t> regular_file_size(const std::string& path, const std::st
 // cut, a renamed file whose blocks never made it would pass the size check.
 void sync_file(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd || ::fdatasync(fd.get()) != 0) throw HostError(errno_message("syncing " + path, errno));
+  if (!fd || ::fdatasync(fd.get()) != 0) throw HostError::from_errno("syncing " + path, errno);
 }
 
 }  // namespace
@@ -141,9 +141,9 @@ ArtifactFetch ArtifactStore::download_verified(const ArtifactRequest& req, const
   const std::string path = path_for(req.sha256);
   try {
     sync_file(part);
-    if (::chmod(part.c_str(), 0444) != 0) throw HostError(errno_message("chmod " + part, errno));
+    if (::chmod(part.c_str(), 0444) != 0) throw HostError::from_errno("chmod " + part, errno);
     if (::rename(part.c_str(), path.c_str()) != 0)
-      throw HostError(errno_message("renaming " + part + " to " + path, errno));
+      throw HostError::from_errno("renaming " + part + " to " + path, errno);
   } catch (...) {
     remove_file(part);
     throw;
@@ -175,7 +175,7 @@ std::vector<std::string> ArtifactStore::partials() const {
 
 void ArtifactStore::remove_file(const std::string& path) {
   if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-    throw HostError(errno_message("removing " + path, errno));
+    throw HostError::from_errno("removing " + path, errno);
 }
 
 }  // namespace banger

@@ -46,14 +46,15 @@ using nl::type_of;
       "bridge " + name + ": a link of that name exists and is " +
       (type.empty() ? std::string("not a bridge (no link kind)") : "a " + type + ", not a bridge") +
       "; banger will not touch it. Rename or delete that link, or set "
-      "spec.bridge of the Network to another name");
+      "spec.bridge of the Network to another name", ErrorCode::Conflict);
 }
 
 void check_name(const std::string& name) {
   if (!is_interface_name(name)) {
     throw HostError("bridge \"" + name +
                     "\": not a valid interface name (1..15 of [A-Za-z0-9_.-]); choose a "
-                    "shorter spec.bridge");
+                    "shorter spec.bridge",
+                    ErrorCode::Invalid);
   }
 }
 

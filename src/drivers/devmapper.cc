@@ -114,7 +114,7 @@ std::string to_majmin(const std::string& dev, const std::string& role, const std
   if (is_majmin(dev)) return dev;
   struct stat st {};
   if (::stat(dev.c_str(), &st) < 0) {
-    throw HostError(errno_message("device-mapper: " + name + ": " + role + " device " + dev, errno));
+    throw HostError::from_errno("device-mapper: " + name + ": " + role + " device " + dev, errno);
   }
   if (!S_ISBLK(st.st_mode)) {
     throw HostError("device-mapper: " + name + ": " + role + " " + dev +
@@ -183,7 +183,7 @@ std::optional<DmDevice> get_locked(const std::string& name) {
     int e = dm_task_get_errno(t.get());
     if (e == ENXIO || e == ENODEV) return std::nullopt;
     throw HostError(errno_message("device-mapper: cannot read the table of " + name, e) +
-                    library_says());
+                    library_says(), code_of_errno(e));
   }
   dm_info info{};
   if (!dm_task_get_info(t.get(), &info) || !info.exists) return std::nullopt;
@@ -208,7 +208,7 @@ std::optional<DmDevice> get_locked(const std::string& name) {
     int e = dm_task_get_errno(deps.get());
     if (e == ENXIO || e == ENODEV) return std::nullopt;  // removed meanwhile
     throw HostError(errno_message("device-mapper: cannot read what " + name + " uses", e) +
-                    library_says());
+                    library_says(), code_of_errno(e));
   }
   if (dm_deps* dd = dm_task_get_deps(deps.get())) {
     for (uint32_t i = 0; i < dd->count; ++i) {
@@ -335,7 +335,7 @@ OpResult DeviceMapper::create_snapshot(const std::string& name, const std::strin
       throw HostError(what + ": the kernel refused the table \"0 " + std::to_string(sectors) +
                       " snapshot " + params + "\"" + kernel.device_mapper_says() + said);
     }
-    throw HostError(errno_message(what, e) + root_hint(e) + said);
+    throw HostError(errno_message(what, e) + root_hint(e) + said, code_of_errno(e));
   }
   if (!path_exists(device_path(name))) {
     dm_mknodes(name.c_str());
@@ -378,7 +378,7 @@ void DeviceMapper::remove(const std::string& name) {
                     (opens == 1 ? " time" : " times") +
                     "); stop the VM or process using it, then retry");
   }
-  throw HostError(errno_message("device-mapper: cannot remove " + name, e ? e : EIO) + said);
+  throw HostError(errno_message("device-mapper: cannot remove " + name, e ? e : EIO) + said, code_of_errno(e ? e : EIO));
 }
 
 std::vector<DmDevice> DeviceMapper::list(const std::string& prefix) {
@@ -389,7 +389,7 @@ std::vector<DmDevice> DeviceMapper::list(const std::string& prefix) {
     if (!dm_task_run(t.get())) {
       throw HostError(errno_message("device-mapper: cannot list devices",
                                     dm_task_get_errno(t.get())) +
-                      library_says());
+                      library_says(), code_of_errno(dm_task_get_errno(t.get())));
     }
     dm_names* n = dm_task_get_names(t.get());
     // dev == 0: the list is empty; entries are chained by byte offsets.
@@ -425,7 +425,7 @@ std::optional<SnapshotStatus> DeviceMapper::snapshot_status(const std::string& n
     int e = dm_task_get_errno(t.get());
     if (e == ENXIO || e == ENODEV) return std::nullopt;
     throw HostError(errno_message("device-mapper: cannot read the status of " + name, e) +
-                    library_says());
+                    library_says(), code_of_errno(e));
   }
   dm_info info{};
   if (!dm_task_get_info(t.get(), &info) || !info.exists) return std::nullopt;

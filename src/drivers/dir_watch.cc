@@ -52,7 +52,7 @@ DirEventKind classify_dir_event(uint32_t mask, const std::string& name) {
 
 DirWatch::DirWatch(std::string root) : root_(std::move(root)) {
   fd_.reset(inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
-  if (!fd_) throw HostError(errno_message("inotify_init1", errno));
+  if (!fd_) throw HostError::from_errno("inotify_init1", errno);
   rescan();
 }
 
@@ -86,7 +86,7 @@ void DirWatch::rescan() {
     int err = errno;
     paths_ = std::move(before);
     throw HostError(errno_message("watching " + root_, err) +
-                    (err == ENOENT || err == ENOTDIR ? " (the folder is gone)" : ""));
+                    (err == ENOENT || err == ENOTDIR ? " (the folder is gone)" : ""), code_of_errno(err));
   }
   root_wd_ = wd;
   paths_[wd] = root_;

@@ -65,7 +65,7 @@ void make_dirs(const std::string& dir) {
   make_dirs(parent_dir(dir));
   // 0700: a VM's disk holds the guest's data, for root's eyes only.
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    throw HostError(errno_message("creating disk dir " + dir, errno));
+    throw HostError::from_errno("creating disk dir " + dir, errno);
 }
 
 // The errors that mean "this filesystem (pair) cannot share extents", as
@@ -84,7 +84,7 @@ void write_all(int fd, const char* p, size_t n, off_t off, const std::string& ds
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0)
       throw HostError(errno_message("writing " + dst, w < 0 ? errno : EIO) +
-                      "; check free space in its filesystem");
+                      "; check free space in its filesystem", code_of_errno(w < 0 ? errno : EIO));
     p += w, n -= static_cast<size_t>(w), off += w;
   }
 }
@@ -109,7 +109,7 @@ class RangeCopier {
       if (n < 0) {
         const int err = errno;
         throw HostError(errno_message("copying " + src_path_ + " to " + dst_path_, err) +
-                        (err == ENOSPC || err == EDQUOT ? "; check free space in its filesystem" : ""));
+                        (err == ENOSPC || err == EDQUOT ? "; check free space in its filesystem" : ""), code_of_errno(err));
       }
       if (n == 0) throw HostError("image " + src_path_ + " shrank while it was being copied");
       from += n;
@@ -124,7 +124,7 @@ class RangeCopier {
       size_t want = static_cast<size_t>(std::min<off_t>(to - from, kBufSize));
       ssize_t n = ::pread(src_, buf_.data(), want, from);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw HostError(errno_message("reading image " + src_path_, errno));
+      if (n < 0) throw HostError::from_errno("reading image " + src_path_, errno);
       if (n == 0) throw HostError("image " + src_path_ + " shrank while it was being copied");
       for (size_t off = 0; off < static_cast<size_t>(n); off += kBlock) {
         size_t len = std::min(kBlock, static_cast<size_t>(n) - off);
@@ -160,7 +160,7 @@ void sparse_copy(int src, int dst, off_t size, const std::string& src_path,
     pos = hole;
   }
   // Sets the length (a trailing hole has no data to copy).
-  if (::ftruncate(dst, size) != 0) throw HostError(errno_message("sizing " + dst_path, errno));
+  if (::ftruncate(dst, size) != 0) throw HostError::from_errno("sizing " + dst_path, errno);
 }
 
 // Removes the temp file unless the disk made it to its real name.
@@ -183,7 +183,7 @@ void fsync_dir(const std::string& dir) {
 uint64_t DiskDriver::file_size(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
-    throw HostError(errno_message("reading the size of " + path, errno));
+    throw HostError::from_errno("reading the size of " + path, errno);
   return static_cast<uint64_t>(st.st_size);
 }
 
@@ -198,18 +198,18 @@ DiskOutcome DiskDriver::ensure(const DiskSpec& spec) {
     out.size = static_cast<uint64_t>(st.st_size);
     if (spec.size > out.size) {
       UniqueFd fd(::open(spec.disk_path.c_str(), O_WRONLY | O_CLOEXEC));
-      if (!fd) throw HostError(errno_message("opening disk " + spec.disk_path, errno));
+      if (!fd) throw HostError::from_errno("opening disk " + spec.disk_path, errno);
       if (::ftruncate(fd.get(), static_cast<off_t>(spec.size)) != 0 || ::fsync(fd.get()) != 0)
         throw HostError(errno_message("growing disk " + spec.disk_path + " to " +
                                           std::to_string(spec.size) + " bytes",
                                       errno) +
-                        "; check free space in its filesystem");
+                        "; check free space in its filesystem", code_of_errno(errno));
       out.result = OpResult::Updated;
       out.size = spec.size;
     }
     return out;
   }
-  if (errno != ENOENT) throw HostError(errno_message("checking disk " + spec.disk_path, errno));
+  if (errno != ENOENT) throw HostError::from_errno("checking disk " + spec.disk_path, errno);
 
   if (spec.strategy == DiskStrategy::Snapshot)
     throw HostError("disk " + spec.disk_path +
@@ -218,7 +218,7 @@ DiskOutcome DiskDriver::ensure(const DiskSpec& spec) {
   UniqueFd src(::open(spec.image_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!src)
     throw HostError(errno_message("opening image " + spec.image_path, errno) +
-                    "; apply the Image first or fix its path");
+                    "; apply the Image first or fix its path", code_of_errno(errno));
   struct stat ist {};
   if (::fstat(src.get(), &ist) != 0 || !S_ISREG(ist.st_mode))
     throw HostError("image " + spec.image_path + " is not a regular file");
@@ -236,9 +236,9 @@ DiskOutcome DiskDriver::ensure(const DiskSpec& spec) {
   // under the real name. A leftover from such a crash is started over.
   TempFileGuard tmp{spec.disk_path + ".tmp"};
   if (::unlink(tmp.path.c_str()) != 0 && errno != ENOENT)
-    throw HostError(errno_message("removing leftover " + tmp.path, errno));
+    throw HostError::from_errno("removing leftover " + tmp.path, errno);
   UniqueFd dst(::open(tmp.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!dst) throw HostError(errno_message("creating " + tmp.path, errno));
+  if (!dst) throw HostError::from_errno("creating " + tmp.path, errno);
 
   out.method = DiskMethod::Copy;
   if (spec.strategy == DiskStrategy::Reflink || spec.strategy == DiskStrategy::Auto) {
@@ -247,14 +247,16 @@ DiskOutcome DiskDriver::ensure(const DiskSpec& spec) {
     } else {
       const int err = errno;
       if (!cannot_reflink(err))
-        throw HostError(errno_message("cloning " + spec.image_path + " to " + tmp.path, err));
+        throw HostError::from_errno("cloning " + spec.image_path + " to " + tmp.path, err);
       if (spec.strategy == DiskStrategy::Reflink) {
         if (err == EXDEV)
           throw ReflinkUnsupported("image " + spec.image_path + " and " + dir +
                                    " are on different filesystems, so they cannot share extents (EXDEV); "
-                                   "use diskStrategy copy or auto");
+                                   "use diskStrategy copy or auto",
+                                   ErrorCode::Invalid);
         throw ReflinkUnsupported("the filesystem of " + dir + " cannot reflink (" + errno_name(err) +
-                                 "); use diskStrategy copy or auto");
+                                 "); use diskStrategy copy or auto",
+                                 ErrorCode::Invalid);
       }
     }
   }
@@ -266,10 +268,10 @@ DiskOutcome DiskDriver::ensure(const DiskSpec& spec) {
         errno_message("growing " + tmp.path + " to " + std::to_string(size) + " bytes", errno));
   if (::fsync(dst.get()) != 0)
     throw HostError(errno_message("writing " + tmp.path, errno) +
-                    "; check free space in its filesystem");
+                    "; check free space in its filesystem", code_of_errno(errno));
   dst.reset();
   if (::rename(tmp.path.c_str(), spec.disk_path.c_str()) != 0)
-    throw HostError(errno_message("renaming " + tmp.path + " to " + spec.disk_path, errno));
+    throw HostError::from_errno("renaming " + tmp.path + " to " + spec.disk_path, errno);
   tmp.keep = true;
   fsync_dir(dir);
   out.result = OpResult::Created;
@@ -306,12 +308,12 @@ bool DiskDriver::reflink_supported(const std::string& dir, std::string* why) {
 void DiskDriver::remove(const std::string& disk_path) {
   for (const std::string& p : {disk_path, disk_path + ".tmp"})
     if (::unlink(p.c_str()) != 0 && errno != ENOENT)
-      throw HostError(errno_message("removing disk " + p, errno));
+      throw HostError::from_errno("removing disk " + p, errno);
 }
 
 std::string sha256_file(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) throw HostError(errno_message("opening " + path + " to check its sha256", errno));
+  if (!fd) throw HostError::from_errno("opening " + path + " to check its sha256", errno);
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
     throw HostError("sha256 of " + path + ": OpenSSL could not start a digest");
@@ -319,7 +321,7 @@ std::string sha256_file(const std::string& path) {
   for (;;) {
     ssize_t n = ::read(fd.get(), buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw HostError(errno_message("reading " + path + " to check its sha256", errno));
+    if (n < 0) throw HostError::from_errno("reading " + path + " to check its sha256", errno);
     if (n == 0) break;
     EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
   }

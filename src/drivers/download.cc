@@ -119,7 +119,7 @@ std::string status_text(long code) {
 
 void truncate_to_zero(int fd, const std::string& path) {
   if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0)
-    throw HostError(errno_message("truncating " + path, errno));
+    throw HostError::from_errno("truncating " + path, errno);
 }
 
 }  // namespace
@@ -201,19 +201,20 @@ DownloadResult download_to_file(const std::string& label, const std::string& url
     if (rc == CURLE_OK && code >= 400) {
       last_error = "the server answered " + status_text(code);
       if (transient_status(code)) continue;
-      throw HostError(who + ": " + last_error + " (check spec.url)");
+      throw HostError(who + ": " + last_error + " (check spec.url)", ErrorCode::NotFound);
     }
     if (rc == CURLE_OK) {
       done = true;
       break;
     }
     last_error = errbuf[0] ? std::string(errbuf) : curl_easy_strerror(rc);
-    if (!transient(rc)) throw HostError(who + ": " + last_error);
+    if (!transient(rc)) throw HostError(who + ": " + last_error, ErrorCode::Invalid);
   }
   if (!done) {
     const uint64_t have = file_size(fd.get());
     throw HostError(who + ": " + last_error + " (gave up after " + std::to_string(result.attempts) + " attempts" +
-                    (have > 0 ? "; the next apply resumes from byte " + std::to_string(have) : "") + ")");
+                    (have > 0 ? "; the next apply resumes from byte " + std::to_string(have) : "") + ")",
+                    ErrorCode::Io);
   }
   result.bytes = file_size(fd.get());
   result.seconds = std::chrono::duration<double>(Clock::now() - t.start).count();

@@ -41,7 +41,8 @@ std::string find_firecracker(const std::string& flag) {
   if (auto found = search_path("firecracker")) return *found;
   const char* path = std::getenv("PATH");
   throw HostError(std::string("firecracker binary not found: ") + kHowToFind + " (PATH is \"" +
-                  (path ? path : "") + "\")");
+                      (path ? path : "") + "\")",
+                  ErrorCode::NotFound);
 }
 
 VmHandle FirecrackerDriver::start(const VmLaunch& vm) {
@@ -60,7 +61,7 @@ VmHandle FirecrackerDriver::start(const VmLaunch& vm) {
     api.emplace(sock);  // checks the socket path length before anything starts
     remove_socket(sock);
   } catch (const HostError& e) {
-    throw HostError(who + ": preparing run dir failed: " + e.what());
+    throw HostError(who + ": preparing run dir failed: " + e.what(), e.code());
   }
 
   std::error_code ec;
@@ -73,7 +74,8 @@ VmHandle FirecrackerDriver::start(const VmLaunch& vm) {
   } catch (const HostError& e) {
     unlink(sock.c_str());  // best effort: the spawn error is the one to report
     throw HostError(who + ": starting firecracker failed: " + e.what() + " (log: " + log + ")" +
-                    log_tail(log, log_start));
+                        log_tail(log, log_start),
+                    e.code());
   }
 
   // Any failure from here on leaves nothing behind: no process, no socket.
@@ -120,7 +122,8 @@ VmHandle FirecrackerDriver::start(const VmLaunch& vm) {
     // Firecracker opens the tap by name (TUNSETIFF), and as root that
     // creates a missing one: the VM would run with its NIC wired to nothing.
     if (vm.tap.empty() || ::if_nametoindex(vm.tap.c_str()) == 0) {
-      throw HostError("tap \"" + vm.tap + "\" does not exist (Firecracker would create an unconnected one)");
+      throw HostError("tap \"" + vm.tap + "\" does not exist (Firecracker would create an unconnected one)",
+                      ErrorCode::NotFound);
     }
     json nic{{"iface_id", "eth0"}, {"host_dev_name", vm.tap}};
     if (!vm.mac.empty()) nic["guest_mac"] = vm.mac;
@@ -155,7 +158,7 @@ void FirecrackerDriver::stop(const VmHandle& vm, std::chrono::milliseconds grace
     kill_process(vm.process);  // a no-op when gone; reaps a zombie child of ours
     if (!vm.api_socket.empty()) remove_socket(vm.api_socket);
   } catch (const HostError& e) {
-    throw HostError(who + ": " + e.what());
+    throw HostError(who + ": " + e.what(), e.code());
   }
 }
 

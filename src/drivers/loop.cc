@@ -93,7 +93,7 @@ Bind bind_loop(int loop_fd, int file_fd, bool read_only, const std::string& labe
       throw HostError(errno_message("loop: cannot attach " + file + " to " + device +
                                         " (LOOP_CONFIGURE)",
                                     e) +
-                      root_hint(e));
+                      root_hint(e), code_of_errno(e));
     }
   }
 
@@ -111,9 +111,9 @@ Bind bind_loop(int loop_fd, int file_fd, bool read_only, const std::string& labe
   if (::ioctl(loop_fd, LOOP_SET_STATUS64, &info) < 0) {
     int e = errno;
     ::ioctl(loop_fd, LOOP_CLR_FD, 0);
-    throw HostError(errno_message(
+    throw HostError::from_errno(
         "loop: cannot set flags and label of " + device + " for " + file + " (LOOP_SET_STATUS64)",
-        e));
+        e);
   }
   return Bind::Done;
 }
@@ -127,7 +127,7 @@ UniqueFd open_new_loop(const std::string& device) {
     int e = errno;
     if (e != ENOENT || i >= 50) {
       throw HostError(errno_message("loop: cannot open " + device, e) +
-                      (e == ENOENT ? " (is /dev a devtmpfs?)" : root_hint(e)));
+                      (e == ENOENT ? " (is /dev a devtmpfs?)" : root_hint(e)), code_of_errno(e));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -152,11 +152,11 @@ LoopDriver::Attached LoopDriver::attach(const std::string& file, bool read_only,
     throw HostError(errno_message("loop: cannot open " + file +
                                       (read_only ? " for reading" : " for reading and writing"),
                                   e) +
-                    (e == EISDIR ? " (a loop device needs a regular file)" : ""));
+                    (e == EISDIR ? " (a loop device needs a regular file)" : ""), code_of_errno(e));
   }
   struct stat st {};
   if (::fstat(file_fd.get(), &st) < 0) {
-    throw HostError(errno_message("loop: cannot stat " + file, errno));
+    throw HostError::from_errno("loop: cannot stat " + file, errno);
   }
   if (!S_ISREG(st.st_mode)) {
     throw HostError("loop: " + file + " is " +
@@ -168,7 +168,7 @@ LoopDriver::Attached LoopDriver::attach(const std::string& file, bool read_only,
   if (!ctl) {
     int e = errno;
     throw HostError(errno_message("loop: cannot open /dev/loop-control to attach " + file, e) +
-                    (e == ENOENT ? " (load the loop module: modprobe loop)" : root_hint(e)));
+                    (e == ENOENT ? " (load the loop module: modprobe loop)" : root_hint(e)), code_of_errno(e));
   }
   // Another process (losetup, a second banger, udisks) may take the free
   // number between GET_FREE and the bind: then ask again.
@@ -202,7 +202,7 @@ UniqueFd LoopDriver::hold(const std::string& device) {
   if (!fd) {
     int e = errno;
     throw HostError(errno_message("loop: cannot open " + device + " to hold it", e) +
-                    root_hint(e));
+                    root_hint(e), code_of_errno(e));
   }
   loop_info64 info{};
   if (::ioctl(fd.get(), LOOP_GET_STATUS64, &info) < 0) {
@@ -212,7 +212,7 @@ UniqueFd LoopDriver::hold(const std::string& device) {
                       " is no longer attached to a file (AUTOCLEAR detached it when its last "
                       "user closed it)");
     }
-    throw HostError(errno_message("loop: cannot read the status of " + device, e));
+    throw HostError::from_errno("loop: cannot read the status of " + device, e);
   }
   return fd;
 }
@@ -296,7 +296,7 @@ void LoopDriver::detach(const std::string& device) {
     int e = errno;
     if (e == ENOENT || e == ENXIO) return;
     throw HostError(errno_message("loop: cannot open " + device + " to detach it", e) +
-                    root_hint(e));
+                    root_hint(e), code_of_errno(e));
   }
   // While others have it open the kernel only marks it AUTOCLEAR and detaches
   // at their last close; that is what we want (a VM may still be stopping).
@@ -306,7 +306,7 @@ void LoopDriver::detach(const std::string& device) {
     throw HostError(errno_message("loop: cannot detach " + device + " (" + d->backing_file +
                                       ") (LOOP_CLR_FD)",
                                   e) +
-                    (e == EBUSY ? " (it is still open)" : root_hint(e)));
+                    (e == EBUSY ? " (it is still open)" : root_hint(e)), code_of_errno(e));
   }
 }
 
@@ -316,7 +316,7 @@ void LoopDriver::refresh_size(const std::string& device) {
   if (!fd) {
     int e = errno;
     throw HostError(errno_message("loop: cannot open " + device + " to resize it", e) +
-                    root_hint(e));
+                    root_hint(e), code_of_errno(e));
   }
   if (::ioctl(fd.get(), LOOP_SET_CAPACITY, 0) < 0) {
     int e = errno;

@@ -268,14 +268,14 @@ ProcessIdentity spawn_detached(const SpawnOptions& opts) {
   const char* cwd = opts.cwd.empty() ? nullptr : opts.cwd.c_str();
 
   UniqueFd devnull(open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (!devnull) throw HostError(errno_message("open /dev/null for " + bin, errno));
+  if (!devnull) throw HostError::from_errno("open /dev/null for " + bin, errno);
   UniqueFd log(open(opts.log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
   if (!log) {
     throw HostError(errno_message("open log file " + opts.log_path + " for " + bin, errno) +
-                    " (check that its folder exists and is writable)");
+                    " (check that its folder exists and is writable)", code_of_errno(errno));
   }
   int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) throw HostError(errno_message("pipe for starting " + bin, errno));
+  if (pipe2(fds, O_CLOEXEC) != 0) throw HostError::from_errno("pipe for starting " + bin, errno);
   UniqueFd rd(fds[0]), wr(fds[1]);
 
   const bool reap = !opts.exit_status_path.empty();
@@ -283,7 +283,7 @@ ProcessIdentity spawn_detached(const SpawnOptions& opts) {
   if (reap) unlink(opts.exit_status_path.c_str());  // a previous run's
 
   pid_t mid = fork();
-  if (mid < 0) throw HostError(errno_message("fork to start " + bin, errno));
+  if (mid < 0) throw HostError::from_errno("fork to start " + bin, errno);
   if (mid == 0) {
     // Intermediate child: a new session (no controlling terminal, no signals
     // from banger's terminal), then fork again so that the VM process is not
@@ -350,7 +350,7 @@ bool wait_for_exit(const ProcessIdentity& p, std::chrono::milliseconds timeout) 
   UniqueFd pidfd = open_pidfd(p.pid, err);
   if (!pidfd) {
     if (err == ESRCH) return true;
-    throw HostError(errno_message("pidfd_open for process " + std::to_string(p.pid), err));
+    throw HostError::from_errno("pidfd_open for process " + std::to_string(p.pid), err);
   }
   // Checked after the open: if the start time matches now, the pidfd refers
   // to the recorded process (a recycled pid has a later start time).
@@ -365,7 +365,7 @@ void kill_process(const ProcessIdentity& p) {
   UniqueFd pidfd = open_pidfd(p.pid, err);
   if (!pidfd) {
     if (err == ESRCH) return;
-    throw HostError(errno_message("pidfd_open for process " + std::to_string(p.pid), err));
+    throw HostError::from_errno("pidfd_open for process " + std::to_string(p.pid), err);
   }
   auto st = read_stat(p.pid);
   if (!st || st->start_time != p.start_time) return;  // gone, and the pid reused

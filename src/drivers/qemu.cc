@@ -91,7 +91,7 @@ std::string find_qemu() {
     return resolve_executable(env, "BANGER_QEMU_BIN", "qemu", kHowToFind);
   }
   if (auto found = search_path("qemu-system-x86_64")) return *found;
-  throw HostError(std::string("qemu binary not found: ") + kHowToFind);
+  throw HostError(std::string("qemu binary not found: ") + kHowToFind, ErrorCode::NotFound);
 }
 
 std::vector<std::string> QemuDriver::command_line(const std::string& binary, const VmLaunch& vm,
@@ -129,13 +129,14 @@ VmHandle QemuDriver::start(const VmLaunch& vm) {
   // QEMU opens the tap by name, and as root that creates a missing one: the
   // VM would run with its NIC wired to nothing.
   if (vm.tap.empty() || ::if_nametoindex(vm.tap.c_str()) == 0) {
-    throw HostError(who + ": tap \"" + vm.tap + "\" does not exist (QEMU would create an unconnected one)");
+    throw HostError(who + ": tap \"" + vm.tap + "\" does not exist (QEMU would create an unconnected one)",
+                    ErrorCode::NotFound);
   }
   try {
     make_run_dir(dir);
     remove_socket(qmp);
   } catch (const HostError& e) {
-    throw HostError(who + ": preparing run dir failed: " + e.what());
+    throw HostError(who + ": preparing run dir failed: " + e.what(), e.code());
   }
   if (qmp.size() > 107) throw HostError(who + ": QMP socket path " + qmp + " is longer than 107 bytes");
   std::error_code ec;
@@ -150,7 +151,8 @@ VmHandle QemuDriver::start(const VmLaunch& vm) {
   try {
     proc = spawn_detached({command_line(binary_, launch, qmp, kvm), log, dir, exit_status_file(dir)});
   } catch (const HostError& e) {
-    throw HostError(who + ": starting qemu failed: " + e.what() + " (log: " + log + ")" + log_tail(log, log_start));
+    throw HostError(who + ": starting qemu failed: " + e.what() + " (log: " + log + ")" + log_tail(log, log_start),
+                    e.code());
   }
   // QEMU listens on QMP before it loads the kernel and builds the machine
   // (a missing kernel is found only then, and QEMU exits), but greets only

@@ -36,7 +36,7 @@ void on_signal(int sig) {
 
 SignalPipe::SignalPipe() {
   int fds[2];
-  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) throw HostError(errno_message("pipe for signals", errno));
+  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) throw HostError::from_errno("pipe for signals", errno);
   read_.reset(fds[0]);
   write_.reset(fds[1]);
   g_stop = false;

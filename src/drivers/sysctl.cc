@@ -40,7 +40,7 @@ bool read_flag(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
     int e = errno;
-    throw HostError(errno_message("cannot read " + path, e) + open_hint(e));
+    throw HostError(errno_message("cannot read " + path, e) + open_hint(e), code_of_errno(e));
   }
   char buf[32] = {};
   ssize_t n;
@@ -49,7 +49,7 @@ bool read_flag(const std::string& path) {
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
     int e = errno;
-    throw HostError(errno_message("cannot read " + path, e));
+    throw HostError::from_errno("cannot read " + path, e);
   }
   // Both sysctls are integers where any non-zero value means on.
   long value = 0;
@@ -65,7 +65,7 @@ void write_flag(const std::string& path, bool on) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   if (!fd) {
     int e = errno;
-    throw HostError(errno_message("cannot write " + path, e) + open_hint(e));
+    throw HostError(errno_message("cannot write " + path, e) + open_hint(e), code_of_errno(e));
   }
   const char* text = on ? "1\n" : "0\n";
   ssize_t n;
@@ -74,7 +74,7 @@ void write_flag(const std::string& path, bool on) {
   } while (n < 0 && errno == EINTR);
   if (n != 2) {
     int e = n < 0 ? errno : EIO;
-    throw HostError(errno_message("cannot write " + path, e) + hint(e));
+    throw HostError(errno_message("cannot write " + path, e) + hint(e), code_of_errno(e));
   }
   // procfs applies the value in write(); close cannot fail in a way that
   // undoes it, so its result carries no information.

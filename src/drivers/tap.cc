@@ -36,13 +36,15 @@ void check_name(const std::string& what, const std::string& name) {
   if (!is_interface_name(name)) {
     throw HostError(what + " \"" + name +
                     "\": not a valid interface name (1..15 of [A-Za-z0-9_.-]; the kernel "
-                    "would truncate a longer one)");
+                    "would truncate a longer one)",
+                    ErrorCode::Invalid);
   }
 }
 
 [[noreturn]] void refuse_foreign(const std::string& name, const std::string& what) {
   throw HostError("tap " + name + ": a link of that name exists and is " + what +
-                  "; banger will not touch it. Rename or delete that link");
+                  "; banger will not touch it. Rename or delete that link",
+                  ErrorCode::Conflict);
 }
 
 // libnl does not decode tun details; the hardware type tells a layer-2 tap
@@ -62,7 +64,7 @@ bool create_tap(const std::string& name) {
     throw HostError(errno_message("tap " + name + ": cannot open /dev/net/tun", e) +
                     (e == ENOENT                 ? " (load the tun module: modprobe tun)"
                      : e == EACCES || e == EPERM ? " (banger needs root)"
-                                                 : ""));
+                                                 : ""), code_of_errno(e));
   }
   ifreq ifr{};
   std::memcpy(ifr.ifr_name, name.data(), name.size());  // checked: <= 15 bytes
@@ -77,7 +79,7 @@ bool create_tap(const std::string& name) {
     int e = errno;
     if (e == EBUSY) return false;
     throw HostError(errno_message("tap " + name + ": cannot create it (TUNSETIFF)", e) +
-                    (e == EPERM ? " (banger needs root or CAP_NET_ADMIN)" : ""));
+                    (e == EPERM ? " (banger needs root or CAP_NET_ADMIN)" : ""), code_of_errno(e));
   }
   // Persistent: the tap outlives this fd and waits for the VM to attach.
   // Should this fail, closing the fd removes the half-made tap.
@@ -112,7 +114,8 @@ OpResult TapDriver::ensure(const TapSpec& spec, const LinkSnapshot& seen) {
   LinkPtr bridge = get_link(sk, spec.bridge);
   if (!bridge) {
     throw HostError("tap " + spec.name + ": bridge " + spec.bridge +
-                    " does not exist; its Network must be applied first");
+                    " does not exist; its Network must be applied first",
+                    ErrorCode::NotFound);
   }
   if (type_of(bridge.get()) != "bridge") {
     throw HostError("tap " + spec.name + ": " + spec.bridge + " is not a bridge (it is " +

@@ -44,7 +44,8 @@ std::string resolve_executable(const std::string& value, const std::string& sour
     return fs::absolute(value).lexically_normal().string();
   }
   throw HostError(what + " binary \"" + value + "\" (from " + source +
-                  ") is not an executable file; fix it, or " + how_to_find);
+                  ") is not an executable file; fix it, or " + how_to_find,
+                  ErrorCode::NotFound);
 }
 
 // The last lines the process wrote since `from`: what Firecracker said
@@ -68,7 +69,7 @@ std::string log_tail(const std::string& log, std::uintmax_t from) {
 
 void remove_socket(const std::string& sock) {
   if (unlink(sock.c_str()) != 0 && errno != ENOENT) {
-    throw HostError(errno_message("remove control socket " + sock, errno));
+    throw HostError::from_errno("remove control socket " + sock, errno);
   }
 }
 
@@ -77,10 +78,10 @@ void make_run_dir(const std::string& dir) {
   fs::create_directories(fs::path(dir).parent_path(), ec);
   if (ec) throw HostError("create " + fs::path(dir).parent_path().string() + ": " + ec.message());
   if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    throw HostError(errno_message("create " + dir, errno));
+    throw HostError::from_errno("create " + dir, errno);
   // An existing folder may have looser permissions: it holds the API socket,
   // which is full control over the VM.
-  if (chmod(dir.c_str(), 0700) != 0) throw HostError(errno_message("chmod 0700 " + dir, errno));
+  if (chmod(dir.c_str(), 0700) != 0) throw HostError::from_errno("chmod 0700 " + dir, errno);
 }
 
 

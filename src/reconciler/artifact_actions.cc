@@ -41,7 +41,6 @@ std::string HostReconciler::resolve_artifact(const std::string& label, const std
     if (!known || f.downloaded || known->size != static_cast<int64_t>(f.size)) {
       locked([&] {
         store_.put_artifact({want, s.url.value, static_cast<int64_t>(f.size), static_cast<int64_t>(std::time(nullptr))});
-        return 0;
       });
     }
     if (summary) {
@@ -57,7 +56,8 @@ std::string HostReconciler::resolve_artifact(const std::string& label, const std
   struct stat st;
   if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
     throw HostError(label + ": " + field + ".path: " + path +
-                    " is not a file (check spec.path; relative paths start at the manifest's folder)");
+                    " is not a file (check spec.path; relative paths start at the manifest's folder)",
+                    ErrorCode::NotFound);
   }
   if (want.empty()) {
     if (summary) *summary = "found";
@@ -73,13 +73,13 @@ std::string HostReconciler::resolve_artifact(const std::string& label, const std
     if (::stat(path.c_str(), &after) == 0 && after.st_size == st.st_size && mtime_ns(after) == mtime_ns(st)) {
       locked([&] {
         store_.put_artifact_check({path, st.st_size, mtime_ns(st), got, static_cast<int64_t>(std::time(nullptr))});
-        return 0;
       });
     }
   }
   if (got != want) {
     throw HostError(label + ": " + field + ".sha256: sha256 mismatch for " + path + ": expected " + want +
-                    ", got " + got + " (fix spec.sha256, or the file)");
+                    ", got " + got + " (fix spec.sha256, or the file)",
+                    ErrorCode::Invalid);
   }
   if (summary) *summary = cached ? "sha256 verified (unchanged since last check)" : "verified sha256";
   return path;

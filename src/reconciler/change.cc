@@ -31,15 +31,17 @@ const Change* Diff::find(const ResourceKey& key) const {
   return nullptr;
 }
 
-std::string refusal_message(const Change& c) {
-  if (!c.error.empty()) return c.key.str() + ": " + c.error;
+std::string refusal_message(const Change& c) { return c.key.str() + ": " + refusal_reason(c); }
+
+std::string refusal_reason(const Change& c) {
+  if (!c.error.empty()) return c.error;
   std::string why;
   for (const FieldChange& f : c.fields) {
     if (f.effect != FieldEffect::Replace) continue;
     why += (why.empty() ? "" : ", ") + f.field + " " + (f.before.empty() ? "(none)" : f.before) + " -> " +
            (f.after.empty() ? "(none)" : f.after);
   }
-  return c.key.str() + ": " + (why.empty() ? "this change" : why) +
+  return (why.empty() ? "this change" : why) +
          " would recreate its disk from the image, and the data on it would be lost; nothing was changed. "
          "To accept that, run apply again with --replace " + c.key.str();
 }

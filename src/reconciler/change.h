@@ -47,8 +47,11 @@ struct Change {
   bool refused() const { return !error.empty() || (data_loss && !replace_accepted); }
 };
 
-/// Why apply refuses `c` (Change::refused), with what to do about it.
+/// Why apply refuses `c` (Change::refused), with what to do about it:
+/// "VM/x: " + refusal_reason(c).
 std::string refusal_message(const Change& c);
+/// The same without the resource's name, for where a line names it already.
+std::string refusal_reason(const Change& c);
 
 struct Diff {
   std::vector<Change> changes;  ///< creates/updates in dependency order, deletes reversed

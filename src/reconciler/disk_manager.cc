@@ -81,7 +81,8 @@ DiskResult DiskManager::ensure(const DiskRequest& req, const DiskHost& host) {
     if (req.size > size)
       throw HostError("diskSize " + size_text(req.size) + " is larger than its disk (" +
                       size_text(size) + "), a device-mapper snapshot of " + rec->image +
-                      ", which cannot grow; recreate it with --replace " + req.owner + " (data loss)");
+                      ", which cannot grow; recreate it with --replace " + req.owner + " (data loss)",
+                      ErrorCode::Invalid);
     std::lock_guard g(snapshot_mu_);
     DiskResult out;
     out.method = DiskMethod::Snapshot;
@@ -95,7 +96,8 @@ DiskResult DiskManager::ensure(const DiskRequest& req, const DiskHost& host) {
     // when it went missing (there is no data left to keep then).
     if (req.size != 0 && req.size < static_cast<uint64_t>(rec->size))
       throw HostError("diskSize " + size_text(req.size) + " is smaller than its disk (" +
-                      size_text(static_cast<uint64_t>(rec->size)) + "); a disk is never shrunk");
+                      size_text(static_cast<uint64_t>(rec->size)) + "); a disk is never shrunk",
+                      ErrorCode::Invalid);
     DiskMethod m = parse_disk_method(rec->method).value_or(DiskMethod::Copy);
     DiskSpec spec{req.image_path, disk_file(req.vm), req.size,
                   m == DiskMethod::Reflink ? DiskStrategy::Reflink : DiskStrategy::Copy};
@@ -117,10 +119,10 @@ DiskResult DiskManager::ensure(const DiskRequest& req, const DiskHost& host) {
   const uint64_t image_size = DiskDriver::file_size(req.image_path);
   if (req.size != 0 && req.size < image_size)
     throw HostError("diskSize " + size_text(req.size) + " is smaller than image " + req.image_path +
-                    " (" + size_text(image_size) + ")");
+                    " (" + size_text(image_size) + ")", ErrorCode::Invalid);
   std::string why;
   std::vector<DiskMethod> methods = disk_candidates(req.strategy, host, image_size, req.size, &why);
-  if (methods.empty()) throw HostError(why);
+  if (methods.empty()) throw HostError(why, ErrorCode::Invalid);
   for (size_t i = 0; i < methods.size(); ++i) {
     try {
       if (methods[i] == DiskMethod::Snapshot) return make_snapshot(req, image_size);
@@ -165,39 +167,47 @@ DiskResult DiskManager::make_snapshot(const DiskRequest& req, uint64_t image_siz
       store_.record_owned({"dm", dm_name(req.vm), req.owner});
       store_.record_owned({"cow", rec.cow, req.owner});
     });
-    return 0;
   });
   try {
     make_dir(vm_dir(req.vm));
     journaled("create", "cow", rec.cow, req.owner, [&] {
       // A new disk starts empty: a COW file left by a crash is started over.
       UniqueFd fd(::open(rec.cow.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-      if (!fd) throw HostError(errno_message("creating " + rec.cow, errno));
+      if (!fd) throw HostError::from_errno("creating " + rec.cow, errno);
       if (::ftruncate(fd.get(), static_cast<off_t>(cow_size_for(image_size))) != 0 || ::fsync(fd.get()) != 0)
-        throw HostError(errno_message("sizing " + rec.cow, errno) + "; check free space in its filesystem");
-      return 0;
+        throw HostError(errno_message("sizing " + rec.cow, errno) + "; check free space in its filesystem", code_of_errno(errno));
     });
     assemble_snapshot(rec, req.owner);
-  } catch (...) {
-    // Undo what this attempt made, so a failure leaves nothing behind.
+  } catch (const std::exception& e) {
+    // Undo what this attempt made, so a failure leaves nothing behind. An
+    // undo that fails too is said, not swallowed: what it left is recorded,
+    // and the next apply or gc removes it.
+    std::string undo_error;
     try {
       remove_locked(req.vm, req.owner);
-    } catch (...) {
+    } catch (const std::exception& undo) {
+      undo_error = undo.what();
     }
-    throw;
+    if (undo_error.empty()) throw;
+    const auto* host = dynamic_cast<const HostError*>(&e);
+    throw HostError(std::string(e.what()) + "; undoing it also failed: " + undo_error +
+                        " (what is left is recorded: the next apply or banger gc removes it)",
+                    host ? host->code() : ErrorCode::Unknown);
   }
   return {OpResult::Created, DiskMethod::Snapshot, image_size, DeviceMapper::device_path(dm_name(req.vm))};
 }
 
 OpResult DiskManager::assemble_snapshot(const DiskRecord& rec, const std::string& owner) {
   if (!DeviceMapper::available())
-    throw HostError("its disk is a device-mapper snapshot, and this kernel has no device-mapper now");
+    throw HostError("its disk is a device-mapper snapshot, and this kernel has no device-mapper now",
+                    ErrorCode::NotFound);
   DeviceMapper dm;
   const std::string name = dm_name(rec.vm);
   if (auto d = dm.get(name)) {
     if (d->uuid != dm_uuid(tag_, rec.vm))
       throw HostError("device-mapper device " + name + " exists and was not made for this VM (uuid " +
-                      d->uuid + "); remove it or rename the VM");
+                      d->uuid + "); remove it or rename the VM",
+                      ErrorCode::Conflict);
     return OpResult::Unchanged;
   }
   // After a reboot (or a crash) the dm device is gone but the COW file keeps
@@ -238,13 +248,11 @@ void DiskManager::remove_locked(const std::string& vm, const std::string& owner)
     if (DeviceMapper::available()) {
       journaled("delete", "dm", name, owner, [&] {
         DeviceMapper().remove(name);
-        return 0;
       });
     }
     journaled("delete", "cow", rec->cow, owner, [&] {
       if (::unlink(rec->cow.c_str()) != 0 && errno != ENOENT)
-        throw HostError(errno_message("removing " + rec->cow, errno));
-      return 0;
+        throw HostError::from_errno("removing " + rec->cow, errno);
     });
     locked([&] {
       store_.transaction([&] {
@@ -252,7 +260,6 @@ void DiskManager::remove_locked(const std::string& vm, const std::string& owner)
         store_.forget_owned("dm", name);
         store_.forget_owned("cow", rec->cow);
       });
-      return 0;
     });
     // AUTOCLEAR freed the loops with the dm device; this is for ones left
     // unheld: the COW's, and the image's base once no snapshot uses it.
@@ -267,7 +274,6 @@ void DiskManager::remove_locked(const std::string& vm, const std::string& owner)
   } else {
     journaled("delete", "disk", disk_file(vm), owner, [&] {
       DiskDriver().remove(disk_file(vm));
-      return 0;
     });
     locked([&] { store_.delete_disk_record(vm); });
   }
@@ -281,7 +287,6 @@ std::string DiskManager::sweep(const DiskOrphans& orphans) {
   for (const std::string& name : orphans.dm) {
     journaled("delete", "dm", name, "leftover", [&] {
       DeviceMapper().remove(name);
-      return 0;
     });
     locked([&] { store_.forget_owned("dm", name); });
   }
@@ -290,7 +295,6 @@ std::string DiskManager::sweep(const DiskOrphans& orphans) {
     // Freed already when it was AUTOCLEAR under a dm device removed above.
     journaled("detach", "loop", l.device, "leftover", [&] {
       loops.detach(l.device);
-      return 0;
     });
   }
   for (const std::string& dir : orphans.dirs) {

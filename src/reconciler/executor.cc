@@ -26,6 +26,13 @@ size_t ExecutionReport::count(Outcome o) const {
   return n;
 }
 
+bool ExecutionReport::retryable_failure() const {
+  for (const auto& a : actions) {
+    if (a.outcome == Outcome::Failed && retryable(a.code)) return true;
+  }
+  return false;
+}
+
 namespace {
 
 enum class State { Waiting, Running, Done };
@@ -60,6 +67,10 @@ class Scheduler {
       auto t0 = std::chrono::steady_clock::now();
       try {
         r.message = run_(a);
+      } catch (const HostError& e) {
+        r.outcome = Outcome::Failed;
+        r.message = e.what();
+        r.code = e.code();
       } catch (const std::exception& e) {
         r.outcome = Outcome::Failed;
         r.message = e.what();

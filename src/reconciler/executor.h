@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/host_error.h"
 #include "reconciler/plan.h"
 
 namespace banger {
@@ -20,12 +21,16 @@ struct ActionReport {
   Outcome outcome = Outcome::Skipped;
   std::string message;  ///< what was done, or why it failed / was skipped
   double seconds = 0;
+  /// Failed: what kind of failure (HostError's code; Unknown for others).
+  ErrorCode code = ErrorCode::Unknown;
 };
 
 struct ExecutionReport {
   std::vector<ActionReport> actions;  ///< in order of completion
   bool ok() const;
   size_t count(Outcome o) const;
+  /// Some failed action may succeed if tried again as it is (retryable code).
+  bool retryable_failure() const;
 };
 
 /// Does one action; returns a short summary ("created, 1.2s boot"), throws on failure.

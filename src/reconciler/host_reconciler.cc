@@ -80,7 +80,6 @@ ObservedState HostReconciler::records() {
     for (auto& r : store_.runtimes()) o.runtimes.emplace(r.name, r);
     for (auto& r : store_.restart_records()) o.restarts.emplace(r.name, r);
     for (auto& d : store_.disk_records()) o.disks.emplace(d.vm, d);
-    return 0;
   });
   return o;
 }
@@ -151,7 +150,6 @@ std::string HostReconciler::record(const ResourceKey& key, const DesiredState& d
                    static_cast<int64_t>(std::time(nullptr)), spec->fields_json()};
   locked([&] {
     store_.put_resource(r);
-    return 0;
   });
   return "recorded";
 }
@@ -159,7 +157,6 @@ std::string HostReconciler::record(const ResourceKey& key, const DesiredState& d
 std::string HostReconciler::forget(const ResourceKey& key) {
   locked([&] {
     store_.delete_resource(kind_name(key.kind), key.name);
-    return 0;
   });
   return "deleted";
 }
@@ -186,16 +183,13 @@ std::string HostReconciler::ensure_network(const Action& a, const Plan& plan, co
   if (c && c->type == ChangeType::Replace && !old_bridge.empty() && old_bridge != n->bridge.value) {
     journaled("delete", "bridge", old_bridge, owner, [&] {
       BridgeDriver(nl).remove(old_bridge);
-      return 0;
     });
     locked([&] {
       store_.forget_owned("bridge", old_bridge);
-      return 0;
     });
   }
   locked([&] {
     store_.record_owned({"bridge", n->bridge.value, owner});
-    return 0;
   });
   NatRuleset rules = target_rules(d, plan);
   BridgeSpec b{n->bridge.value, Cidr{n->subnet.value.gateway(), n->subnet.value.prefix},
@@ -214,11 +208,9 @@ std::string HostReconciler::delete_network(const Action& a) {
     Netlink nl;
     journaled("delete", "bridge", bridge, a.key.str(), [&] {
       BridgeDriver(nl).remove(bridge);
-      return 0;
     });
     locked([&] {
       store_.forget_owned("bridge", bridge);
-      return 0;
     });
   }
   forget(a.key);
@@ -264,16 +256,13 @@ std::string HostReconciler::sync_nat(const DesiredState& d, const Plan& plan) {
   NatRuleset rules = target_rules(d, plan);
   locked([&] {
     store_.record_owned({"nft-table", "ip banger", "banger"});
-    return 0;
   });
   journaled("replace", "nft-table", "ip banger", "banger", [&] {
     nat_.apply(rules);
-    return 0;
   });
   if (rules.empty()) {
     locked([&] {
       store_.forget_owned("nft-table", "ip banger");
-      return 0;
     });
   }
   // Forwards decide which bridges need route_localnet; bridges that exist now.

@@ -5,6 +5,7 @@
 
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "state/store.h"
@@ -23,9 +24,14 @@ template <class Fn>
 auto journaled_change(Store& store, std::mutex& mu, const std::string& action, const std::string& type,
                       const std::string& id, const std::string& owner, Fn&& fn) {
   int64_t entry = with_store(mu, [&] { return store.journal_begin(action, type, id, owner); });
-  auto result = fn();
-  with_store(mu, [&] { store.journal_end(entry); });
-  return result;
+  if constexpr (std::is_void_v<decltype(fn())>) {
+    fn();
+    with_store(mu, [&] { store.journal_end(entry); });
+  } else {
+    auto result = fn();
+    with_store(mu, [&] { store.journal_end(entry); });
+    return result;
+  }
 }
 
 }  // namespace banger

@@ -26,7 +26,7 @@ namespace banger {
 std::unique_ptr<Hypervisor> HostReconciler::hypervisor_for(const VM& vm, std::string* accel) {
   // The same choice, from the same facts, as the plan showed (diff.cc).
   RuntimeChoice c = choose_runtime(vm.runtime.value, hypervisor_host());
-  if (!c.error.empty()) throw HostError(c.error);
+  if (!c.error.empty()) throw HostError(c.error, ErrorCode::Invalid);
   if (c.runtime == Runtime::Qemu) {
     *accel = c.kvm ? "kvm" : "tcg";
     return std::make_unique<QemuDriver>(c.binary, c.kvm);
@@ -48,7 +48,6 @@ void HostReconciler::record_restart(const std::string& name, const VmRuntime& rt
       if (r.name == name) prev = r;
     }
     store_.put_restart_record(next_restart_record(name, prev ? &*prev : nullptr, rt, exit, now_ms()));
-    return 0;
   });
 }
 
@@ -63,7 +62,6 @@ void HostReconciler::stop_vm(const std::string& name) {
     } else {
       FirecrackerDriver("").stop(h, opts_.stop_grace);
     }
-    return 0;
   });
   // The reaper writes the exit status once the process is gone; wait for it
   // (briefly) so that nothing writes into the run dir after it is removed.
@@ -73,7 +71,6 @@ void HostReconciler::stop_vm(const std::string& name) {
   fs::remove(status, ec);  // a deliberate stop is not an exit to restart from
   locked([&] {
     store_.delete_runtime(name);
-    return 0;
   });
 }
 
@@ -96,14 +93,12 @@ VmRuntime HostReconciler::start_vm(const VM& vm, const VmRecord& rec, const Desi
   launch.mac = rec.mac;
   locked([&] {
     store_.record_owned({"rundir", launch.run_dir, "VM/" + vm.name()});
-    return 0;
   });
   VmHandle h = journaled("start", "process", vm.name(), "VM/" + vm.name(), [&] { return hv->start(launch); });
   VmRuntime rt{vm.name(), h.process.pid, h.process.start_time, h.process.exe, h.api_socket,
                h.log_path, hv->name(), static_cast<int64_t>(std::time(nullptr)), accel};
   locked([&] {
     store_.put_runtime(rt);
-    return 0;
   });
   return rt;
 }
@@ -119,7 +114,7 @@ std::string HostReconciler::ensure_vm(const Action& a, const Change* c, const De
   std::vector<std::string> did;
   // The CLI refuses such a plan before it starts; this keeps every other
   // caller (the watcher) from losing a disk's data without --replace.
-  if (c && c->refused()) throw HostError(refusal_message(*c));
+  if (c && c->refused()) throw HostError(refusal_reason(*c), ErrorCode::Invalid);
 
   // 1. Records first: address (sticky), MAC, tap and disk names.
   VmRecord rec = locked([&] {
@@ -173,7 +168,6 @@ std::string HostReconciler::ensure_vm(const Action& a, const Change* c, const De
     rec.disk_path = disk.device;
     locked([&] {
       store_.put_vm(rec);
-      return 0;
     });
   }
   if (disk.result == OpResult::Updated) {
@@ -192,7 +186,6 @@ std::string HostReconciler::ensure_vm(const Action& a, const Change* c, const De
     if (vm->state.value == VmState::Running) record_restart(name, *rt);
     locked([&] {
       store_.delete_runtime(name);
-      return 0;
     });
   }
   if (vm->state.value == VmState::Running && !alive && !keep_down) {
@@ -220,7 +213,6 @@ std::string HostReconciler::delete_vm(const std::string& name) {
       Netlink nl;
       journaled("delete", "tap", rec->tap, owner, [&] {
         TapDriver(nl).remove(rec->tap);
-        return 0;
       });
     }
     disks_.remove(name, owner);
@@ -241,7 +233,6 @@ std::string HostReconciler::delete_vm(const std::string& name) {
       store_.delete_vm(name);
       store_.delete_resource("VM", name);
     });
-    return 0;
   });
   return rec ? "process, tap " + rec->tap + ", disk and address " + rec->ip + " removed" : "deleted";
 }

@@ -129,16 +129,60 @@ Watcher::Outcome Watcher::converge(const DesiredState& desired, bool prune, Watc
     Plan plan = s.plan_apply(desired, d);
     o.retry_at = plan.retry_at;
     if (plan.empty()) {
+      final_errors_.clear();
+      failing_.clear();
       out_.log(spdlog::level::debug, std::string(to_string(why)) + ": no changes", {{"trigger", to_string(why)}});
     } else {
-      out_.plan(plan, why);
+      // A final failure (one no retry can fix), and what it held back, is
+      // reported in full once. At a resync, retry or VM exit, a plan that
+      // only repeats the changes that failed so, and each action that ends
+      // as it did then, goes to debug; a file change or SIGHUP shows it all.
+      const bool quiet_trigger =
+          why == WatchTrigger::Resync || why == WatchTrigger::Retry || why == WatchTrigger::VmExit;
+      bool repeat = quiet_trigger && !final_errors_.empty() && !plan.diff.nat_drift && plan.diff.disk_orphans.empty();
+      for (const Change& c : plan.diff.changes) repeat = repeat && failing_.count(c.key.str()) > 0;
+      if (repeat) {
+        out_.log(spdlog::level::debug, std::string(to_string(why)) + ": the changes that failed before, again",
+                 {{"trigger", to_string(why)}, {"changes", std::to_string(plan.diff.changes.size())}});
+      } else {
+        out_.plan(plan, why);
+      }
       static const std::atomic<bool> kNever{false};
-      ExecutionReport rep = s.execute(plan, desired, signals_ ? signals_->stop() : kNever,
-                                      [&](const Action& a, const ActionReport* r) {
-                                        if (r) out_.action(plan, a, *r);
-                                      });
-      out_.executed(plan, rep);
-      o.ok = rep.ok();
+      std::map<std::string, std::string> finals;
+      size_t news = 0;  // actions that did not end as in the last reconcile
+      ExecutionReport rep = s.execute(
+          plan, desired, signals_ ? signals_->stop() : kNever, [&](const Action& a, const ActionReport* r) {
+            if (!r) return;
+            const std::string key = a.key.str() + " " + to_string(a.type);
+            const bool final_failure = r->outcome == banger::Outcome::Failed && !retryable(r->code);
+            bool same = false;
+            if (final_failure || r->outcome == banger::Outcome::Skipped) {
+              finals[key] = r->message;
+              auto seen = final_errors_.find(key);
+              same = seen != final_errors_.end() && seen->second == r->message;
+            } else {
+              same = r->outcome == banger::Outcome::Succeeded && repeat;
+            }
+            if (quiet_trigger && same) {
+              out_.log(spdlog::level::debug, key + ": " + to_string(r->outcome) + ": " + r->message,
+                       {{"resource", a.key.str()}, {"code", to_string(r->code)}});
+              return;
+            }
+            ++news;
+            out_.action(plan, a, *r);
+          });
+      if (quiet_trigger && news == 0 && !rep.ok()) {
+        out_.log(spdlog::level::debug, "reconcile incomplete: the same final failures as before",
+                 {{"failed", std::to_string(rep.count(banger::Outcome::Failed))}});
+      } else {
+        out_.executed(plan, rep);
+      }
+      final_errors_ = std::move(finals);
+      failing_.clear();
+      for (const Action& a : plan.actions) {
+        if (final_errors_.count(a.key.str() + " " + to_string(a.type))) failing_.insert(a.key.str());
+      }
+      o.ok = rep.ok() || !rep.retryable_failure();
     }
     if (watch_processes(s, desired)) {
       // A VM died before its pidfd was open (at once after its start): look

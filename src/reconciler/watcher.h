@@ -21,8 +21,10 @@
 #include <spdlog/common.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -78,7 +80,11 @@ class Watcher {
 
  private:
   struct Outcome {
-    bool ok = true;        ///< false: retry after a back-off
+    /// false: retry after a back-off. A reconcile whose failures are all
+    /// final (ErrorCode not retryable: a name taken, a missing binary, a hash
+    /// mismatch) counts as ok here: trying again soon cannot help, so it
+    /// waits for a file change, SIGHUP or the resync.
+    bool ok = true;
     std::optional<std::chrono::system_clock::time_point> retry_at;
   };
 
@@ -110,6 +116,11 @@ class Watcher {
   std::optional<DesiredState> last_good_;
   /// What the last refused reconcile said (errors of an invalid DIR, ...).
   std::string blocked_;
+  /// Final action failures (and what they held back) of the last reconcile,
+  /// "VM/web EnsureVm" -> message, and their resources: the same again at a
+  /// resync, retry or VM exit is logged at debug level (watch_reconcile.cc).
+  std::map<std::string, std::string> final_errors_;
+  std::set<std::string> failing_;
 };
 
 }  // namespace banger

@@ -68,7 +68,8 @@ Ipv4 Store::allocate_ip(const std::string& network, const Cidr& subnet, const st
                         where + "; pick one from " +
                         Ipv4{static_cast<uint32_t>(range.first)}.str() + " to " +
                         Ipv4{static_cast<uint32_t>(range.last)}.str() + " (" +
-                        subnet.gateway().str() + " is the gateway)");
+                        subnet.gateway().str() + " is the gateway)",
+                        ErrorCode::Invalid);
       if (current && current->value == wanted->value) {
         result = *wanted;
         return;
@@ -78,7 +79,8 @@ Ipv4 Store::allocate_ip(const std::string& network, const Cidr& subnet, const st
       if (holder.step())
         throw HostError("VM " + vm + ": ip " + wanted->str() + " on " + where +
                         " is already allocated to VM " + holder.text(0) +
-                        "; choose another ip or delete VM " + holder.text(0));
+                        "; choose another ip or delete VM " + holder.text(0),
+                        ErrorCode::Conflict);
       // A VM whose manifest now names a different address moves to it.
       Stmt(db_, "INSERT OR REPLACE INTO ip_allocations (network, ip, vm) VALUES (?1, ?2, ?3)")
           .bind(1, network)
@@ -108,7 +110,8 @@ Ipv4 Store::allocate_ip(const std::string& network, const Cidr& subnet, const st
           .run();
       return;
     }
-    throw HostError(where + " has no free address; use a larger subnet or delete a VM on it");
+    throw HostError(where + " has no free address; use a larger subnet or delete a VM on it",
+                    ErrorCode::Exhausted);
   });
   return result;
 }

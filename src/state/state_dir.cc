@@ -15,12 +15,12 @@ void make_dir(const std::string& path, mode_t mode) {
   if (::mkdir(path.c_str(), mode) == 0) {
     // mkdir's mode is filtered by the umask; chmod makes it exactly `mode`.
     if (::chmod(path.c_str(), mode) != 0)
-      throw HostError(errno_message("setting the mode of state dir " + path, errno));
+      throw HostError::from_errno("setting the mode of state dir " + path, errno);
     return;
   }
   if (errno == EEXIST) return;  // made by someone else meanwhile; checked below
   throw HostError(errno_message("creating state dir " + path, errno) +
-                  "; run as root or choose another --state-dir");
+                  "; run as root or choose another --state-dir", code_of_errno(errno));
 }
 
 }  // namespace
@@ -29,7 +29,7 @@ void ensure_state_dir(const std::string& dir) {
   if (dir.empty()) throw HostError("the state dir is empty; set --state-dir or BANGER_STATE_DIR");
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) {
-    if (errno != ENOENT) throw HostError(errno_message("checking state dir " + dir, errno));
+    if (errno != ENOENT) throw HostError::from_errno("checking state dir " + dir, errno);
     // Parents first, then the dir itself; only the last one must be private.
     for (size_t pos = dir.find('/', 1); pos != std::string::npos; pos = dir.find('/', pos + 1)) {
       std::string parent = dir.substr(0, pos);
@@ -38,7 +38,7 @@ void ensure_state_dir(const std::string& dir) {
     }
     make_dir(dir, 0700);
     if (::stat(dir.c_str(), &st) != 0)
-      throw HostError(errno_message("checking state dir " + dir, errno));
+      throw HostError::from_errno("checking state dir " + dir, errno);
   }
   if (!S_ISDIR(st.st_mode))
     throw HostError("state dir " + dir + " is not a directory; choose another --state-dir");

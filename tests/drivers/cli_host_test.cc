@@ -15,6 +15,7 @@
 #include "run_command.h"
 #include "drivers/kvm.h"
 #include "reconciler/runtime_choice.h"
+#include "state/host_lock.h"
 #include "state/store.h"
 
 using banger::test::CommandResult;

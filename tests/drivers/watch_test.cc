@@ -189,6 +189,32 @@ class WatchTest : public ::testing::Test {
   pid_t pid_ = -1;
 };
 
+// A failure no retry can fix (here: runtime: firecracker under --accel tcg,
+// ErrorCode Invalid) is logged in full once, is not retried with back-off,
+// and comes back in full when a file changes.
+TEST_F(WatchTest, AFinalFailureIsReportedOnceAndNotRetriedUntilAFileChanges) {
+  put("base.yaml", base_yaml());
+  put("vms/web-1.yaml", vm_yaml("web-1", "128Mi"));
+  start_watcher({"--accel", "tcg", "--resync", "1s"});
+  const std::string failed = "VM/web-1: failed: runtime: firecracker needs KVM, but --accel tcg turns it off";
+  auto count = [&](const std::string& what) {
+    size_t n = 0;
+    const std::string l = log();
+    for (size_t at = l.find(what); at != std::string::npos; at = l.find(what, at + 1)) ++n;
+    return n;
+  };
+  ASSERT_TRUE(eventually([&] { return count(failed) == 1; })) << log();
+  std::this_thread::sleep_for(3500ms);  // three resyncs or more
+  EXPECT_EQ(count(failed), 1u) << "a final failure is reported once:\n" << log();
+  EXPECT_EQ(count("+ VM/web-1"), 1u) << "its plan too:\n" << log();
+  EXPECT_EQ(count("retry: "), 0u) << "a final failure is not retried with back-off:\n" << log();
+  EXPECT_EQ(count("VM/web-1: failed: VM/web-1"), 0u) << "the line names the VM once:\n" << log();
+  EXPECT_TRUE(exists("network", "w")) << "the rest converged";
+
+  put("vms/web-1.yaml", vm_yaml("web-1", "256Mi"));
+  EXPECT_TRUE(eventually([&] { return count(failed) == 2; }, 10s)) << "a file change shows it again:\n" << log();
+}
+
 TEST_F(WatchTest, AppliesAtStartThenANewFileRunsItsVm) {
   put("base.yaml", base_yaml());
   put("vms/web-1.yaml", vm_yaml("web-1", "128Mi"));

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <functional>
+
 #include <atomic>
 #include <mutex>
 #include <set>
@@ -95,6 +98,33 @@ TEST(Executor, FailureSkipsDependentsOnlyAndOrderingStillHolds) {
       EXPECT_EQ(r.message, "VM/web did not succeed");  // the outcome says "skipped" (no "skipped: skipped:")
     }
   }
+}
+
+TEST(Executor, AFailureKeepsItsErrorCodeAndSaysWhetherARetryCanHelp) {
+  DesiredState d = test::desired_from(test::kFleet);
+  Plan p = make_plan(compute_diff(d, ObservedState{}, {}), d);
+  std::atomic<bool> stop{false};
+  auto run_with = [&](const std::function<void()>& fail) {
+    return execute(
+        p,
+        [&](const Action& a) -> std::string {
+          if (a.type == ActionType::EnsureVm) fail();
+          return "ok";
+        },
+        2, stop);
+  };
+  auto final_failure = run_with([] { throw HostError("tap bg-x: taken by a foreign link", ErrorCode::Conflict); });
+  ASSERT_EQ(final_failure.count(Outcome::Failed), 1u);
+  for (const auto& r : final_failure.actions) {
+    if (r.outcome == Outcome::Failed) {
+      EXPECT_EQ(r.code, ErrorCode::Conflict);
+    }
+  }
+  EXPECT_FALSE(final_failure.retryable_failure());
+  EXPECT_TRUE(run_with([] { throw HostError::from_errno("tap bg-x", EBUSY); }).retryable_failure());
+  // Anything but a HostError is unknown, and so retried as before codes.
+  EXPECT_TRUE(run_with([] { throw std::runtime_error("boom"); }).retryable_failure());
+  EXPECT_FALSE(run_with([] {}).retryable_failure());
 }
 
 TEST(Executor, StopCancelsWhatHasNotStarted) {
