@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "drivers/artifact_store.h"
 #include "drivers/hypervisor.h"
@@ -71,6 +72,20 @@ class HostReconciler {
   /// if it went missing), else the resolved path.
   std::string artifact_file(const std::string& label, const std::string& field, const ArtifactSource& s);
   std::string ensure_vm(const Action& a, const Change* c, const DesiredState& d);
+  /// What the steps of ensure_vm work on (vm_actions.cc).
+  struct VmStep {
+    const VM& vm;
+    const Network& net;
+    const Image& image;
+    const Change* change;  ///< nullptr: no change of its own (e.g. a dependency's)
+    std::string owner;     ///< "VM/name"
+    std::string name;
+  };
+  VmRecord vm_record_step(const VmStep& s);
+  void vm_stop_for_restart_step(const VmStep& s, std::vector<std::string>& did);
+  void tap_ensure_step(const VmStep& s, const VmRecord& rec, std::vector<std::string>& did);
+  void disk_ensure_step(const VmStep& s, VmRecord& rec, std::vector<std::string>& did);
+  void vm_process_step(const VmStep& s, const VmRecord& rec, const DesiredState& d, std::vector<std::string>& did);
   std::string delete_vm(const std::string& name);
   std::string sync_nat(const DesiredState& d, const Plan& plan);
   std::string record(const ResourceKey& key, const DesiredState& d);

@@ -103,103 +103,121 @@ VmRuntime HostReconciler::start_vm(const VM& vm, const VmRecord& rec, const Desi
   return rt;
 }
 
-std::string HostReconciler::ensure_vm(const Action& a, const Change* c, const DesiredState& d) {
-  const VM* vm = d.set.find_vm(a.key.name);
-  if (!vm) throw HostError(a.key.str() + " is not in the manifests");
-  const Network* net = d.set.find_network(vm->network.value);
-  const Image* image = d.set.find_image(vm->image.value);
-  if (!net || !image) throw HostError(a.key.str() + ": network or image is missing");
-  const std::string owner = a.key.str();
-  const std::string& name = vm->name();
-  std::vector<std::string> did;
-  // The CLI refuses such a plan before it starts; this keeps every other
-  // caller (the watcher) from losing a disk's data without --replace.
-  if (c && c->refused()) throw HostError(refusal_reason(*c), ErrorCode::Invalid);
+// ensure_vm runs these steps in order; each says what it did in `did`.
+// Their names (vm.record, vm.stop_for_restart, tap.ensure, disk.ensure,
+// vm.process) are what logs and errors can point at.
 
-  // 1. Records first: address (sticky), MAC, tap and disk names.
-  VmRecord rec = locked([&] {
+// vm.record: records first (address, sticky; MAC; tap and disk names), so
+// that everything made after them is already owned.
+VmRecord HostReconciler::vm_record_step(const VmStep& s) {
+  return locked([&] {
     VmRecord r;
     store_.transaction([&] {
-      auto old = store_.vm(name);
-      if (old && old->network != net->name()) store_.release_ips(name);
-      Ipv4 ip = store_.allocate_ip(net->name(), net->subnet.value, name, vm->ip.value);
+      auto old = store_.vm(s.name);
+      if (old && old->network != s.net.name()) store_.release_ips(s.name);
+      Ipv4 ip = store_.allocate_ip(s.net.name(), s.net.subnet.value, s.name, s.vm.ip.value);
       // The disk's path stays as recorded: a snapshot's is its dm device.
-      r = VmRecord{name, net->name(), ip.str(), mac_for(ip), tap_name_for(name),
-                   old ? old->disk_path : disk_path(name)};
-      store_.record_owned({"tap", r.tap, owner});
-      store_.record_owned({"disk", r.disk_path, owner});
+      r = VmRecord{s.name, s.net.name(), ip.str(), mac_for(ip), tap_name_for(s.name),
+                   old ? old->disk_path : disk_path(s.name)};
+      store_.record_owned({"tap", r.tap, s.owner});
+      store_.record_owned({"disk", r.disk_path, s.owner});
       store_.put_vm(r);
     });
     return r;
   });
+}
 
-  // 2. A restart or a new disk stops the old process first.
-  bool replace = c && c->type == ChangeType::Replace;
-  bool restart = c && (c->restart || replace);
+// vm.stop_for_restart: a restart or a new disk stops the old process first,
+// as the diff decided (Change::restart, the fields' effects).
+void HostReconciler::vm_stop_for_restart_step(const VmStep& s, std::vector<std::string>& did) {
+  const Change* c = s.change;
+  const bool replace = c && c->type == ChangeType::Replace;
+  const bool restart = c && (c->restart || replace);
   if (restart || (c && c->type == ChangeType::Update)) {
-    auto rt = locked([&] { return store_.runtime(name); });
+    auto rt = locked([&] { return store_.runtime(s.name); });
     bool needs_restart = replace || std::any_of(c->fields.begin(), c->fields.end(), [](const FieldChange& f) {
                            return f.effect != FieldEffect::InPlace;
                          });
     if (rt && needs_restart) {
-      stop_vm(name);
+      stop_vm(s.name);
       did.push_back("stopped for restart");
     }
   }
   if (replace) {
-    disks_.remove(name, owner);
+    disks_.remove(s.name, s.owner);
     did.push_back("old disk removed");
   }
+}
 
-  // 3. Tap on the network's bridge.
-  {
-    std::lock_guard lock(net_mu_);
-    Netlink nl;
-    OpResult r = journaled("ensure", "tap", rec.tap, owner,
-                           [&] { return TapDriver(nl).ensure({rec.tap, net->bridge.value}, seen_links_); });
-    if (r != OpResult::Unchanged) did.push_back("tap " + rec.tap + " " + to_string(r));
-  }
+// tap.ensure: the VM's tap on its network's bridge.
+void HostReconciler::tap_ensure_step(const VmStep& s, const VmRecord& rec, std::vector<std::string>& did) {
+  std::lock_guard lock(net_mu_);
+  Netlink nl;
+  OpResult r = journaled("ensure", "tap", rec.tap, s.owner,
+                         [&] { return TapDriver(nl).ensure({rec.tap, s.net.bridge.value}, seen_links_); });
+  if (r != OpResult::Unchanged) did.push_back("tap " + rec.tap + " " + to_string(r));
+}
 
-  // 4. Disk from the image (the disk manager journals and records each part).
-  DiskResult disk = disks_.ensure({name, artifact_file("Image/" + image->name(), "spec", image->source),
-                                   vm->disk_size.value, vm->disk_strategy.value, owner},
+// disk.ensure: the disk from the image (the disk manager journals and
+// records each part); a snapshot's device becomes the recorded path.
+void HostReconciler::disk_ensure_step(const VmStep& s, VmRecord& rec, std::vector<std::string>& did) {
+  DiskResult disk = disks_.ensure({s.name, artifact_file("Image/" + s.image.name(), "spec", s.image.source),
+                                   s.vm.disk_size.value, s.vm.disk_strategy.value, s.owner},
                                   disk_host());
   if (disk.device != rec.disk_path) {
     rec.disk_path = disk.device;
-    locked([&] {
-      store_.put_vm(rec);
-    });
+    locked([&] { store_.put_vm(rec); });
   }
   if (disk.result == OpResult::Updated) {
     did.push_back("disk grown to " + format_size(disk.size));
   } else if (disk.result != OpResult::Unchanged) {
     did.push_back("disk " + std::string(to_string(disk.result)) + " by " + to_string(disk.method));
   }
+}
 
-  // 5. Process, as spec.state says.
-  auto rt = locked([&] { return store_.runtime(name); });
-  bool alive = rt && is_running({static_cast<pid_t>(rt->pid), rt->start_time, rt->exe});
-  // A process that ended on its own (not stopped by banger, whose stop
-  // forgets the record): restartPolicy and back-off were weighed by diff.
-  bool keep_down = c && c->keep_down;
+// vm.process: the process as spec.state says. A process that ended on its
+// own (not stopped by banger, whose stop forgets the record) is counted as a
+// restart; restartPolicy and back-off were weighed by diff (keep_down).
+void HostReconciler::vm_process_step(const VmStep& s, const VmRecord& rec, const DesiredState& d,
+                                     std::vector<std::string>& did) {
+  auto rt = locked([&] { return store_.runtime(s.name); });
+  const bool alive = rt && is_running({static_cast<pid_t>(rt->pid), rt->start_time, rt->exe});
+  const bool keep_down = s.change && s.change->keep_down;
+  const bool want_running = s.vm.state.value == VmState::Running;
   if (rt && !alive && !keep_down) {
-    if (vm->state.value == VmState::Running) record_restart(name, *rt);
-    locked([&] {
-      store_.delete_runtime(name);
-    });
+    if (want_running) record_restart(s.name, *rt);
+    locked([&] { store_.delete_runtime(s.name); });
   }
-  if (vm->state.value == VmState::Running && !alive && !keep_down) {
-    VmRuntime rt = start_vm(*vm, rec, d);
-    did.push_back("started as " + rt.label() + " (pid " + std::to_string(rt.pid) + ", " + rec.ip + ")");
-  } else if (vm->state.value == VmState::Stopped && alive) {
-    stop_vm(name);
+  if (want_running && !alive && !keep_down) {
+    VmRuntime started = start_vm(s.vm, rec, d);
+    did.push_back("started as " + started.label() + " (pid " + std::to_string(started.pid) + ", " + rec.ip + ")");
+  } else if (!want_running && alive) {
+    stop_vm(s.name);
     did.push_back("stopped");
   }
+}
 
+std::string HostReconciler::ensure_vm(const Action& a, const Change* c, const DesiredState& d) {
+  const VM* vm = d.set.find_vm(a.key.name);
+  if (!vm) throw HostError(a.key.str() + " is not in the manifests");
+  const Network* net = d.set.find_network(vm->network.value);
+  const Image* image = d.set.find_image(vm->image.value);
+  if (!net || !image) throw HostError(a.key.str() + ": network or image is missing");
+  // The CLI refuses such a plan before it starts; this keeps every other
+  // caller (the watcher) from losing a disk's data without --replace.
+  if (c && c->refused()) throw HostError(refusal_reason(*c), ErrorCode::Invalid);
+
+  const VmStep s{*vm, *net, *image, c, a.key.str(), vm->name()};
+  std::vector<std::string> did;
+  VmRecord rec = vm_record_step(s);
+  vm_stop_for_restart_step(s, did);
+  tap_ensure_step(s, rec, did);
+  disk_ensure_step(s, rec, did);
+  vm_process_step(s, rec, d, did);
   record(a.key, d);
   if (did.empty()) return c && c->type != ChangeType::Repair ? "record updated" : "up to date";
   std::string out;
-  for (const auto& s : did) out += (out.empty() ? "" : ", ") + s;
+  for (const auto& x : did) out += (out.empty() ? "" : ", ") + x;
   return out;
 }
 
