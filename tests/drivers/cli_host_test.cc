@@ -10,10 +10,8 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
-#include "leftovers.h"
-#include "netns.h"
-#include "run_command.h"
 #include "drivers/kvm.h"
+#include "host_e2e.h"
 #include "reconciler/runtime_choice.h"
 #include "state/host_lock.h"
 #include "state/store.h"
@@ -24,17 +22,12 @@ using banger::test::TempDir;
 
 namespace {
 
-class HostCli : public ::testing::Test {
+class HostCli : public banger::test::HostE2E {
  protected:
   void SetUp() override {
-    REQUIRE_PRIVATE_NETNS();
-    dir_ = std::make_unique<TempDir>();
-    dir_->write("vmlinux", std::string(4096, 'k'));
+    HostE2E::SetUp();
+    if (IsSkipped()) return;
     dir_->write("rootfs.ext4", std::string(1 << 20, '\0'));
-  }
-
-  void TearDown() override {
-    if (dir_) banger::test::kill_processes_mentioning(dir_->path());
   }
 
   std::string fleet(const std::string& a_fields = ", diskStrategy: copy") {
@@ -47,6 +40,8 @@ class HostCli : public ::testing::Test {
            "spec: {kernel: k, image: i, diskStrategy: copy}\n";
   }
 
+  // Every command here, doctor and get included, with --firecracker unless
+  // with_fc is false (the base's banger() adds it where banger plans VMs).
   CommandResult banger(std::vector<std::string> args, bool with_fc = true) {
     std::vector<std::string> argv{BANGER_BIN};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -54,8 +49,6 @@ class HostCli : public ::testing::Test {
     if (with_fc) argv.insert(argv.end(), {"--firecracker", FAKE_FIRECRACKER_BIN});
     return run_command(argv, "", 120);
   }
-
-  std::unique_ptr<TempDir> dir_;
 };
 
 TEST_F(HostCli, DoctorReportsEachCheck) {
