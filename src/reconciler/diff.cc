@@ -70,7 +70,10 @@ class Differ {
   Diff run() {
     Diff diff;
     for (const ResourceSpec& spec : d_.specs) {
-      if (auto c = compare(spec)) diff.changes.push_back(std::move(*c));
+      auto c = compare(spec);
+      if (!c) continue;
+      if (spec.key.kind == Kind::VM) runtime_rules(spec.key.name, *c);
+      diff.changes.push_back(std::move(*c));
     }
     if (opts_.prune) {
       std::vector<Change> deletes;
@@ -100,11 +103,8 @@ class Differ {
   std::optional<Change> compare(const ResourceSpec& spec) {
     Change c{spec.key, ChangeType::Create, {}, {}, false, spec.source_file};
     auto rec = o_.applied.find(spec.key);
+    if (rec == o_.applied.end()) return c;
     const bool vm = spec.key.kind == Kind::VM;
-    if (rec == o_.applied.end()) {
-      if (vm) runtime_rules(spec.key.name, c);
-      return c;
-    }
     const bool forced = vm && opts_.replace.count(spec.key) > 0;
     if (rec->second.spec_hash != spec.hash()) {
       c.fields = field_changes(spec.key.kind, ResourceSpec::fields_from_json(rec->second.spec_json),
@@ -130,12 +130,10 @@ class Differ {
       if (c.drift.empty() && c.error.empty()) return std::nullopt;
       c.type = ChangeType::Repair;
       c.keep_down = keep_down_.count(spec.key.name) > 0;
-      if (vm) runtime_rules(spec.key.name, c);
       return c;
     }
     if (forced) c.notes.push_back("replacement requested with --replace");
     if (vm) disk_rules(spec.key.name, c);
-    if (vm) runtime_rules(spec.key.name, c);
     return c;
   }
 
