@@ -130,7 +130,6 @@ Watcher::Outcome Watcher::converge(const DesiredState& desired, bool prune, Watc
     o.retry_at = plan.retry_at;
     if (plan.empty()) {
       final_errors_.clear();
-      failing_.clear();
       out_.log(spdlog::level::debug, std::string(to_string(why)) + ": no changes", {{"trigger", to_string(why)}});
     } else {
       // A final failure (one no retry can fix), and what it held back, is
@@ -139,8 +138,12 @@ Watcher::Outcome Watcher::converge(const DesiredState& desired, bool prune, Watc
       // as it did then, goes to debug; a file change or SIGHUP shows it all.
       const bool quiet_trigger =
           why == WatchTrigger::Resync || why == WatchTrigger::Retry || why == WatchTrigger::VmExit;
+      auto failed_before = [&](const std::string& resource) {
+        auto it = final_errors_.lower_bound({resource, ""});
+        return it != final_errors_.end() && it->first.first == resource;
+      };
       bool repeat = quiet_trigger && !final_errors_.empty() && !plan.diff.nat_drift && plan.diff.disk_orphans.empty();
-      for (const Change& c : plan.diff.changes) repeat = repeat && failing_.count(c.key.str()) > 0;
+      for (const Change& c : plan.diff.changes) repeat = repeat && failed_before(c.key.str());
       if (repeat) {
         out_.log(spdlog::level::debug, std::string(to_string(why)) + ": the changes that failed before, again",
                  {{"trigger", to_string(why)}, {"changes", std::to_string(plan.diff.changes.size())}});
@@ -148,12 +151,12 @@ Watcher::Outcome Watcher::converge(const DesiredState& desired, bool prune, Watc
         out_.plan(plan, why);
       }
       static const std::atomic<bool> kNever{false};
-      std::map<std::string, std::string> finals;
+      std::map<std::pair<std::string, std::string>, std::string> finals;
       size_t news = 0;  // actions that did not end as in the last reconcile
       ExecutionReport rep = s.execute(
           plan, desired, signals_ ? signals_->stop() : kNever, [&](const Action& a, const ActionReport* r) {
             if (!r) return;
-            const std::string key = a.key.str() + " " + to_string(a.type);
+            const std::pair<std::string, std::string> key{a.key.str(), to_string(a.type)};
             const bool final_failure = r->outcome == banger::Outcome::Failed && !retryable(r->code);
             bool same = false;
             if (final_failure || r->outcome == banger::Outcome::Skipped) {
@@ -164,7 +167,8 @@ Watcher::Outcome Watcher::converge(const DesiredState& desired, bool prune, Watc
               same = r->outcome == banger::Outcome::Succeeded && repeat;
             }
             if (quiet_trigger && same) {
-              out_.log(spdlog::level::debug, key + ": " + to_string(r->outcome) + ": " + r->message,
+              out_.log(spdlog::level::debug,
+                       key.first + " " + key.second + ": " + to_string(r->outcome) + ": " + r->message,
                        {{"resource", a.key.str()}, {"code", to_string(r->code)}});
               return;
             }
@@ -178,10 +182,6 @@ Watcher::Outcome Watcher::converge(const DesiredState& desired, bool prune, Watc
         out_.executed(plan, rep);
       }
       final_errors_ = std::move(finals);
-      failing_.clear();
-      for (const Action& a : plan.actions) {
-        if (final_errors_.count(a.key.str() + " " + to_string(a.type))) failing_.insert(a.key.str());
-      }
       o.ok = rep.ok() || !rep.retryable_failure();
     }
     if (watch_processes(s, desired)) {

@@ -24,7 +24,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -117,10 +116,9 @@ class Watcher {
   /// What the last refused reconcile said (errors of an invalid DIR, ...).
   std::string blocked_;
   /// Final action failures (and what they held back) of the last reconcile,
-  /// "VM/web EnsureVm" -> message, and their resources: the same again at a
-  /// resync, retry or VM exit is logged at debug level (watch_reconcile.cc).
-  std::map<std::string, std::string> final_errors_;
-  std::set<std::string> failing_;
+  /// (resource, action type) -> message: the same again at a resync, retry or
+  /// VM exit is logged at debug level (watch_reconcile.cc).
+  std::map<std::pair<std::string, std::string>, std::string> final_errors_;
 };
 
 }  // namespace banger
