@@ -40,9 +40,13 @@ KvmVerdict judge_kvm(const KvmFacts& f) {
   return {false, "/dev/kvm is served by neither kvm_intel nor kvm_amd and the CPU shows no vmx/svm"};
 }
 
+std::string RuntimeChoice::accel() const {
+  if (runtime == Runtime::Firecracker) return "";
+  return kvm ? "kvm" : "tcg";
+}
+
 std::string RuntimeChoice::label() const {
-  if (runtime == Runtime::Firecracker) return "firecracker";
-  return kvm ? "qemu/kvm" : "qemu/tcg";
+  return runtime == Runtime::Firecracker ? "firecracker" : "qemu/" + accel();
 }
 
 namespace {

@@ -47,6 +47,8 @@ struct RuntimeChoice {
   std::string binary;
   std::string reason;  ///< why this one, for the plan, get and doctor
   std::string error;   ///< not empty: nothing can run this VM here; says what to do
+  /// QEMU's "kvm" or "tcg"; "" for Firecracker (what VmRuntime::accel keeps).
+  std::string accel() const;
   /// "firecracker", "qemu/kvm" or "qemu/tcg" (get -o wide's RUNTIME).
   std::string label() const;
 };

@@ -27,11 +27,8 @@ std::unique_ptr<Hypervisor> HostReconciler::hypervisor_for(const VM& vm, std::st
   // The same choice, from the same facts, as the plan showed (diff.cc).
   RuntimeChoice c = choose_runtime(vm.runtime.value, hypervisor_host());
   if (!c.error.empty()) throw HostError(c.error, ErrorCode::Invalid);
-  if (c.runtime == Runtime::Qemu) {
-    *accel = c.kvm ? "kvm" : "tcg";
-    return std::make_unique<QemuDriver>(c.binary, c.kvm);
-  }
-  accel->clear();
+  *accel = c.accel();
+  if (c.runtime == Runtime::Qemu) return std::make_unique<QemuDriver>(c.binary, c.kvm);
   return std::make_unique<FirecrackerDriver>(c.binary);
 }
 
