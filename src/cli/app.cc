@@ -9,6 +9,7 @@
 
 #include "cli/options.h"
 #include "cli/doctor_cmd.h"
+#include "cli/explain_cmd.h"
 #include "cli/gc_cmd.h"
 #include "cli/get_cmd.h"
 #include "cli/logs_cmd.h"
@@ -102,6 +103,7 @@ int run(int argc, char** argv) {
   add_watch_command(app, global, command);
   add_gc_command(app, global, command);
   add_state_command(app, global, command);
+  add_explain_command(app, global, command);
   for (CLI::App* s : app.get_subcommands([](const CLI::App*) { return true; })) {
     s->allow_extras();
     s->fallthrough();  // global flags work after the command too, as in kubectl

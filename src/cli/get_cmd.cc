@@ -10,6 +10,7 @@
 
 #include "cli/host_flags.h"
 #include "drivers/netlink.h"
+#include "reconciler/applied_spec.h"
 #include "reconciler/readiness.h"
 #include "reconciler/restart_policy.h"
 #include "reconciler/session.h"
@@ -37,7 +38,7 @@ std::string age(int64_t since) {
 
 std::map<std::string, std::string> fields(const ResourceRecord& r) {
   std::map<std::string, std::string> out;
-  for (const auto& f : ResourceSpec::fields_from_json(r.spec_json)) out[f.name] = f.value;
+  for (const auto& f : applied_fields(r)) out[f.name] = f.value;
   return out;
 }
 
@@ -158,7 +159,7 @@ void print_table(const std::vector<Row>& rows) {
 
 json to_json(const ResourceRecord& r, const Row& status) {
   json spec = json::object();
-  for (const auto& f : ResourceSpec::fields_from_json(r.spec_json)) spec[f.name] = f.value;
+  for (const auto& f : applied_fields(r)) spec[f.name] = f.value;
   json st = json::object();
   for (const auto& [k, v] : status) st[k] = v;
   return {{"apiVersion", "banger.dev/v1"},

@@ -1,5 +1,7 @@
 #include "reconciler/artifact_gc.h"
 
+#include "reconciler/applied_spec.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <mutex>
@@ -17,11 +19,17 @@ namespace banger {
 std::set<std::string> artifacts_in_use(const std::vector<ResourceRecord>& applied) {
   std::set<std::string> used;
   for (const ResourceRecord& r : applied) {
-    if (r.kind != "Kernel" && r.kind != "Image") continue;
     // Every hash the spec names counts, path artifacts' too: a hash keeps its
     // file whoever names it, and a `path` never has one in the store anyway.
-    for (const SpecField& f : ResourceSpec::fields_from_json(r.spec_json)) {
-      if ((f.name == "sha256" || f.name == "initrdSha256") && !f.value.empty()) used.insert(f.value);
+    std::vector<std::string> hashes;
+    if (r.kind == "Kernel") {
+      Kernel k = applied_kernel(r);
+      hashes = {k.source.sha256.value, k.initrd ? k.initrd->sha256.value : ""};
+    } else if (r.kind == "Image") {
+      hashes = {applied_image(r).source.sha256.value};
+    }
+    for (const std::string& h : hashes) {
+      if (!h.empty()) used.insert(h);
     }
   }
   return used;

@@ -43,6 +43,10 @@ struct Change {
   /// snapshot): apply refuses the whole plan, diff exits 1.
   std::string error;
   std::vector<std::string> notes;  ///< extra lines for the plan ("replacement requested with --replace")
+  /// VM update/replace: a field that needs a reboot or a new disk changed,
+  /// so a process still on record is stopped before anything else, running
+  /// or not (a stale one is cleaned up). Decided here; ensure_vm obeys.
+  bool stop_first = false;
   /// apply must not carry this change out as it stands.
   bool refused() const { return !error.empty() || (data_loss && !replace_accepted); }
 };

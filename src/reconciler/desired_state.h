@@ -1,5 +1,6 @@
 // What the manifests ask for, as diffable specs plus the typed resources the
-// actions need. Pure: built from a validated ManifestSet.
+// actions need. Pure: built from a validated ManifestSet. A spec's fields are
+// the values each kind's field table shows (field_table.h), in table order.
 #pragma once
 
 #include <map>
@@ -7,16 +8,10 @@
 #include <vector>
 
 #include "reconciler/spec.h"
+#include "resources/field_table.h"
 #include "resources/model.h"
 
 namespace banger {
-
-/// How a change to one field of a resource is carried out.
-enum class FieldEffect {
-  InPlace,   ///< recorded, or applied live (nat on/off, a forward's rule)
-  Restart,   ///< the VM must be stopped and started again
-  Replace,   ///< the object is destroyed and made again (a VM's disk, a bridge)
-};
 
 struct DesiredState {
   ManifestSet set;                  ///< validated manifests, defaults filled in
@@ -26,9 +21,6 @@ struct DesiredState {
 };
 
 DesiredState make_desired(const ManifestSet& set);
-
-/// The effect of changing `field` on a resource of `kind`.
-FieldEffect field_effect(Kind kind, const std::string& field);
 
 /// The kernel command line a VM boots with: the Kernel's args, the VM's
 /// kernelArgs, then the kernel's own `ip=` (client::gateway:netmask:hostname:

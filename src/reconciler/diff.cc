@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "reconciler/applied_spec.h"
 #include "reconciler/nat_target.h"
 #include "reconciler/source_path.h"
 
@@ -106,24 +107,23 @@ class Differ {
     if (rec == o_.applied.end()) return c;
     const bool vm = spec.key.kind == Kind::VM;
     const bool forced = vm && opts_.replace.count(spec.key) > 0;
+    // The hash is a shortcut; the fields decide. They can differ only in
+    // order, for a record written by a build whose table listed them so.
     if (rec->second.spec_hash != spec.hash()) {
-      c.fields = field_changes(spec.key.kind, ResourceSpec::fields_from_json(rec->second.spec_json),
+      c.fields = field_changes(spec.key.kind, applied_fields(rec->second),
                                spec.fields);
+    }
+    if (!c.fields.empty()) {
       if (vm) strategy_effect(spec.key.name, c.fields);
       bool replace = std::any_of(c.fields.begin(), c.fields.end(),
                                  [](const FieldChange& f) { return f.effect == FieldEffect::Replace; });
       bool restart = std::any_of(c.fields.begin(), c.fields.end(),
                                  [](const FieldChange& f) { return f.effect == FieldEffect::Restart; });
       c.type = replace || forced ? ChangeType::Replace : ChangeType::Update;
-      if (vm) {
-        const std::string* state = spec.get("state");
-        c.restart = (c.type == ChangeType::Replace || restart) && state && *state == "running" &&
-                    o_.running.count(spec.key.name);
-      }
+      if (vm) c.restart = (c.type == ChangeType::Replace || restart) && runs_now_and_wanted(spec.key.name);
     } else if (forced) {
       c.type = ChangeType::Replace;
-      const std::string* state = spec.get("state");
-      c.restart = state && *state == "running" && o_.running.count(spec.key.name);
+      c.restart = runs_now_and_wanted(spec.key.name);
     } else {
       c.drift = drift(spec);
       if (vm) disk_rules(spec.key.name, c);
@@ -134,7 +134,17 @@ class Differ {
     }
     if (forced) c.notes.push_back("replacement requested with --replace");
     if (vm) disk_rules(spec.key.name, c);
+    c.stop_first = vm && (c.type == ChangeType::Replace ||
+                          std::any_of(c.fields.begin(), c.fields.end(),
+                                      [](const FieldChange& f) { return f.effect != FieldEffect::InPlace; }));
     return c;
+  }
+
+  // A change that stops this VM starts it again only when it runs now and
+  // the manifests want it running.
+  bool runs_now_and_wanted(const std::string& name) const {
+    const VM* v = d_.set.find_vm(name);
+    return v && v->state.value == VmState::Running && o_.running.count(name);
   }
 
   // A VM this change starts runs under the runtime choose_runtime picks; the

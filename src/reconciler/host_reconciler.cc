@@ -1,5 +1,7 @@
 #include "reconciler/host_reconciler.h"
 
+#include "reconciler/applied_spec.h"
+
 #include "drivers/vm_files.h"
 
 #include <sys/stat.h>
@@ -162,13 +164,10 @@ std::string HostReconciler::forget(const ResourceKey& key) {
 }
 
 namespace {
-std::string applied_field(Store& store, const ResourceKey& key, const std::string& field) {
+// The bridge a Network was last applied with ("" when never applied).
+std::string applied_bridge(Store& store, const ResourceKey& key) {
   auto rec = store.resource(kind_name(key.kind), key.name);
-  if (!rec) return "";
-  for (const auto& f : ResourceSpec::fields_from_json(rec->spec_json)) {
-    if (f.name == field) return f.value;
-  }
-  return "";
+  return rec ? applied_network(*rec).bridge.value : "";
 }
 }  // namespace
 
@@ -177,7 +176,7 @@ std::string HostReconciler::ensure_network(const Action& a, const Plan& plan, co
   const Network* n = d.set.find_network(a.key.name);
   if (!n) throw HostError(a.key.str() + " is not in the manifests");
   const std::string owner = a.key.str();
-  std::string old_bridge = locked([&] { return applied_field(store_, a.key, "bridge"); });
+  std::string old_bridge = locked([&] { return applied_bridge(store_, a.key); });
   std::lock_guard lock(net_mu_);
   Netlink nl;
   if (c && c->type == ChangeType::Replace && !old_bridge.empty() && old_bridge != n->bridge.value) {
@@ -202,7 +201,7 @@ std::string HostReconciler::ensure_network(const Action& a, const Plan& plan, co
 }
 
 std::string HostReconciler::delete_network(const Action& a) {
-  std::string bridge = locked([&] { return applied_field(store_, a.key, "bridge"); });
+  std::string bridge = locked([&] { return applied_bridge(store_, a.key); });
   if (!bridge.empty()) {
     std::lock_guard lock(net_mu_);
     Netlink nl;
@@ -273,15 +272,11 @@ std::string HostReconciler::sync_nat(const DesiredState& d, const Plan& plan) {
     auto records = locked([&] { return store_.resources(); });
     for (const auto& r : records) {
       if (r.kind != "Network") continue;
-      std::string bridge, subnet;
-      for (const auto& f : ResourceSpec::fields_from_json(r.spec_json)) {
-        if (f.name == "bridge") bridge = f.value;
-        if (f.name == "subnet") subnet = f.value;
-      }
-      auto cidr = parse_cidr(subnet);
+      Network n = applied_network(r);
+      const std::string& bridge = n.bridge.value;
       const LinkState* link = links.find(bridge);
-      if (!cidr || !link || link->type != "bridge") continue;
-      bool want = needs_route_localnet(rules, *cidr);
+      if (!n.subnet.set || !link || link->type != "bridge") continue;
+      bool want = needs_route_localnet(rules, n.subnet.value);
       if (route_localnet_enabled(bridge) != want) set_route_localnet(bridge, want);
     }
   }

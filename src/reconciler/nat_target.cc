@@ -24,18 +24,10 @@ NatRuleset desired_nat(const DesiredState& desired, const std::map<std::string, 
 
 }  // namespace banger
 
+#include "reconciler/applied_spec.h"
 #include "reconciler/observed_state.h"
 
 namespace banger {
-
-namespace {
-std::string field(const ResourceRecord& r, const std::string& name) {
-  for (const auto& f : ResourceSpec::fields_from_json(r.spec_json)) {
-    if (f.name == name) return f.value;
-  }
-  return "";
-}
-}  // namespace
 
 std::map<std::string, Ipv4> recorded_ips(const ObservedState& observed) {
   std::map<std::string, Ipv4> ips;
@@ -70,27 +62,27 @@ NatRuleset target_nat(const DesiredState& desired, const ObservedState& observed
   for (const auto& [key, rec] : observed.applied) {
     if (desired.find(key) || deleting.count(key)) continue;
     if (key.kind == Kind::Network) {
-      auto subnet = parse_cidr(field(rec, "subnet"));
-      if (!subnet) continue;
-      subnets.emplace(key.name, *subnet);
-      if (field(rec, "nat") == "true") rules.masquerades.push_back({key.name, *subnet});
+      Network n = applied_network(rec);
+      if (!n.subnet.set) continue;
+      subnets.emplace(key.name, n.subnet.value);
+      if (n.nat.value) rules.masquerades.push_back({key.name, n.subnet.value});
     }
   }
   for (const auto& [key, rec] : observed.applied) {
     if (key.kind != Kind::PortForward || desired.find(key) || deleting.count(key)) continue;
-    auto vm = observed.vms.find(field(rec, "vm"));
+    PortForward pf = applied_forward(rec);
+    auto vm = observed.vms.find(pf.vm.value);
     if (vm == observed.vms.end()) continue;
     auto ip = parse_ipv4(vm->second.ip);
-    auto addr = parse_ipv4(field(rec, "hostAddress"));
     auto subnet = subnets.find(vm->second.network);
-    if (!ip || !addr || subnet == subnets.end()) continue;
+    if (!ip || !pf.host_port.set || !pf.guest_port.set || subnet == subnets.end()) continue;
     DnatRule d;
     d.forward = key.name;
-    d.protocol = field(rec, "protocol") == "udp" ? Protocol::Udp : Protocol::Tcp;
-    d.host_address = *addr;
-    d.host_port = static_cast<uint16_t>(std::stoi("0" + field(rec, "hostPort")));
+    d.protocol = pf.protocol.value;
+    d.host_address = pf.host_address.value;
+    d.host_port = pf.host_port.value;
     d.guest_ip = *ip;
-    d.guest_port = static_cast<uint16_t>(std::stoi("0" + field(rec, "guestPort")));
+    d.guest_port = pf.guest_port.value;
     d.subnet = subnet->second;
     rules.forwards.push_back(d);
   }

@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "drivers/vm_files.h"
-#include "reconciler/spec.h"
+#include "reconciler/applied_spec.h"
 #include "resources/quantity.h"
 
 namespace banger {
@@ -31,45 +31,10 @@ std::string what(const ReadyTarget& t) {
 
 }  // namespace
 
-std::optional<Readiness> parse_readiness_field(const std::string& field) {
-  if (field.empty() || field == "none") return std::nullopt;
-  Readiness r;
-  std::string probe = field;
-  const std::string sep = " timeout ";
-  if (size_t at = field.rfind(sep); at != std::string::npos) {
-    auto d = parse_duration(field.substr(at + sep.size()));
-    if (!d) return std::nullopt;
-    r.timeout = *d;
-    probe = field.substr(0, at);
-  }
-  std::string rest;
-  if (probe.rfind("tcp:", 0) == 0) {
-    r.probe = Readiness::Probe::Tcp;
-    rest = probe.substr(4);
-  } else if (probe.rfind("http:", 0) == 0) {
-    r.probe = Readiness::Probe::Http;
-    rest = probe.substr(5);
-    size_t slash = rest.find('/');
-    r.path = slash == std::string::npos ? "/" : rest.substr(slash);
-    rest = rest.substr(0, slash);
-  } else {
-    return std::nullopt;
-  }
-  if (rest.empty() || rest.size() > 5 || !std::all_of(rest.begin(), rest.end(), ::isdigit)) return std::nullopt;
-  int port = std::stoi(rest);
-  if (port < 1 || port > 65535) return std::nullopt;
-  r.port = static_cast<uint16_t>(port);
-  return r;
-}
-
 ReadyTarget ready_target(const ResourceRecord& vm, const VmRecord* rec, const VmRuntime* rt) {
   ReadyTarget t;
   t.vm = vm.name;
-  std::string field;
-  for (const auto& f : ResourceSpec::fields_from_json(vm.spec_json)) {
-    if (f.name == "readiness") field = f.value;
-  }
-  if (auto r = parse_readiness_field(field)) t.readiness = *r;
+  t.readiness = applied_vm(vm).readiness;
   if (t.readiness.probe != Readiness::Probe::None && rec && !rec->ip.empty()) {
     t.probe = ProbeTarget{rec->ip, t.readiness.port, t.readiness.probe == Readiness::Probe::Http,
                           t.readiness.path.empty() ? "/" : t.readiness.path};
@@ -86,11 +51,7 @@ std::vector<ReadyTarget> ready_targets(Store& store, const std::vector<std::stri
   for (const std::string& name : vms) {
     auto res = store.resource("VM", name);
     if (!res) continue;
-    bool stopped = false;
-    for (const auto& f : ResourceSpec::fields_from_json(res->spec_json)) {
-      if (f.name == "state" && f.value == "stopped") stopped = true;
-    }
-    if (stopped) continue;
+    if (applied_vm(*res).state.value == VmState::Stopped) continue;
     auto rec = store.vm(name);
     auto rt = store.runtime(name);
     out.push_back(ready_target(*res, rec ? &*rec : nullptr, rt ? &*rt : nullptr));

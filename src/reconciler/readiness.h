@@ -27,10 +27,6 @@ struct ReadyTarget {
   std::string log_path;                     ///< console, for the tail on failure
 };
 
-/// Parses the flat `readiness` field a VM spec records ("none",
-/// "tcp:22 timeout 30s", "http:80/healthz timeout 2m"). Pure.
-std::optional<Readiness> parse_readiness_field(const std::string& field);
-
 /// The target for one applied VM from its records (null when absent).
 ReadyTarget ready_target(const ResourceRecord& vm, const VmRecord* rec, const VmRuntime* rt);
 /// Targets for the named VMs, read from the store as it is now; VMs whose

@@ -28,12 +28,13 @@ std::string ResourceSpec::fields_json() const {
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-std::vector<SpecField> ResourceSpec::fields_from_json(const std::string& json) {
+std::optional<std::vector<SpecField>> ResourceSpec::fields_from_json(const std::string& json) {
   std::vector<SpecField> out;
   auto j = nlohmann::ordered_json::parse(json, nullptr, false);
-  if (!j.is_object()) return out;
+  if (!j.is_object()) return std::nullopt;
   for (auto it = j.begin(); it != j.end(); ++it) {
-    if (it.value().is_string()) out.push_back({it.key(), it.value().get<std::string>()});
+    if (!it.value().is_string()) return std::nullopt;
+    out.push_back({it.key(), it.value().get<std::string>()});
   }
   return out;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <compare>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,7 +36,9 @@ struct ResourceSpec {
   std::string hash() const;
   /// {"field": "value", ...} in field order.
   std::string fields_json() const;
-  static std::vector<SpecField> fields_from_json(const std::string& json);
+  /// nullopt when `json` is not a flat object of strings (applied_fields
+  /// turns that into an error naming the record).
+  static std::optional<std::vector<SpecField>> fields_from_json(const std::string& json);
 };
 
 }  // namespace banger

@@ -1,5 +1,7 @@
 #include "reconciler/state_snapshot.h"
 
+#include "reconciler/applied_spec.h"
+
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -303,9 +305,7 @@ LinkSnapshot links_for_export(const ObservedState& o) {
   std::set<std::string> wanted;
   for (const auto& [key, rec] : o.applied) {
     if (key.kind != Kind::Network) continue;
-    for (const SpecField& f : ResourceSpec::fields_from_json(rec.spec_json)) {
-      if (f.name == "bridge") wanted.insert(f.value);
-    }
+    wanted.insert(applied_network(rec).bridge.value);
   }
   std::set<int> masters;
   for (const auto& [name, vm] : o.vms) {

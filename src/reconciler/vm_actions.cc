@@ -125,20 +125,13 @@ VmRecord HostReconciler::vm_record_step(const VmStep& s) {
 }
 
 // vm.stop_for_restart: a restart or a new disk stops the old process first,
-// as the diff decided (Change::restart, the fields' effects).
+// as the diff decided (Change::stop_first).
 void HostReconciler::vm_stop_for_restart_step(const VmStep& s, std::vector<std::string>& did) {
   const Change* c = s.change;
   const bool replace = c && c->type == ChangeType::Replace;
-  const bool restart = c && (c->restart || replace);
-  if (restart || (c && c->type == ChangeType::Update)) {
-    auto rt = locked([&] { return store_.runtime(s.name); });
-    bool needs_restart = replace || std::any_of(c->fields.begin(), c->fields.end(), [](const FieldChange& f) {
-                           return f.effect != FieldEffect::InPlace;
-                         });
-    if (rt && needs_restart) {
-      stop_vm(s.name);
-      did.push_back("stopped for restart");
-    }
+  if (c && c->stop_first && locked([&] { return store_.runtime(s.name).has_value(); })) {
+    stop_vm(s.name);
+    did.push_back("stopped for restart");
   }
   if (replace) {
     disks_.remove(s.name, s.owner);

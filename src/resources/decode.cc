@@ -2,8 +2,8 @@
 
 #include <map>
 
-#include "resources/decode_spec.h"
 #include "resources/doc_reader.h"
+#include "resources/field_table.h"
 #include "resources/names.h"
 #include "resources/yaml_scalar.h"
 
@@ -72,6 +72,7 @@ void decode_labels(DocReader& r, const DocReader::MapView& meta, Metadata& out) 
 
 void decode_document(const Document& doc, ManifestSet& out, Diagnostics& diags) {
   DocReader r(doc.file, diags);
+  r.set_base_dir(doc.base_dir);
   const YAML::Node& root = doc.root;
   Mark doc_mark = r.mark(root);
 
@@ -137,56 +138,22 @@ void decode_document(const Document& doc, ManifestSet& out, Diagnostics& diags) 
   }
   if (!kind) return;  // the spec's fields depend on the kind
 
-  auto finish = [&](auto& res) {
+  Mark spec_where = r.value_mark(*spec_entry);
+  // Each kind's allowed keys, decoders and cross-field rules come from its
+  // field table (field_table.h).
+  auto decode_kind = [&](const auto& table, auto res, auto& list) {
+    table.decode(r, r.read_map(spec_entry->value, "spec", spec_where, table.keys()), res);
     res.kind = *kind;
     res.metadata = meta;
     res.mark = doc_mark;
-  };
-  Mark spec_where = r.value_mark(*spec_entry);
-  auto spec = [&](const std::vector<std::string>& keys) {
-    return r.read_map(spec_entry->value, "spec", spec_where, keys);
+    if (named) list.push_back(std::move(res));
   };
   switch (*kind) {
-    case Kind::Network: {
-      Network n;
-      decode_network_spec(r, spec({"subnet", "bridge", "nat"}), n);
-      finish(n);
-      if (named) out.networks.push_back(std::move(n));
-      break;
-    }
-    case Kind::Kernel: {
-      Kernel k;
-      decode_kernel_spec(r, spec({"path", "url", "sha256", "initrd", "args"}), doc.base_dir, k);
-      finish(k);
-      if (named) out.kernels.push_back(std::move(k));
-      break;
-    }
-    case Kind::Image: {
-      Image i;
-      decode_image_spec(r, spec({"path", "url", "sha256"}), doc.base_dir, i);
-      finish(i);
-      if (named) out.images.push_back(std::move(i));
-      break;
-    }
-    case Kind::VM: {
-      VM v;
-      decode_vm_spec(r,
-                     spec({"kernel", "image", "vcpus", "memory", "diskSize", "network", "ip",
-                           "kernelArgs", "state", "restartPolicy", "runtime", "readiness",
-                           "diskStrategy"}),
-                     v);
-      finish(v);
-      if (named) out.vms.push_back(std::move(v));
-      break;
-    }
-    case Kind::PortForward: {
-      PortForward p;
-      decode_port_forward_spec(
-          r, spec({"vm", "hostPort", "guestPort", "protocol", "hostAddress"}), p);
-      finish(p);
-      if (named) out.port_forwards.push_back(std::move(p));
-      break;
-    }
+    case Kind::Network: decode_kind(network_fields(), Network{}, out.networks); break;
+    case Kind::Kernel: decode_kind(kernel_fields(), Kernel{}, out.kernels); break;
+    case Kind::Image: decode_kind(image_fields(), Image{}, out.images); break;
+    case Kind::VM: decode_kind(vm_fields(), VM{}, out.vms); break;
+    case Kind::PortForward: decode_kind(port_forward_fields(), PortForward{}, out.port_forwards); break;
   }
 }
 

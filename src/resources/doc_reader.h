@@ -49,6 +49,9 @@ class DocReader {
     name_ = std::move(name);
   }
   const std::string& file() const { return file_; }
+  /// The manifest's folder: relative paths in it start there.
+  void set_base_dir(std::string dir) { base_dir_ = std::move(dir); }
+  const std::string& base_dir() const { return base_dir_; }
   Mark mark(const YAML::Node& n) const;
   /// Where an entry's value is; for an empty value, where its key is
   /// (yaml-cpp gives an empty value the position of the next token).
@@ -105,6 +108,7 @@ class DocReader {
 
  private:
   std::string file_;
+  std::string base_dir_;
   std::string kind_, name_;
   Diagnostics& diags_;
 };

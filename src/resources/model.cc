@@ -28,33 +28,37 @@ std::optional<Kind> parse_kind(std::string_view s) {
   return std::nullopt;
 }
 
-const char* to_string(VmState v) { return v == VmState::Running ? "running" : "stopped"; }
-const char* to_string(RestartPolicy v) {
-  switch (v) {
-    case RestartPolicy::Always: return "always";
-    case RestartPolicy::OnFailure: return "on-failure";
-    case RestartPolicy::Never: return "never";
-  }
-  return "?";
+template <>
+const std::vector<std::pair<std::string, VmState>>& enum_names<VmState>() {
+  static const std::vector<std::pair<std::string, VmState>> v = {{"running", VmState::Running},
+                                                                 {"stopped", VmState::Stopped}};
+  return v;
 }
-const char* to_string(Runtime v) {
-  switch (v) {
-    case Runtime::Auto: return "auto";
-    case Runtime::Firecracker: return "firecracker";
-    case Runtime::Qemu: return "qemu";
-  }
-  return "?";
+template <>
+const std::vector<std::pair<std::string, RestartPolicy>>& enum_names<RestartPolicy>() {
+  static const std::vector<std::pair<std::string, RestartPolicy>> v = {
+      {"always", RestartPolicy::Always}, {"on-failure", RestartPolicy::OnFailure}, {"never", RestartPolicy::Never}};
+  return v;
 }
-const char* to_string(DiskStrategy v) {
-  switch (v) {
-    case DiskStrategy::Auto: return "auto";
-    case DiskStrategy::Snapshot: return "snapshot";
-    case DiskStrategy::Reflink: return "reflink";
-    case DiskStrategy::Copy: return "copy";
-  }
-  return "?";
+template <>
+const std::vector<std::pair<std::string, Runtime>>& enum_names<Runtime>() {
+  static const std::vector<std::pair<std::string, Runtime>> v = {
+      {"auto", Runtime::Auto}, {"firecracker", Runtime::Firecracker}, {"qemu", Runtime::Qemu}};
+  return v;
 }
-const char* to_string(Protocol v) { return v == Protocol::Tcp ? "tcp" : "udp"; }
+template <>
+const std::vector<std::pair<std::string, DiskStrategy>>& enum_names<DiskStrategy>() {
+  static const std::vector<std::pair<std::string, DiskStrategy>> v = {{"auto", DiskStrategy::Auto},
+                                                                      {"snapshot", DiskStrategy::Snapshot},
+                                                                      {"reflink", DiskStrategy::Reflink},
+                                                                      {"copy", DiskStrategy::Copy}};
+  return v;
+}
+template <>
+const std::vector<std::pair<std::string, Protocol>>& enum_names<Protocol>() {
+  static const std::vector<std::pair<std::string, Protocol>> v = {{"tcp", Protocol::Tcp}, {"udp", Protocol::Udp}};
+  return v;
+}
 
 size_t ManifestSet::count(Kind k) const {
   switch (k) {

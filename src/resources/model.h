@@ -19,6 +19,12 @@ namespace banger {
 
 inline constexpr const char* kApiVersion = "banger.dev/v1";
 
+// Defaults from DESIGN.md section 2, named once.
+inline constexpr const char* kDefaultKernelArgs = "console=ttyS0 reboot=k panic=1";
+inline constexpr const char* kDefaultNetwork = "default";
+inline constexpr const char* kDefaultSubnet = "172.20.0.0/24";
+inline constexpr uint64_t kDefaultMemory = 512 * MiB;
+
 enum class Kind { Network, Kernel, Image, VM, PortForward };
 const char* kind_name(Kind k);
 std::optional<Kind> parse_kind(std::string_view s);
@@ -82,11 +88,28 @@ enum class Runtime { Auto, Firecracker, Qemu };
 enum class DiskStrategy { Auto, Snapshot, Reflink, Copy };
 enum class Protocol { Tcp, Udp };
 
-const char* to_string(VmState v);
-const char* to_string(RestartPolicy v);
-const char* to_string(Runtime v);
-const char* to_string(DiskStrategy v);
-const char* to_string(Protocol v);
+/// Each enum's spellings, in the order "expected one of" lists them: the one
+/// list the parser, to_string and the schema's "enum" all use.
+template <class E>
+const std::vector<std::pair<std::string, E>>& enum_names();
+template <> const std::vector<std::pair<std::string, VmState>>& enum_names<VmState>();
+template <> const std::vector<std::pair<std::string, RestartPolicy>>& enum_names<RestartPolicy>();
+template <> const std::vector<std::pair<std::string, Runtime>>& enum_names<Runtime>();
+template <> const std::vector<std::pair<std::string, DiskStrategy>>& enum_names<DiskStrategy>();
+template <> const std::vector<std::pair<std::string, Protocol>>& enum_names<Protocol>();
+
+template <class E>
+const char* enum_name(E v) {
+  for (const auto& [name, value] : enum_names<E>()) {
+    if (value == v) return name.c_str();
+  }
+  return "?";
+}
+inline const char* to_string(VmState v) { return enum_name(v); }
+inline const char* to_string(RestartPolicy v) { return enum_name(v); }
+inline const char* to_string(Runtime v) { return enum_name(v); }
+inline const char* to_string(DiskStrategy v) { return enum_name(v); }
+inline const char* to_string(Protocol v) { return enum_name(v); }
 
 struct Readiness {
   enum class Probe { None, Tcp, Http };

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <tuple>
 
-#include "resources/decode_spec.h"
+#include "resources/model.h"
 #include "resources/names.h"
 #include "resources/yaml_scalar.h"
 

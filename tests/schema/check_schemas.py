@@ -630,7 +630,8 @@ def main():
             return 2
     failures = []  # (where, what)
 
-    gen = subprocess.run([sys.executable, os.path.join(source, "tests/schema/gen_schemas.py"), "--check"],
+    gen = subprocess.run([sys.executable, os.path.join(source, "tests/schema/gen_schemas.py"),
+                          "--banger", args.banger, "--check"],
                          capture_output=True, text=True)
     if gen.returncode != 0:
         failures.append(("schemas/", gen.stderr.strip() or gen.stdout.strip()))

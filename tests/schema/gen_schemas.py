@@ -2,17 +2,22 @@
 """Writes schemas/*.schema.json: one JSON Schema (draft 2020-12) per banger kind,
 plus banger.schema.json, which accepts any banger document.
 
-This script is the single source of the schemas. Edit it, then run
+Each kind's spec fields (keys, required, descriptions, types, enums, defaults)
+come from the field tables in src/resources/fields_*.cc, read through
+`banger explain -o json`; this script adds the shared definitions (patterns for
+sizes, durations, addresses), the nested readiness object and the rules that
+span fields. Run it after changing a table:
 
-    python3 tests/schema/gen_schemas.py          # rewrite schemas/
-    python3 tests/schema/gen_schemas.py --check  # exit 1 if schemas/ is stale
+    python3 tests/schema/gen_schemas.py --banger build/banger          # rewrite schemas/
+    python3 tests/schema/gen_schemas.py --banger build/banger --check  # exit 1 if stale
 
 Every schema file is self-contained (its shared definitions are copied into its
 own "$defs", and every "$ref" is a "#/$defs/..." fragment), so editors resolve
 nothing across files or over the network, whatever they make of "$id".
 
-The rules follow the C++ validator, src/resources/ (decode.cc, decode_spec.cc,
-names.cc, netaddr.cc, quantity.cc), which is the reference:
+The rules follow the C++ validator, src/resources/ (decode.cc, the field tables
+fields_*.cc, value_parsers.cc, names.cc, netaddr.cc, quantity.cc), which is the
+reference:
 tests/schema/check_schemas.py keeps the two in agreement. Where JSON Schema
 cannot say exactly what the C++ code checks, the schema accepts a little more
 than the C++ code does (never less), and check_schemas.py names those cases:
@@ -24,6 +29,7 @@ so are CIDRs, host bits included.
 """
 import json
 import os
+import subprocess
 import sys
 
 BASE = "https://banger.dev/schemas/"
@@ -105,7 +111,7 @@ def multiples(step):
 
 
 def cidr_pattern(lo=16, hi=29):
-    """A.B.C.D/N with lo <= N <= hi and no host bits set, as decode_spec.cc requires."""
+    """A.B.C.D/N with lo <= N <= hi and no host bits set, as value_parsers.cc requires."""
     alts = []
     for p in range(lo, hi + 1):
         third = OCTET if p >= 24 else multiples(2 ** (24 - p))
@@ -237,13 +243,6 @@ DEFS = {
         "type": "string",
         "minLength": 1,
     },
-    "path": {
-        "description": "A local file. Relative paths start at the manifest's own folder. "
-                       "Exactly one of path and url.",
-        "type": "string",
-        "minLength": 1,
-        "examples": ["artifacts/vmlinuz", "/var/lib/banger/images/rootfs.ext4"],
-    },
     "url": {
         "description": "An http://, https:// or file:// URL to download from. Exactly one of "
                        "path and url; sha256 is required with url.",
@@ -323,77 +322,22 @@ DEFS = {
     },
 }
 
-ARTIFACT_PROPS = {"path": ref("path"), "url": ref("url"), "sha256": ref("sha256")}
-
 DEFS.update({
-    "networkSpec": {
-        "description": "A bridge with NAT to the outside, and the subnet its VMs get "
-                       "addresses from.",
-        "type": "object",
-        "required": ["subnet"],
-        "additionalProperties": False,
-        "properties": {
-            "subnet": {
-                "description": "The network's IPv4 CIDR, /16 to /29, with no host bits set. "
-                               "The bridge takes the first address. Required.",
-                "type": "string",
-                "pattern": cidr_pattern(),
-                "patternErrorMessage": "Not an IPv4 CIDR from /16 to /29 without host bits "
-                                       "set (expected, for example, 10.0.0.0/24).",
-                "examples": ["10.42.0.0/24", "172.30.0.0/16"],
-            },
-            "bridge": {
-                "description": "The Linux bridge's name: at most 15 letters, digits, '-', '_' "
-                               "or '.'. Default: bg-<name>, shortened with a hash when longer "
-                               "than 15 characters.",
-                "type": "string",
-                "minLength": 1,
-                "maxLength": 15,
-                "pattern": BRIDGE,
-                "patternErrorMessage": "Not an interface name (expected at most 15 letters, "
-                                       "digits, '-', '_' or '.').",
-                "examples": ["bg-fleet", "br0"],
-            },
-            "nat": {
-                "description": "Masquerade the subnet's traffic to the outside. Default: true.",
-                "type": "boolean",
-                "default": True,
-            },
-        },
+    "subnet": {
+        "description": "An IPv4 CIDR from /16 to /29 with no host bits set.",
+        "type": "string",
+        "pattern": cidr_pattern(),
+        "patternErrorMessage": "Not an IPv4 CIDR from /16 to /29 without host bits "
+                               "set (expected, for example, 10.0.0.0/24).",
     },
-    "initrd": {
-        "description": "An initial ramdisk to boot with: exactly one of path and url, "
-                       "sha256 as for the kernel. Default: none.",
-        "type": "object",
-        "additionalProperties": False,
-        "properties": ARTIFACT_PROPS,
-        "allOf": [ref("artifactRules")],
-        "examples": [{"path": "artifacts/initrd.img"}],
-    },
-    "kernelSpec": {
-        "description": "A guest kernel (uncompressed vmlinux for Firecracker): exactly one of "
-                       "path and url; sha256 is required with url.",
-        "type": "object",
-        "additionalProperties": False,
-        "properties": dict(ARTIFACT_PROPS, **{
-            "initrd": ref("initrd"),
-            "args": {
-                "description": "The kernel command line. A VM's kernelArgs are appended to it. "
-                               "Default: console=ttyS0 reboot=k panic=1.",
-                "type": "string",
-                "default": "console=ttyS0 reboot=k panic=1",
-                "examples": ["console=ttyS0 reboot=k panic=1 quiet"],
-            },
-        }),
-        "allOf": [ref("artifactRules")],
-    },
-    "imageSpec": {
-        "description": "A root filesystem (a raw ext4 image): exactly one of path and url; "
-                       "sha256 is required with url. Each VM boots from its own copy.",
-        "type": "object",
-        "additionalProperties": False,
-        "properties": ARTIFACT_PROPS,
-        "allOf": [ref("artifactRules")],
+    "interfaceName": {
+        "description": "A Linux interface name: at most 15 letters, digits, '-', '_' or '.'.",
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 15,
+        "pattern": BRIDGE,
+        "patternErrorMessage": "Not an interface name (expected at most 15 letters, "
+                               "digits, '-', '_' or '.').",
     },
     "readiness": {
         "description": "How banger knows the VM is up: exactly one of tcp and http, within "
@@ -441,80 +385,6 @@ DEFS.update({
         "oneOf": [{"required": ["tcp"]}, {"required": ["http"]}],
         "examples": [{"tcp": 22}, {"http": {"port": 80, "path": "/healthz"}, "timeout": "60s"}],
     },
-    "vmSpec": {
-        "description": "A Firecracker microVM: what it boots, its size, its network and how "
-                       "banger keeps it.",
-        "type": "object",
-        "required": ["kernel", "image"],
-        "additionalProperties": False,
-        "properties": {
-            "kernel": dict(ref("reference"), description="The name of a Kernel. Required.",
-                           examples=["debian-12"]),
-            "image": dict(ref("reference"), description="The name of an Image. Required.",
-                          examples=["busybox-web"]),
-            "vcpus": {
-                "description": "Virtual CPUs, 1 to 32. Default: 1.",
-                "type": "integer",
-                "minimum": 1,
-                "maximum": 32,
-                "default": 1,
-                "examples": [2],
-            },
-            "memory": dict(ref("memorySize"), description=(
-                "Guest memory, 16Mi to 1Ti in whole Mi, such as 512Mi or 2Gi, or an integer "
-                "number of bytes. Default: 512Mi."), default="512Mi"),
-            "diskSize": dict(ref("diskSize"), description=(
-                "The root disk's size, 1Mi to 16Ti in whole Mi, such as 4Gi; never smaller "
-                "than the image. Default: the image's size.")),
-            "network": dict(ref("reference"), description=(
-                "The name of the Network to attach to. Default: default (172.20.0.0/24, "
-                "built in when no manifest declares it)."), default="default",
-                examples=["fleet"]),
-            "ip": dict(ref("ipv4"), description=(
-                "A static IPv4 address inside the network's subnet. Default: allocated "
-                "from the subnet, then kept for this VM.")),
-            "kernelArgs": {
-                "description": "Extra kernel command-line arguments, appended to the "
-                               "Kernel's args. Default: none.",
-                "type": "string",
-                "default": "",
-                "examples": ["quiet", "init=/sbin/init"],
-            },
-            "state": enum(["running", "stopped"], "running",
-                          "Whether the VM should run. Default: running."),
-            "restartPolicy": enum(["always", "on-failure", "never"], "always",
-                                  "What to do when the VM exits: always restart, restart "
-                                  "on-failure only, or never. Default: always."),
-            "runtime": enum(["auto", "firecracker", "qemu"], "auto",
-                            "The hypervisor. auto: Firecracker where KVM can boot an "
-                            "ordinary guest (not PVM) and the firecracker binary exists, "
-                            "else qemu (with KVM there, else TCG; banger --accel overrides). "
-                            "Default: auto."),
-            "readiness": ref("readiness"),
-            "diskStrategy": enum(["auto", "snapshot", "reflink", "copy"], "auto",
-                                 "How the VM's disk is made from the image: a device-mapper "
-                                 "snapshot, a reflink copy, or a full copy; auto picks the "
-                                 "cheapest that works. Default: auto."),
-        },
-    },
-    "portForwardSpec": {
-        "description": "Forwards a host port to a port of a VM.",
-        "type": "object",
-        "required": ["vm", "hostPort", "guestPort"],
-        "additionalProperties": False,
-        "properties": {
-            "vm": dict(ref("reference"), description="The name of the VM to forward to. "
-                       "Required.", examples=["web-1"]),
-            "hostPort": dict(ref("port"), description="The port on the host, 1 to 65535. "
-                             "Required."),
-            "guestPort": dict(ref("port"), description="The port in the VM, 1 to 65535. "
-                              "Required."),
-            "protocol": enum(["tcp", "udp"], "tcp", "tcp or udp. Default: tcp."),
-            "hostAddress": dict(ref("ipv4"), description=(
-                "The host address to listen on. Default: 0.0.0.0 (every address)."),
-                default="0.0.0.0", examples=["127.0.0.1"]),
-        },
-    },
 })
 
 SPEC_DEF = {"Network": "networkSpec", "Kernel": "kernelSpec", "Image": "imageSpec",
@@ -526,6 +396,49 @@ KIND_TEXT = {
     "VM": "A VM: a Firecracker microVM banger keeps running (or stopped).",
     "PortForward": "A PortForward: a host port forwarded to a VM's port.",
 }
+# Rules that span fields, which a table entry cannot say (the C++ side:
+# artifact_rules in fields_artifact.cc).
+SPEC_EXTRA = {"Kernel": {"allOf": [ref("artifactRules")]}, "Image": {"allOf": [ref("artifactRules")]}}
+ARTIFACT_KEYS = ("path", "url", "sha256")
+
+
+def load_tables(banger):
+    """The field tables, from `banger explain -o json`: {kind: table}."""
+    out = subprocess.run([banger, "explain", "-o", "json"], capture_output=True, text=True, check=True)
+    return {t["kind"]: t for t in json.loads(out.stdout)}
+
+
+def prop(field):
+    return dict({"description": field["doc"]}, **field["schema"])
+
+
+def spec_defs(tables):
+    """The $defs that come from the field tables: each kind's spec, and the
+    initrd object (the Kernel's path, url and sha256 fields)."""
+    defs = {}
+    for kind, t in tables.items():
+        d = {
+            "description": t["doc"],
+            "type": "object",
+            "required": [f["key"] for f in t["fields"] if f["required"]],
+            "additionalProperties": False,
+            "properties": {f["key"]: prop(f) for f in t["fields"]},
+        }
+        if not d["required"]:
+            del d["required"]
+        d.update(SPEC_EXTRA.get(kind, {}))
+        defs[SPEC_DEF[kind]] = d
+    kernel = {f["key"]: f for f in tables["Kernel"]["fields"]}
+    initrd = kernel["initrd"]
+    defs["initrd"] = {
+        "description": initrd["doc"],
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {k: prop(kernel[k]) for k in ARTIFACT_KEYS},
+        "allOf": [ref("artifactRules")],
+        "examples": [{"path": "artifacts/initrd.img"}],
+    }
+    return defs
 
 
 def document(kind):
@@ -564,9 +477,9 @@ def used_defs(node, found=None):
     return found
 
 
-COMMENT = ("Generated by tests/schema/gen_schemas.py, which is the source: edit that and run "
-           "it. Rules follow src/resources/ (the C++ validator); tests/schema/check_schemas.py "
-           "keeps them in agreement.")
+COMMENT = ("Generated by tests/schema/gen_schemas.py from the field tables in "
+           "src/resources/fields_*.cc (read through banger explain -o json): edit those and "
+           "run it. tests/schema/check_schemas.py keeps schema and validator in agreement.")
 
 
 def with_defs(doc, extra_defs=None):
@@ -620,6 +533,14 @@ def render():
 
 def main(argv):
     check = "--check" in argv[1:]
+    if "--banger" not in argv[1:-1]:
+        print("usage: gen_schemas.py --banger BANGER_BIN [--check]", file=sys.stderr)
+        return 2
+    tables = load_tables(argv[argv.index("--banger") + 1])
+    if sorted(tables) != sorted(KINDS):
+        print(f"banger explain lists kinds {sorted(tables)}, expected {sorted(KINDS)}", file=sys.stderr)
+        return 1
+    DEFS.update(spec_defs(tables))
     stale = []
     for name, text in render().items():
         path = os.path.join(OUT, name)
@@ -639,7 +560,7 @@ def main(argv):
             print(f"wrote schemas/{name}")
     if stale:
         print("schemas/ is out of date with tests/schema/gen_schemas.py: " + ", ".join(stale) +
-              " (run python3 tests/schema/gen_schemas.py)", file=sys.stderr)
+              " (run python3 tests/schema/gen_schemas.py --banger build/banger)", file=sys.stderr)
         return 1
     return 0
 

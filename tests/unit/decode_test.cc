@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "resources/decode_spec.h"
+#include "resources/model.h"
 #include "resources/manifest_loader.h"
 #include "resources/names.h"
 

@@ -4,6 +4,7 @@
 
 #include "drivers/probe.h"
 #include "reconciler/readiness.h"
+#include "resources/readiness_text.h"
 
 namespace banger {
 namespace {
@@ -29,32 +30,32 @@ TEST(HttpStatus, RejectsWhatIsNotHttp) {
 }
 
 TEST(ReadinessField, ReadsBackWhatDesiredStateRecords) {
-  auto tcp = parse_readiness_field("tcp:22 timeout 30s");
+  auto tcp = parse_readiness("tcp:22 timeout 30s");
   ASSERT_TRUE(tcp);
   EXPECT_EQ(tcp->probe, Readiness::Probe::Tcp);
   EXPECT_EQ(tcp->port, 22);
   EXPECT_EQ(tcp->timeout, std::chrono::seconds(30));
 
-  auto http = parse_readiness_field("http:8080/healthz?full=1 timeout 2m");
+  auto http = parse_readiness("http:8080/healthz?full=1 timeout 2m");
   ASSERT_TRUE(http);
   EXPECT_EQ(http->probe, Readiness::Probe::Http);
   EXPECT_EQ(http->port, 8080);
   EXPECT_EQ(http->path, "/healthz?full=1");
   EXPECT_EQ(http->timeout, std::chrono::minutes(2));
 
-  auto root = parse_readiness_field("http:80/ timeout 1m30s");
+  auto root = parse_readiness("http:80/ timeout 1m30s");
   ASSERT_TRUE(root);
   EXPECT_EQ(root->path, "/");
   EXPECT_EQ(root->timeout, std::chrono::seconds(90));
 }
 
 TEST(ReadinessField, NoneAndGarbageMeanNoProbe) {
-  EXPECT_FALSE(parse_readiness_field("none"));
-  EXPECT_FALSE(parse_readiness_field(""));
-  EXPECT_FALSE(parse_readiness_field("udp:53 timeout 1s"));
-  EXPECT_FALSE(parse_readiness_field("tcp: timeout 1s"));
-  EXPECT_FALSE(parse_readiness_field("tcp:70000 timeout 1s"));
-  EXPECT_FALSE(parse_readiness_field("tcp:22 timeout soon"));
+  EXPECT_FALSE(parse_readiness("none"));
+  EXPECT_FALSE(parse_readiness(""));
+  EXPECT_FALSE(parse_readiness("udp:53 timeout 1s"));
+  EXPECT_FALSE(parse_readiness("tcp: timeout 1s"));
+  EXPECT_FALSE(parse_readiness("tcp:70000 timeout 1s"));
+  EXPECT_FALSE(parse_readiness("tcp:22 timeout soon"));
 }
 
 TEST(ReadinessTarget, ProbesTheGuestIpWithTheRecordedProbe) {
