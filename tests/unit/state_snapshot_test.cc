@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "drivers/nat.h"
 #include "reconciler/diff.h"
@@ -62,9 +65,11 @@ TEST(StateSnapshot, EveryObservedFieldIsCovered) {
   EXPECT_EQ((field_count<KvmFacts>()), 8u) << "KvmFacts changed: export the new field";
 }
 
-TEST(StateSnapshot, RoundTripKeepsEveryField) {
+// A host with every exported field set, values that are not defaults.
+ObservedState every_field_set() {
   DesiredState d = desired_from(kFleet);
   ObservedState o = host_of(d);
+  for (auto& [key, rec] : o.applied) rec.applied_at = 1795622000;  // not the time the test ran
   o.nat.rules_by_owner[""] = {"tcp dport 9999 accept"};  // a hand-added rule
   o.runtimes["web"].start_time = 18446744073709551000ull;  // start times are unsigned 64-bit
   o.ip_forward = false;
@@ -85,6 +90,11 @@ TEST(StateSnapshot, RoundTripKeepsEveryField) {
                                  "/usr/bin/qemu-system-x86_64",
                                  ""};
 
+  return o;
+}
+
+TEST(StateSnapshot, RoundTripKeepsEveryField) {
+  ObservedState o = every_field_set();
   StateSnapshot s = snapshot_from_json(snapshot_to_json(o, kInfo), "state.json");
   EXPECT_EQ(s.info.host, "host-1");
   EXPECT_EQ(s.info.exported_at, "2026-11-25T14:50:00Z");
@@ -190,6 +200,22 @@ TEST(StateSnapshot, BytesAreDeterministicAndSelfDescribing) {
   // The applied spec is readable JSON, not an escaped string.
   EXPECT_EQ(j["records"]["resources"][0]["spec"]["subnet"], "10.9.0.0/24");
   EXPECT_EQ(a.back(), '\n');
+}
+
+// The file format is a contract (CI keeps exports, docs/plan-json.md shows
+// them): the bytes of an export with every field set are kept in
+// tests/unit/testdata/state_export.json. Regenerate it with
+// BANGER_UPDATE_GOLDEN=1 only for an intended format change.
+TEST(StateSnapshot, ExportBytesMatchTheGoldenFile) {
+  const std::string path = std::string(BANGER_SOURCE_DIR) + "/tests/unit/testdata/state_export.json";
+  const std::string actual = snapshot_to_json(every_field_set(), kInfo);
+  if (std::getenv("BANGER_UPDATE_GOLDEN")) std::ofstream(path) << actual;
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << "cannot read " << path;
+  std::stringstream golden;
+  golden << in.rdbuf();
+  EXPECT_EQ(actual, golden.str()) << "the state export format changed; if intended, run with "
+                                     "BANGER_UPDATE_GOLDEN=1 and update docs/plan-json.md";
 }
 
 TEST(StateSnapshot, OnlyLinksDiffCanLookAtAreExported) {
