@@ -321,6 +321,22 @@ TEST(StateSnapshot, MalformedFilesAreClearErrorsNamingTheFile) {
             "host-state.json: apiVersion: \"banger.dev/v2\" is not supported (expected banger.dev/v1)");
 }
 
+// Stored records are read by their column definitions (state/records/):
+// each field by its type, named by its path.
+TEST(StateSnapshot, RecordFieldsAreCheckedByTheirColumnTypes) {
+  EXPECT_EQ(error_of(edited("\"specHash\": ", "\"specHash\": 1, \"was\": ")),
+            "host-state.json: records.resources[0].specHash: expected a string, got an integer");
+  EXPECT_EQ(error_of(edited("\"spec\": {", "\"spec\": [], \"was\": {")),
+            "host-state.json: records.resources[0].spec: expected an object, got an array");
+  EXPECT_EQ(error_of(edited("\"startTime\": ", "\"startTime\": -")),
+            "host-state.json: records.runtimes[0].startTime: expected an integer >= 0, got an integer");
+  EXPECT_EQ(error_of(edited("\"exe\": ", "\"binary\": ")), "host-state.json: records.runtimes[0].exe: is missing");
+  // accel came later within schemaVersion 1: an export without it reads as "".
+  StateSnapshot s = snapshot_from_json(edited("\"accel\": \"\",", ""), "f");
+  ASSERT_EQ(s.observed.runtimes.size(), 1u);
+  EXPECT_EQ(s.observed.runtimes.begin()->second.accel, "");
+}
+
 TEST(StateSnapshot, UnknownSchemaVersionsAreRefused) {
   for (std::string version : std::vector<std::string>{"2", "0", "\"1\"", "1.5"}) {
     std::string e = error_of(edited("\"schemaVersion\": 1", "\"schemaVersion\": " + version));
