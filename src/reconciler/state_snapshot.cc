@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 #include <set>
+#include <type_traits>
 
 namespace banger {
 
@@ -20,47 +21,25 @@ json spec_value(const std::string& spec_json) {
   return j.is_object() ? j : json(spec_json);
 }
 
-json resource_json(const ResourceRecord& r) {
-  return {{"kind", r.kind},
-          {"name", r.name},
-          {"specHash", r.spec_hash},
-          {"generation", r.generation},
-          {"sourceFile", r.source_file},
-          {"appliedAt", r.applied_at},
-          {"spec", spec_value(r.spec_json)}};
-}
-
-json vm_json(const VmRecord& v) {
-  return {{"name", v.name}, {"network", v.network}, {"ip", v.ip},
-          {"mac", v.mac},   {"tap", v.tap},         {"diskPath", v.disk_path}};
-}
-
-json runtime_json(const VmRuntime& r) {
-  return {{"name", r.name},
-          {"pid", r.pid},
-          {"startTime", r.start_time},
-          {"exe", r.exe},
-          {"apiSocket", r.api_socket},
-          {"logPath", r.log_path},
-          {"hypervisor", r.hypervisor},
-          {"accel", r.accel},
-          {"startedAt", r.started_at}};
+// A stored record as the export has it: its columns' keys, in their order.
+template <class R>
+json record_json(const R& rec) {
+  json j = json::object();
+  for_each_column<R>([&](const auto& c) {
+    const auto& v = rec.*c.member;
+    if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::string>) {
+      if (c.flags.json_text) {
+        j[c.key] = spec_value(v);
+        return;
+      }
+    }
+    j[c.key] = v;
+  });
+  return j;
 }
 
 json exit_json(const std::string& name, const ExitStatus& e) {
   return {{"name", name}, {"signaled", e.signaled}, {"code", e.code}, {"atMs", e.at_ms}};
-}
-
-json restart_json(const RestartRecord& r) {
-  return {{"name", r.name},
-          {"restarts", r.restarts},
-          {"consecutive", r.consecutive},
-          {"lastExit", r.last_exit},
-          {"lastExitAt", r.last_exit_at}};
-}
-
-json disk_json(const DiskRecord& d) {
-  return {{"vm", d.vm}, {"method", d.method}, {"size", d.size}, {"image", d.image}, {"cow", d.cow}};
 }
 
 json disk_host_json(const DiskHost& h) {
@@ -142,6 +121,25 @@ class Reader {
     return out;
   }
 
+  void field(const json& obj, const std::string& path, const char* key, std::string& out) const {
+    out = str(obj, path, key);
+  }
+  void field(const json& obj, const std::string& path, const char* key, int64_t& out) const {
+    out = integer(obj, path, key);
+  }
+  void field(const json& obj, const std::string& path, const char* key, uint64_t& out) const {
+    out = unsigned_integer(obj, path, key);
+  }
+
+  /// A string column holding JSON: the export has the value itself (or, for
+  /// a record whose text did not parse, that text).
+  std::string json_text(const json& obj, const std::string& path, const char* key) const {
+    const json& v = member(obj, path, key);
+    if (v.is_object()) return v.dump(-1, ' ', false, json::error_handler_t::replace);
+    if (v.is_string()) return v.get<std::string>();
+    fail(join(path, key), "expected an object, got " + type(v));
+  }
+
   /// Calls fn(element, its path) for each object of the array obj[key].
   template <class Fn>
   void each_object(const json& obj, const std::string& path, const char* key, Fn fn) const {
@@ -170,44 +168,21 @@ class Reader {
   std::string file_;
 };
 
-ResourceRecord read_resource(const Reader& r, const json& j, const std::string& p) {
-  ResourceRecord rec;
-  rec.kind = r.str(j, p, "kind");
-  if (!parse_kind(rec.kind)) r.fail(p + ".kind", "\"" + rec.kind + "\" is not a banger kind");
-  rec.name = r.str(j, p, "name");
-  rec.spec_hash = r.str(j, p, "specHash");
-  rec.generation = r.integer(j, p, "generation");
-  rec.source_file = r.str(j, p, "sourceFile");
-  rec.applied_at = r.integer(j, p, "appliedAt");
-  const json& spec = r.member(j, p, "spec");
-  if (spec.is_object()) {
-    rec.spec_json = spec.dump(-1, ' ', false, json::error_handler_t::replace);
-  } else if (spec.is_string()) {
-    rec.spec_json = spec.get<std::string>();
-  } else {
-    r.fail(p + ".spec", "expected an object, got " + Reader::type(spec));
-  }
+// A stored record from the export: every column's key, checked for its type.
+template <class R>
+R read_record(const Reader& r, const json& j, const std::string& p) {
+  R rec{};
+  for_each_column<R>([&](const auto& c) {
+    if (c.flags.json_optional && !j.contains(c.key)) return;
+    if constexpr (std::is_same_v<typename std::decay_t<decltype(c)>::type, std::string>) {
+      if (c.flags.json_text) {
+        rec.*c.member = r.json_text(j, p, c.key);
+        return;
+      }
+    }
+    r.field(j, p, c.key, rec.*c.member);
+  });
   return rec;
-}
-
-VmRecord read_vm(const Reader& r, const json& j, const std::string& p) {
-  return {r.str(j, p, "name"), r.str(j, p, "network"), r.str(j, p, "ip"),
-          r.str(j, p, "mac"),  r.str(j, p, "tap"),     r.str(j, p, "diskPath")};
-}
-
-VmRuntime read_runtime(const Reader& r, const json& j, const std::string& p) {
-  VmRuntime rt;
-  rt.name = r.str(j, p, "name");
-  rt.pid = r.integer(j, p, "pid");
-  rt.start_time = r.unsigned_integer(j, p, "startTime");
-  rt.exe = r.str(j, p, "exe");
-  rt.api_socket = r.str(j, p, "apiSocket");
-  rt.log_path = r.str(j, p, "logPath");
-  rt.hypervisor = r.str(j, p, "hypervisor");
-  rt.started_at = r.integer(j, p, "startedAt");
-  // Added within schemaVersion 1: older exports have none.
-  if (j.contains("accel")) rt.accel = r.str(j, p, "accel");
-  return rt;
 }
 
 LinkState read_link(const Reader& r, const json& j, const std::string& p) {
@@ -219,16 +194,6 @@ LinkState read_link(const Reader& r, const json& j, const std::string& p) {
   l.up = r.boolean(j, p, "up");
   l.ipv4 = r.strings(j, p, "ipv4");
   return l;
-}
-
-RestartRecord read_restart(const Reader& r, const json& j, const std::string& p) {
-  return {r.str(j, p, "name"), r.integer(j, p, "restarts"), r.integer(j, p, "consecutive"),
-          r.str(j, p, "lastExit"), r.integer(j, p, "lastExitAt")};
-}
-
-DiskRecord read_disk(const Reader& r, const json& j, const std::string& p) {
-  return {r.str(j, p, "vm"), r.str(j, p, "method"), r.integer(j, p, "size"), r.str(j, p, "image"),
-          r.str(j, p, "cow")};
 }
 
 DiskHost read_disk_host(const Reader& r, const json& h, const std::string& p) {
@@ -321,14 +286,14 @@ LinkSnapshot links_for_export(const ObservedState& o) {
 
 std::string snapshot_to_json(const ObservedState& o, const SnapshotInfo& info) {
   json resources = json::array(), vms = json::array(), runtimes = json::array(), links = json::array();
-  for (const auto& [key, rec] : o.applied) resources.push_back(resource_json(rec));  // map order: kind, name
-  for (const auto& [name, v] : o.vms) vms.push_back(vm_json(v));
-  for (const auto& [name, rt] : o.runtimes) runtimes.push_back(runtime_json(rt));
+  for (const auto& [key, rec] : o.applied) resources.push_back(record_json(rec));  // map order: kind, name
+  for (const auto& [name, v] : o.vms) vms.push_back(record_json(v));
+  for (const auto& [name, rt] : o.runtimes) runtimes.push_back(record_json(rt));
   json restarts = json::array(), exits = json::array();
-  for (const auto& [name, r] : o.restarts) restarts.push_back(restart_json(r));
+  for (const auto& [name, r] : o.restarts) restarts.push_back(record_json(r));
   for (const auto& [name, e] : o.exits) exits.push_back(exit_json(name, e));
   json disks = json::array();
-  for (const auto& [name, d] : o.disks) disks.push_back(disk_json(d));
+  for (const auto& [name, d] : o.disks) disks.push_back(record_json(d));
   for (const auto& [name, l] : links_for_export(o).by_name) links.push_back(link_json(l));
   json rules = json::object();
   for (const auto& [owner, text] : o.nat.rules_by_owner) rules[owner] = text;
@@ -396,23 +361,24 @@ StateSnapshot snapshot_from_json(const std::string& text, const std::string& fil
   ObservedState& o = s.observed;
   const json& records = r.object(doc, "", "records");
   r.each_object(records, "records", "resources", [&](const json& j, const std::string& p) {
-    ResourceRecord rec = read_resource(r, j, p);
+    auto rec = read_record<ResourceRecord>(r, j, p);
+    if (!parse_kind(rec.kind)) r.fail(p + ".kind", "\"" + rec.kind + "\" is not a banger kind");
     ResourceKey key{*parse_kind(rec.kind), rec.name};
     if (!o.applied.emplace(key, std::move(rec)).second) r.fail(p, key.str() + " is listed twice");
   });
   r.each_object(records, "records", "vms", [&](const json& j, const std::string& p) {
-    VmRecord v = read_vm(r, j, p);
+    auto v = read_record<VmRecord>(r, j, p);
     std::string name = v.name;
     if (!o.vms.emplace(name, std::move(v)).second) r.fail(p, "VM " + name + " is listed twice");
   });
   r.each_object(records, "records", "runtimes", [&](const json& j, const std::string& p) {
-    VmRuntime rt = read_runtime(r, j, p);
+    auto rt = read_record<VmRuntime>(r, j, p);
     std::string name = rt.name;
     if (!o.runtimes.emplace(name, std::move(rt)).second) r.fail(p, "VM " + name + " is listed twice");
   });
 
   r.each_object(records, "records", "restarts", [&](const json& j, const std::string& p) {
-    RestartRecord rr = read_restart(r, j, p);
+    auto rr = read_record<RestartRecord>(r, j, p);
     std::string name = rr.name;
     if (!o.restarts.emplace(name, std::move(rr)).second) r.fail(p, "VM " + name + " is listed twice");
   });
@@ -445,7 +411,7 @@ StateSnapshot snapshot_from_json(const std::string& text, const std::string& fil
   // export without them reads as a host with no disk records or leftovers.
   if (records.contains("disks")) {
     r.each_object(records, "records", "disks", [&](const json& j, const std::string& p) {
-      DiskRecord d = read_disk(r, j, p);
+      auto d = read_record<DiskRecord>(r, j, p);
       std::string name = d.vm;
       if (!o.disks.emplace(name, std::move(d)).second) r.fail(p, "VM " + name + " is listed twice");
     });

@@ -6,12 +6,12 @@
 #include <set>
 
 #include "common/host_error.h"
-#include "state/sqlite_stmt.h"
+#include "state/record_sql.h"
 #include "state/store.h"
 
 namespace banger {
 
-using sqlite::Stmt;
+using namespace sqlite;
 
 namespace {
 
@@ -39,10 +39,9 @@ HostRange host_range(const Cidr& subnet) {
 
 std::optional<Ipv4> Store::allocated_ip(const std::string& network, const std::string& vm) {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "SELECT ip FROM ip_allocations WHERE network = ?1 AND vm = ?2");
-  st.bind(1, network).bind(2, vm);
-  if (!st.step()) return std::nullopt;
-  return parse_stored(network, st.text(0));
+  auto a = select_one<IpAllocation>(db_, "WHERE network = ?1 AND vm = ?2", network, vm);
+  if (!a) return std::nullopt;
+  return parse_stored(network, a->ip);
 }
 
 Ipv4 Store::allocate_ip(const std::string& network, const Cidr& subnet, const std::string& vm,
@@ -55,10 +54,7 @@ Ipv4 Store::allocate_ip(const std::string& network, const Cidr& subnet, const st
     // An address outside the subnet is left over from an older subnet of the
     // same network name: it cannot be kept.
     if (current && !range.contains(*current)) {
-      Stmt(db_, "DELETE FROM ip_allocations WHERE network = ?1 AND vm = ?2")
-          .bind(1, network)
-          .bind(2, vm)
-          .run();
+      delete_where<IpAllocation>(db_, "network = ?1 AND vm = ?2", network, vm);
       current.reset();
     }
 
@@ -74,19 +70,14 @@ Ipv4 Store::allocate_ip(const std::string& network, const Cidr& subnet, const st
         result = *wanted;
         return;
       }
-      Stmt holder(db_, "SELECT vm FROM ip_allocations WHERE network = ?1 AND ip = ?2");
-      holder.bind(1, network).bind(2, wanted->str());
-      if (holder.step())
+      auto holder = select_one<IpAllocation>(db_, "WHERE network = ?1 AND ip = ?2", network, wanted->str());
+      if (holder)
         throw HostError("VM " + vm + ": ip " + wanted->str() + " on " + where +
-                        " is already allocated to VM " + holder.text(0) +
-                        "; choose another ip or delete VM " + holder.text(0),
+                        " is already allocated to VM " + holder->vm +
+                        "; choose another ip or delete VM " + holder->vm,
                         ErrorCode::Conflict);
       // A VM whose manifest now names a different address moves to it.
-      Stmt(db_, "INSERT OR REPLACE INTO ip_allocations (network, ip, vm) VALUES (?1, ?2, ?3)")
-          .bind(1, network)
-          .bind(2, wanted->str())
-          .bind(3, vm)
-          .run();
+      upsert(db_, IpAllocation{network, wanted->str(), vm});
       result = *wanted;
       return;
     }
@@ -97,17 +88,12 @@ Ipv4 Store::allocate_ip(const std::string& network, const Cidr& subnet, const st
     }
 
     std::set<uint32_t> taken;
-    Stmt used(db_, "SELECT ip FROM ip_allocations WHERE network = ?1");
-    used.bind(1, network);
-    while (used.step()) taken.insert(parse_stored(network, used.text(0)).value);
+    for (const IpAllocation& a : select_all<IpAllocation>(db_, "WHERE network = ?1", network))
+      taken.insert(parse_stored(network, a.ip).value);
     for (uint64_t a = range.first; a <= range.last; ++a) {
       if (taken.count(static_cast<uint32_t>(a))) continue;
       result = Ipv4{static_cast<uint32_t>(a)};
-      Stmt(db_, "INSERT INTO ip_allocations (network, ip, vm) VALUES (?1, ?2, ?3)")
-          .bind(1, network)
-          .bind(2, result.str())
-          .bind(3, vm)
-          .run();
+      insert(db_, IpAllocation{network, result.str(), vm});
       return;
     }
     throw HostError(where + " has no free address; use a larger subnet or delete a VM on it",
@@ -118,15 +104,12 @@ Ipv4 Store::allocate_ip(const std::string& network, const Cidr& subnet, const st
 
 void Store::release_ips(const std::string& vm) {
   std::lock_guard lock(mu_);
-  Stmt(db_, "DELETE FROM ip_allocations WHERE vm = ?1").bind(1, vm).run();
+  delete_where<IpAllocation>(db_, "vm = ?1", vm);
 }
 
 std::vector<IpAllocation> Store::allocations() {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "SELECT network, ip, vm FROM ip_allocations ORDER BY network, vm");
-  std::vector<IpAllocation> out;
-  while (st.step()) out.push_back({st.text(0), st.text(1), st.text(2)});
-  return out;
+  return select_all<IpAllocation>(db_, "ORDER BY network, vm");
 }
 
 }  // namespace banger

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/host_error.h"
+#include "state/record_sql.h"
 #include "state/sqlite_stmt.h"
 #include "state/store.h"
 
@@ -138,6 +139,22 @@ void refuse_if_newer(int version) {
 int Store::schema_version() {
   std::lock_guard lock(mu_);
   return read_user_version(db_);
+}
+
+std::vector<std::string> Store::schema_drift() {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  std::apply(
+      [&](const auto&... record) {
+        (
+            [&](const auto& r) {
+              for (std::string& d : sqlite::table_drift<std::decay_t<decltype(r)>>(db_))
+                out.push_back(std::move(d));
+            }(record),
+            ...);
+      },
+      StoredRecords{});
+  return out;
 }
 
 void Store::migrate() {

@@ -7,12 +7,18 @@
 #include <ctime>
 
 #include "common/host_error.h"
+#include "state/record_sql.h"
 #include "state/sqlite_stmt.h"
 #include "state/state_dir.h"
 
 namespace banger {
 
 using sqlite::Stmt;
+using sqlite::delete_where;
+using sqlite::insert;
+using sqlite::select_all;
+using sqlite::select_one;
+using sqlite::upsert;
 
 namespace {
 
@@ -21,20 +27,6 @@ namespace {
 constexpr int kBusyTimeoutMs = 10000;
 
 int64_t now() { return static_cast<int64_t>(std::time(nullptr)); }
-
-ResourceRecord read_resource(const Stmt& st) {
-  return {st.text(0), st.text(1), st.text(2), st.int64(3), st.text(4), st.int64(5), st.text(6)};
-}
-
-VmRecord read_vm(const Stmt& st) {
-  return {st.text(0), st.text(1), st.text(2), st.text(3), st.text(4), st.text(5)};
-}
-
-VmRuntime read_runtime(const Stmt& st) {
-  return {st.text(0), st.int64(1), static_cast<uint64_t>(st.int64(2)),
-          st.text(3), st.text(4),  st.text(5),
-          st.text(6), st.int64(7), st.text(8)};
-}
 
 }  // namespace
 
@@ -108,22 +100,12 @@ void Store::transaction(const std::function<void()>& fn) {
 
 std::vector<ResourceRecord> Store::resources() {
   std::lock_guard lock(mu_);
-  Stmt st(db_,
-          "SELECT kind, name, spec_hash, generation, source_file, applied_at, spec_json "
-          "FROM resources ORDER BY kind, name");
-  std::vector<ResourceRecord> out;
-  while (st.step()) out.push_back(read_resource(st));
-  return out;
+  return select_all<ResourceRecord>(db_, "ORDER BY kind, name");
 }
 
 std::optional<ResourceRecord> Store::resource(const std::string& kind, const std::string& name) {
   std::lock_guard lock(mu_);
-  Stmt st(db_,
-          "SELECT kind, name, spec_hash, generation, source_file, applied_at, spec_json "
-          "FROM resources WHERE kind = ?1 AND name = ?2");
-  st.bind(1, kind).bind(2, name);
-  if (!st.step()) return std::nullopt;
-  return read_resource(st);
+  return select_one<ResourceRecord>(db_, "WHERE kind = ?1 AND name = ?2", kind, name);
 }
 
 void Store::put_resource(ResourceRecord r) {
@@ -136,119 +118,75 @@ void Store::put_resource(ResourceRecord r) {
     else
       r.generation = old->spec_hash == r.spec_hash ? old->generation : old->generation + 1;
     if (r.applied_at == 0) r.applied_at = now();
-    Stmt st(db_,
-            "INSERT OR REPLACE INTO resources "
-            "(kind, name, spec_hash, generation, source_file, applied_at, spec_json) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-    st.bind(1, r.kind).bind(2, r.name).bind(3, r.spec_hash).bind(4, r.generation);
-    st.bind(5, r.source_file).bind(6, r.applied_at).bind(7, r.spec_json);
-    st.run();
+    upsert(db_, r);
   });
 }
 
 void Store::delete_resource(const std::string& kind, const std::string& name) {
   std::lock_guard lock(mu_);
-  Stmt(db_, "DELETE FROM resources WHERE kind = ?1 AND name = ?2")
-      .bind(1, kind)
-      .bind(2, name)
-      .run();
+  delete_where<ResourceRecord>(db_, "kind = ?1 AND name = ?2", kind, name);
 }
 
 // --- vms ---------------------------------------------------------------------
 
 std::vector<VmRecord> Store::vms() {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "SELECT name, network, ip, mac, tap, disk_path FROM vms ORDER BY name");
-  std::vector<VmRecord> out;
-  while (st.step()) out.push_back(read_vm(st));
-  return out;
+  return select_all<VmRecord>(db_, "ORDER BY name");
 }
 
 std::optional<VmRecord> Store::vm(const std::string& name) {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "SELECT name, network, ip, mac, tap, disk_path FROM vms WHERE name = ?1");
-  st.bind(1, name);
-  if (!st.step()) return std::nullopt;
-  return read_vm(st);
+  return select_one<VmRecord>(db_, "WHERE name = ?1", name);
 }
 
 void Store::put_vm(const VmRecord& v) {
   std::lock_guard lock(mu_);
-  Stmt st(db_,
-          "INSERT OR REPLACE INTO vms (name, network, ip, mac, tap, disk_path) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-  st.bind(1, v.name).bind(2, v.network).bind(3, v.ip).bind(4, v.mac).bind(5, v.tap);
-  st.bind(6, v.disk_path).run();
+  upsert(db_, v);
 }
 
 void Store::delete_vm(const std::string& name) {
   std::lock_guard lock(mu_);
-  Stmt(db_, "DELETE FROM vms WHERE name = ?1").bind(1, name).run();
+  delete_where<VmRecord>(db_, "name = ?1", name);
 }
 
 // --- runtimes ----------------------------------------------------------------
 
 std::vector<VmRuntime> Store::runtimes() {
   std::lock_guard lock(mu_);
-  Stmt st(db_,
-          "SELECT name, pid, start_time, exe, api_socket, log_path, hypervisor, started_at, accel "
-          "FROM vm_runtime ORDER BY name");
-  std::vector<VmRuntime> out;
-  while (st.step()) out.push_back(read_runtime(st));
-  return out;
+  return select_all<VmRuntime>(db_, "ORDER BY name");
 }
 
 std::optional<VmRuntime> Store::runtime(const std::string& name) {
   std::lock_guard lock(mu_);
-  Stmt st(db_,
-          "SELECT name, pid, start_time, exe, api_socket, log_path, hypervisor, started_at, accel "
-          "FROM vm_runtime WHERE name = ?1");
-  st.bind(1, name);
-  if (!st.step()) return std::nullopt;
-  return read_runtime(st);
+  return select_one<VmRuntime>(db_, "WHERE name = ?1", name);
 }
 
 void Store::put_runtime(const VmRuntime& r) {
   std::lock_guard lock(mu_);
-  Stmt st(db_,
-          "INSERT OR REPLACE INTO vm_runtime "
-          "(name, pid, start_time, exe, api_socket, log_path, hypervisor, started_at, accel) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-  // start_time is clock ticks since boot: far below 2^63, so the cast is exact.
-  st.bind(1, r.name).bind(2, r.pid).bind(3, static_cast<int64_t>(r.start_time)).bind(4, r.exe);
-  st.bind(5, r.api_socket).bind(6, r.log_path).bind(7, r.hypervisor).bind(8, r.started_at).bind(9, r.accel);
-  st.run();
+  upsert(db_, r);
 }
 
 void Store::delete_runtime(const std::string& name) {
   std::lock_guard lock(mu_);
-  Stmt(db_, "DELETE FROM vm_runtime WHERE name = ?1").bind(1, name).run();
+  delete_where<VmRuntime>(db_, "name = ?1", name);
 }
 
 // --- owned objects -----------------------------------------------------------
 
 void Store::record_owned(const OwnedObject& o) {
   std::lock_guard lock(mu_);
-  Stmt(db_, "INSERT OR REPLACE INTO owned (type, id, owner) VALUES (?1, ?2, ?3)")
-      .bind(1, o.type)
-      .bind(2, o.id)
-      .bind(3, o.owner)
-      .run();
+  upsert(db_, o);
 }
 
 void Store::forget_owned(const std::string& type, const std::string& id) {
   std::lock_guard lock(mu_);
-  Stmt(db_, "DELETE FROM owned WHERE type = ?1 AND id = ?2").bind(1, type).bind(2, id).run();
+  delete_where<OwnedObject>(db_, "type = ?1 AND id = ?2", type, id);
 }
 
 std::vector<OwnedObject> Store::owned(const std::string& type) {
   std::lock_guard lock(mu_);
   // One statement for both cases: an empty type matches every row.
-  Stmt st(db_, "SELECT type, id, owner FROM owned WHERE ?1 = '' OR type = ?1 ORDER BY type, id");
-  st.bind(1, type);
-  std::vector<OwnedObject> out;
-  while (st.step()) out.push_back({st.text(0), st.text(1), st.text(2)});
-  return out;
+  return select_all<OwnedObject>(db_, "WHERE ?1 = '' OR type = ?1 ORDER BY type, id", type);
 }
 
 // --- journal -----------------------------------------------------------------
@@ -256,26 +194,19 @@ std::vector<OwnedObject> Store::owned(const std::string& type) {
 int64_t Store::journal_begin(const std::string& action, const std::string& type,
                              const std::string& object_id, const std::string& owner) {
   std::lock_guard lock(mu_);
-  Stmt st(db_,
-          "INSERT INTO journal (action, type, object_id, owner, created_at) "
-          "VALUES (?1, ?2, ?3, ?4, ?5)");
-  st.bind(1, action).bind(2, type).bind(3, object_id).bind(4, owner).bind(5, now()).run();
+  insert(db_, JournalEntry{0, action, type, object_id, owner, now()});
   // Read under the same lock as the insert: no other thread's row in between.
   return sqlite3_last_insert_rowid(db_);
 }
 
 void Store::journal_end(int64_t id) {
   std::lock_guard lock(mu_);
-  Stmt(db_, "DELETE FROM journal WHERE id = ?1").bind(1, id).run();
+  delete_where<JournalEntry>(db_, "id = ?1", id);
 }
 
 std::vector<JournalEntry> Store::pending_journal() {
   std::lock_guard lock(mu_);
-  Stmt st(db_, "SELECT id, action, type, object_id, owner, created_at FROM journal ORDER BY id");
-  std::vector<JournalEntry> out;
-  while (st.step())
-    out.push_back({st.int64(0), st.text(1), st.text(2), st.text(3), st.text(4), st.int64(5)});
-  return out;
+  return select_all<JournalEntry>(db_, "ORDER BY id");
 }
 
 }  // namespace banger

@@ -11,109 +11,11 @@
 #include <vector>
 
 #include "resources/netaddr.h"
+#include "state/records.h"
 
 struct sqlite3;
 
 namespace banger {
-
-/// A resource as last applied: what diff compares the manifests with.
-struct ResourceRecord {
-  std::string kind;  ///< "VM"
-  std::string name;
-  std::string spec_hash;
-  int64_t generation = 1;  ///< +1 each time spec_hash changes
-  std::string source_file;
-  int64_t applied_at = 0;  ///< unix seconds
-  std::string spec_json;   ///< flat {"field": "value"} of the applied spec, for field-level diffs
-};
-
-/// What a VM keeps across restarts and re-applies.
-struct VmRecord {
-  std::string name;
-  std::string network;
-  std::string ip;
-  std::string mac;
-  std::string tap;
-  std::string disk_path;
-};
-
-/// The running process of a VM, kept apart from the durable record.
-struct VmRuntime {
-  std::string name;
-  int64_t pid = 0;
-  uint64_t start_time = 0;
-  std::string exe;
-  std::string api_socket;
-  std::string log_path;
-  std::string hypervisor;  ///< "firecracker", "qemu"
-  int64_t started_at = 0;
-  std::string accel;       ///< QEMU's "kvm" or "tcg"; "" for Firecracker (and records before schema 5)
-  /// "firecracker", "qemu/tcg", "qemu/kvm": what get -o wide shows.
-  std::string label() const { return accel.empty() ? hypervisor : hypervisor + "/" + accel; }
-};
-
-struct IpAllocation {
-  std::string network;
-  std::string ip;
-  std::string vm;
-};
-
-/// A host object banger made (or is about to make): recorded before it is
-/// created, forgotten after it is removed, so nothing is ever leaked.
-struct OwnedObject {
-  std::string type;   ///< "bridge", "tap", "disk", "rundir", "nft-table"
-  std::string id;     ///< interface name, path, ...
-  std::string owner;  ///< "VM/web-1", "Network/fleet"
-};
-
-/// An intended host change, written before the host is touched and removed
-/// when done; entries left by a crash tell the next run what to finish.
-struct JournalEntry {
-  int64_t id = 0;
-  std::string action;  ///< "create", "delete", "start", "stop", ...
-  std::string type;
-  std::string object_id;
-  std::string owner;
-  int64_t created_at = 0;
-};
-
-/// Restarts of a VM whose process ended on its own (restartPolicy).
-struct RestartRecord {
-  std::string name;
-  int64_t restarts = 0;     ///< all restarts, for `get`
-  int64_t consecutive = 0;  ///< in a row without 10 min up: sets the back-off
-  std::string last_exit;    ///< "exited 1", "killed by signal 9", "unknown"
-  int64_t last_exit_at = 0; ///< unix ms
-};
-
-/// A path artifact's sha256 as last computed. It holds while the file keeps
-/// this size and mtime, so an unchanged file is never hashed twice.
-struct ArtifactCheck {
-  std::string path;
-  int64_t size = 0;
-  int64_t mtime_ns = 0;
-  std::string sha256;
-  int64_t checked_at = 0;  ///< unix seconds
-};
-
-/// A verified download in STATE/artifacts/sha256/<sha256>.
-struct ArtifactRecord {
-  std::string sha256;
-  std::string url;
-  int64_t size = 0;
-  int64_t fetched_at = 0;  ///< unix seconds
-};
-
-/// A VM's root disk as made: the method (what `diskStrategy: auto` chose is
-/// kept, so it never changes silently), its size, and for a device-mapper
-/// snapshot the image under its shared read-only loop device and its COW file.
-struct DiskRecord {
-  std::string vm;
-  std::string method;  ///< "reflink", "copy", "snapshot"
-  int64_t size = 0;    ///< bytes
-  std::string image;   ///< the image file the disk was made from
-  std::string cow;     ///< snapshot: the copy-on-write file; "" otherwise
-};
 
 class Store {
  public:
@@ -130,6 +32,10 @@ class Store {
   /// back and rethrows when fn throws.
   void transaction(const std::function<void()>& fn);
   int schema_version();
+  /// Where a table differs from its record's definition (state/records/):
+  /// a column missing on either side or of another SQL type. Empty when the
+  /// schema and the records agree, as they must after migrate().
+  std::vector<std::string> schema_drift();
 
   std::vector<ResourceRecord> resources();
   std::optional<ResourceRecord> resource(const std::string& kind, const std::string& name);

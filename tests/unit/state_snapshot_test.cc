@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "drivers/nat.h"
 #include "reconciler/diff.h"
@@ -62,9 +65,11 @@ TEST(StateSnapshot, EveryObservedFieldIsCovered) {
   EXPECT_EQ((field_count<KvmFacts>()), 8u) << "KvmFacts changed: export the new field";
 }
 
-TEST(StateSnapshot, RoundTripKeepsEveryField) {
+// A host with every exported field set, values that are not defaults.
+ObservedState every_field_set() {
   DesiredState d = desired_from(kFleet);
   ObservedState o = host_of(d);
+  for (auto& [key, rec] : o.applied) rec.applied_at = 1795622000;  // not the time the test ran
   o.nat.rules_by_owner[""] = {"tcp dport 9999 accept"};  // a hand-added rule
   o.runtimes["web"].start_time = 18446744073709551000ull;  // start times are unsigned 64-bit
   o.ip_forward = false;
@@ -85,6 +90,11 @@ TEST(StateSnapshot, RoundTripKeepsEveryField) {
                                  "/usr/bin/qemu-system-x86_64",
                                  ""};
 
+  return o;
+}
+
+TEST(StateSnapshot, RoundTripKeepsEveryField) {
+  ObservedState o = every_field_set();
   StateSnapshot s = snapshot_from_json(snapshot_to_json(o, kInfo), "state.json");
   EXPECT_EQ(s.info.host, "host-1");
   EXPECT_EQ(s.info.exported_at, "2026-11-25T14:50:00Z");
@@ -192,6 +202,22 @@ TEST(StateSnapshot, BytesAreDeterministicAndSelfDescribing) {
   EXPECT_EQ(a.back(), '\n');
 }
 
+// The file format is a contract (CI keeps exports, docs/plan-json.md shows
+// them): the bytes of an export with every field set are kept in
+// tests/unit/testdata/state_export.json. Regenerate it with
+// BANGER_UPDATE_GOLDEN=1 only for an intended format change.
+TEST(StateSnapshot, ExportBytesMatchTheGoldenFile) {
+  const std::string path = std::string(BANGER_SOURCE_DIR) + "/tests/unit/testdata/state_export.json";
+  const std::string actual = snapshot_to_json(every_field_set(), kInfo);
+  if (std::getenv("BANGER_UPDATE_GOLDEN")) std::ofstream(path) << actual;
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << "cannot read " << path;
+  std::stringstream golden;
+  golden << in.rdbuf();
+  EXPECT_EQ(actual, golden.str()) << "the state export format changed; if intended, run with "
+                                     "BANGER_UPDATE_GOLDEN=1 and update docs/plan-json.md";
+}
+
 TEST(StateSnapshot, OnlyLinksDiffCanLookAtAreExported) {
   DesiredState d = desired_from(kFleet);
   ObservedState o = host_of(d);
@@ -293,6 +319,22 @@ TEST(StateSnapshot, MalformedFilesAreClearErrorsNamingTheFile) {
             "host-state.json: records.resources[3].kind: \"Vm\" is not a banger kind");
   EXPECT_EQ(error_of(edited("\"apiVersion\": \"banger.dev/v1\"", "\"apiVersion\": \"banger.dev/v2\"")),
             "host-state.json: apiVersion: \"banger.dev/v2\" is not supported (expected banger.dev/v1)");
+}
+
+// Stored records are read by their column definitions (state/records/):
+// each field by its type, named by its path.
+TEST(StateSnapshot, RecordFieldsAreCheckedByTheirColumnTypes) {
+  EXPECT_EQ(error_of(edited("\"specHash\": ", "\"specHash\": 1, \"was\": ")),
+            "host-state.json: records.resources[0].specHash: expected a string, got an integer");
+  EXPECT_EQ(error_of(edited("\"spec\": {", "\"spec\": [], \"was\": {")),
+            "host-state.json: records.resources[0].spec: expected an object, got an array");
+  EXPECT_EQ(error_of(edited("\"startTime\": ", "\"startTime\": -")),
+            "host-state.json: records.runtimes[0].startTime: expected an integer >= 0, got an integer");
+  EXPECT_EQ(error_of(edited("\"exe\": ", "\"binary\": ")), "host-state.json: records.runtimes[0].exe: is missing");
+  // accel came later within schemaVersion 1: an export without it reads as "".
+  StateSnapshot s = snapshot_from_json(edited("\"accel\": \"\",", ""), "f");
+  ASSERT_EQ(s.observed.runtimes.size(), 1u);
+  EXPECT_EQ(s.observed.runtimes.begin()->second.accel, "");
 }
 
 TEST(StateSnapshot, UnknownSchemaVersionsAreRefused) {
