@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "drivers/nat.h"
 #include "reconciler/fixtures.h"
 #include "reconciler/nat_target.h"
@@ -42,6 +44,27 @@ TEST(Diff, ConvergedHostHasNoChanges) {
   DesiredState d = desired_from(kFleet);
   Diff diff = compute_diff(d, converged_with_nat(d), {});
   EXPECT_TRUE(diff.empty()) << (diff.changes.empty() ? "nat drift" : diff.changes[0].key.str());
+}
+
+// A build that listed a spec's values in another order stored another hash
+// for the same values: that is no change, and the next apply need not touch it.
+TEST(Diff, ARecordWithTheSameValuesInAnotherOrderIsNoChange) {
+  DesiredState d = desired_from(kFleet);
+  ObservedState o = converged_with_nat(d);
+  ResourceSpec older = *d.find({Kind::VM, "web"});
+  std::reverse(older.fields.begin(), older.fields.end());
+  ASSERT_NE(older.hash(), d.find({Kind::VM, "web"})->hash());
+  ResourceRecord& rec = o.applied.at({Kind::VM, "web"});
+  rec.spec_hash = older.hash();
+  rec.spec_json = older.fields_json();
+  Diff diff = compute_diff(d, o, {});
+  EXPECT_TRUE(diff.empty()) << (diff.changes.empty() ? "nat drift" : diff.changes[0].key.str());
+  // A value that differs is still found, whatever the order.
+  older.fields.front().value = "2";
+  rec.spec_json = older.fields_json();
+  diff = compute_diff(d, o, {});
+  ASSERT_EQ(diff.changes.size(), 1u);
+  EXPECT_EQ(diff.changes[0].fields.size(), 1u);
 }
 
 TEST(Diff, BuiltInDefaultNetworkOnlyWhenUsed) {
