@@ -15,7 +15,7 @@ DEPS := cmake ninja-build g++ pkg-config \
         iproute2 nftables procps btrfs-progs xfsprogs \
         qemu-system-x86 busybox-static e2fsprogs kmod cpio xz-utils curl git
 
-.PHONY: all deps build banger test test-without-kvm unit demo demo-clean bench clean
+.PHONY: all deps build banger test test-without-kvm unit demo demo-clean bench clean schemas
 
 all: build
 
@@ -68,6 +68,10 @@ bench: build
 	$(BUILD)/bench_watch $(BUILD)/banger $(BUILD)/tests/fake-firecracker 20 100
 	$(BUILD)/bench_artifacts 256 1024
 	$(SUDO) bench/run_disk_bench.sh $(BUILD) 100
+
+# schemas/ from the field tables (src/resources/fields_*.cc), through banger explain -o json.
+schemas: banger
+	python3 tests/schema/gen_schemas.py --banger $(BUILD)/banger
 
 clean:
 	rm -rf $(BUILD)

@@ -110,6 +110,7 @@ Row vm_row(const ResourceRecord& r, const ObservedState& o, const std::map<std::
     row.push_back({"LAST-EXIT", last_exit});
     auto rd = ready.find(r.name);
     row.push_back({"READINESS", rd != ready.end() ? rd->second.detail : "-"});
+    row.push_back({"DESCRIPTION", f["description"].empty() ? "-" : f["description"]});
   }
   return row;
 }

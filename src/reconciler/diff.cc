@@ -24,6 +24,8 @@ std::vector<FieldChange> field_changes(Kind kind, const std::vector<SpecField>& 
   };
   for (const auto& f : after) {
     const std::string* old = value(before, f.name);
+    // A field added since the record was written counts as its default.
+    if (!old && field_default(kind, f.name) == f.value) continue;
     if (!old || *old != f.value) {
       out.push_back({f.name, old ? *old : "", f.value, field_effect(kind, f.name)});
     }

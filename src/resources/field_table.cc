@@ -102,6 +102,21 @@ FieldEffect field_effect(Kind kind, const std::string& name) {
   return e.value_or(FieldEffect::InPlace);
 }
 
+std::optional<std::string> field_default(Kind kind, const std::string& name) {
+  auto of = [&](const auto& table) -> std::optional<std::string> {
+    const auto* s = table.find_shown(name);
+    return s ? s->default_text : std::nullopt;
+  };
+  switch (kind) {
+    case Kind::Network: return of(network_fields());
+    case Kind::Kernel: return of(kernel_fields());
+    case Kind::Image: return of(image_fields());
+    case Kind::VM: return of(vm_fields());
+    case Kind::PortForward: return of(port_forward_fields());
+  }
+  return std::nullopt;
+}
+
 nlohmann::ordered_json describe_fields(Kind kind) {
   switch (kind) {
     case Kind::Network: return describe(kind, network_fields());

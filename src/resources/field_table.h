@@ -42,6 +42,11 @@ struct Shown {
   /// false when text is not what render writes. Null for a value derived
   /// from other resources (a VM's kernelSource), which is never read back.
   std::function<bool(const std::string& text, R&)> read = nullptr;
+  /// The value when the field is not written. A record from a build that
+  /// did not have this field yet holds no value for it; diff takes that as
+  /// this default, so adding a field does not turn every resource into an
+  /// update.
+  std::optional<std::string> default_text = std::nullopt;
 };
 
 /// How a value of type T is written as text (diff, state DB) and read back.
@@ -145,7 +150,10 @@ struct ScalarSpec {
 
 /// A member shown as itself, and read back into itself.
 template <class R, class T>
-Shown<R> shown_member(std::string name, FieldEffect effect, Field<T> R::*member, TextForm<T> text) {
+Shown<R> shown_member(std::string name, FieldEffect effect, Field<T> R::*member, TextForm<T> text,
+                      const std::optional<T>& def) {
+  std::optional<std::string> def_text;
+  if (def) def_text = text.write(*def);
   return {std::move(name), effect,
           [member, w = text.write](const R& res, const ManifestSet&) {
             return std::optional<std::string>(w((res.*member).value));
@@ -154,7 +162,8 @@ Shown<R> shown_member(std::string name, FieldEffect effect, Field<T> R::*member,
             auto v = r(t);
             if (v) (out.*member) = {*v, {}, true};
             return v.has_value();
-          }};
+          },
+          def_text};
 }
 
 /// The default as the schema writes it: what a user would type in YAML.
@@ -185,7 +194,7 @@ FieldDef<R> scalar(ScalarSpec<T> s, Field<T> R::*member, DocReader::Parse<T> par
     if (def) (out.*member).value = *def;
     r.get(m, key, out.*member, parse, rule, required);
   };
-  if (s.shown) d.shown.push_back(shown_member<R, T>(s.key, s.effect, member, std::move(text)));
+  if (s.shown) d.shown.push_back(shown_member<R, T>(s.key, s.effect, member, std::move(text), s.def));
   return d;
 }
 
@@ -229,6 +238,8 @@ const KindFields<PortForward>& port_forward_fields();
 /// The effect of changing shown value `name` of a resource of `kind`;
 /// InPlace for a name the table does not show (an older build's field).
 FieldEffect field_effect(Kind kind, const std::string& name);
+/// Shown value `name`'s text when its field is not written (Shown::default_text).
+std::optional<std::string> field_default(Kind kind, const std::string& name);
 
 /// The table of a kind without its C++ types: for explain and the schema
 /// generator. {"kind", "doc", "fields": [{"key", "rule", "required", "doc",

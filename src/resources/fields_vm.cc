@@ -1,6 +1,8 @@
 // The field table of VM. Effects: a new image means a new disk (replace);
 // what the guest boots with needs a reboot (restart); the rest is
 // bookkeeping or handled live (state: start/stop).
+#include <algorithm>
+
 #include "resources/field_table.h"
 #include "resources/readiness_text.h"
 #include "resources/value_parsers.h"
@@ -25,6 +27,18 @@ TextForm<uint64_t> disk_size_text() {
 std::string boot_ref(const ArtifactSource& a) {
   if (!a.url.set) return a.resolved_path;
   return a.url.value + " (sha256:" + a.sha256.value.substr(0, 12) + ")";
+}
+
+// One line of at most 256 characters: it is printed in get's table.
+bool parse_description(const YAML::Node& n, std::string& out, DocReader::Problem& p) {
+  if (!DocReader::parse_string(n, out, p)) return false;
+  // Characters, not bytes, as the schema's maxLength counts them.
+  size_t chars = std::count_if(out.begin(), out.end(), [](unsigned char c) { return (c & 0xC0) != 0x80; });
+  if (chars > 256) p.what = "is " + std::to_string(chars) + " characters long";
+  if (std::any_of(out.begin(), out.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+    p.what = "contains a line break or another control character";
+  }
+  return p.what.empty();
 }
 
 void decode_readiness(DocReader& r, const DocReader::MapView& spec, VM& out) {
@@ -68,11 +82,8 @@ void decode_readiness(DocReader& r, const DocReader::MapView& spec, VM& out) {
   }
 }
 
-KindFields<VM> make_vm_fields() {
-  KindFields<VM> k;
-  auto& f = k.fields;
-  k.doc = "A Firecracker microVM: what it boots, its size, its network and how banger keeps it.";
-
+// The table in three parts, in YAML order. What it boots and its size:
+void add_boot_and_size(std::vector<FieldDef<VM>>& f) {
   f.push_back(scalar<VM, std::string>({.key = "kernel",
                                        .rule = "the name of a Kernel",
                                        .doc = "The name of a Kernel. Required.",
@@ -126,7 +137,10 @@ KindFields<VM> make_vm_fields() {
                                     .schema = ref("diskSize"),
                                     .effect = FieldEffect::Restart},
                                    &VM::disk_size, size_parser(MiB, 16 * TiB), disk_size_text()));
+}
 
+// Its network, and the kernel command line that carries the guest's ip=.
+void add_network(std::vector<FieldDef<VM>>& f) {
   f.push_back(scalar<VM, std::string>({.key = "network",
                                        .rule = "the name of a Network",
                                        .doc = "The name of the Network to attach to. Default: default "
@@ -176,7 +190,10 @@ KindFields<VM> make_vm_fields() {
                               return Shows((k ? k->args.value : "") +
                                            (v.kernel_args.value.empty() ? "" : " " + v.kernel_args.value));
                             }});
+}
 
+// How banger keeps it.
+void add_keeping(std::vector<FieldDef<VM>>& f) {
   f.push_back(enum_field<VM, VmState>(
       {.key = "state", .doc = "Whether the VM should run. Default: running.", .def = VmState::Running}, &VM::state));
   f.push_back(enum_field<VM, RestartPolicy>(
@@ -216,6 +233,21 @@ KindFields<VM> make_vm_fields() {
               "copy; auto picks the cheapest that works. Default: auto.",
        .def = DiskStrategy::Auto},
       &VM::disk_strategy));
+
+  f.push_back(scalar<VM, std::string>({.key = "description",
+                                       .rule = "one line of at most 256 characters",
+                                       .doc = "Free text about the VM, shown by get -o wide. Default: none.",
+                                       .schema = json{{"type", "string"}, {"maxLength", 256}, {"pattern", "^[^\\u0000-\\u001f\\u007f]*$"}},
+                                       .def = std::string()},
+                                      &VM::description, parse_description, string_text()));
+}
+
+KindFields<VM> make_vm_fields() {
+  KindFields<VM> k;
+  k.doc = "A Firecracker microVM: what it boots, its size, its network and how banger keeps it.";
+  add_boot_and_size(k.fields);
+  add_network(k.fields);
+  add_keeping(k.fields);
   return k;
 }
 

@@ -134,6 +134,7 @@ struct VM : ObjectMeta {
   Field<Runtime> runtime;
   Readiness readiness;
   Field<DiskStrategy> disk_strategy;
+  Field<std::string> description;  ///< free text for people; banger only shows it
 };
 
 struct PortForward : ObjectMeta {

@@ -67,6 +67,29 @@ TEST(Diff, ARecordWithTheSameValuesInAnotherOrderIsNoChange) {
   EXPECT_EQ(diff.changes[0].fields.size(), 1u);
 }
 
+// A field added to the table after a resource was applied is missing from
+// its record: at its default that is no change, set to anything else it is.
+TEST(Diff, AFieldNewerThanTheRecordCountsAsItsDefault) {
+  DesiredState d = desired_from(kFleet);
+  ObservedState o = converged_with_nat(d);
+  ResourceSpec older = *d.find({Kind::VM, "web"});
+  std::erase_if(older.fields, [](const SpecField& f) { return f.name == "description"; });
+  ResourceRecord& rec = o.applied.at({Kind::VM, "web"});
+  rec.spec_hash = older.hash();
+  rec.spec_json = older.fields_json();
+  EXPECT_TRUE(compute_diff(d, o, {}).empty());
+
+  std::string described = kFleet;
+  described.replace(described.find("memory: 256Mi"), 13, "memory: 256Mi, description: primary");
+  Diff diff = compute_diff(desired_from(described), o, {});
+  ASSERT_EQ(diff.changes.size(), 1u);
+  ASSERT_EQ(diff.changes[0].fields.size(), 1u);
+  EXPECT_EQ(diff.changes[0].fields[0].field, "description");
+  EXPECT_EQ(diff.changes[0].fields[0].after, "primary");
+  EXPECT_EQ(diff.changes[0].fields[0].effect, FieldEffect::InPlace);
+  EXPECT_FALSE(diff.changes[0].restart);
+}
+
 TEST(Diff, BuiltInDefaultNetworkOnlyWhenUsed) {
   DesiredState d = desired_from(kFleet);
   EXPECT_EQ(d.find({Kind::Network, "default"}), nullptr);

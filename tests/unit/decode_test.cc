@@ -711,6 +711,26 @@ TEST(Documents, Labels) {
   EXPECT_EQ(r.set.vms[0].metadata.labels.at("fine"), "yes");
 }
 
+// VM description: the field added through the field table alone.
+TEST(Documents, DescriptionIsOneLineOfAtMost256Characters) {
+  LoadResult ok = load_with_artifacts(vm("  description: \"Postgres for CI — primary\"\n"));
+  ASSERT_TRUE(ok.ok()) << dump(ok);
+  EXPECT_EQ(ok.set.vms[0].description.value, "Postgres for CI — primary");
+  EXPECT_EQ(load_with_artifacts(vm("")).set.vms[0].description.value, "");
+  // 256 characters of two bytes each are still 256 characters.
+  std::string wide;
+  for (int i = 0; i < 256; ++i) wide += "é";
+  EXPECT_TRUE(load_with_artifacts(vm("  description: " + wide + "\n")).ok());
+  LoadResult long_one = load_with_artifacts(vm("  description: " + std::string(257, 'x') + "\n"));
+  EXPECT_NE(only(long_one, "spec.description").message.find("is 257 characters long (expected one line of at most 256 characters)"),
+            std::string::npos)
+      << dump(long_one);
+  LoadResult two_lines = load_with_artifacts(vm("  description: \"a\\nb\"\n"));
+  EXPECT_NE(only(two_lines, "spec.description").message.find("line break"), std::string::npos) << dump(two_lines);
+  EXPECT_NE(only(load_with_artifacts(vm("  description: 12\n")), "spec.description").message.find("is an integer"),
+            std::string::npos);
+}
+
 TEST(Documents, WrongTypes) {
   LoadResult r = load_with_artifacts(vm("  vcpus: \"2\"\n  network: [a]\n  kernelArgs: {a: b}\n"));
   EXPECT_NE(only(r, "spec.vcpus").message.find("\"2\" is a string"), std::string::npos) << dump(r);
