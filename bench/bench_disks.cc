@@ -171,8 +171,7 @@ int main(int argc, char** argv) {
   int rc = 0;
   try {
     Store store(state_dir);
-    std::mutex store_mu;
-    DiskManager disks(store, store_mu, state_dir);
+    DiskManager disks(store, state_dir);
     if (!store.disk_records().empty() || entries(state_dir + "/vms") != 0)
       throw std::runtime_error(state_dir + " already has disks; use an empty state dir");
 
@@ -247,8 +246,7 @@ int main(int argc, char** argv) {
     // Failed midway: remove what was made, through the same records.
     try {
       Store store(state_dir);
-      std::mutex mu;
-      DiskManager disks(store, mu, state_dir);
+      DiskManager disks(store, state_dir);
       for (const std::string& vm : made) disks.remove(vm, "VM/" + vm);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "bench_disks: cleanup: %s\n", e.what());

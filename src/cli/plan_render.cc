@@ -1,5 +1,7 @@
 #include "cli/plan_render.h"
 
+#include "cli/outcome_text.h"
+
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -136,7 +138,8 @@ std::string report_json(const Plan& plan, const ExecutionReport& report) {
                        {"kind", a.key.name.empty() ? "" : kind_name(a.key.kind)},
                        {"name", a.key.name},
                        {"outcome", to_string(r.outcome)},
-                       {"message", r.message},
+                       {"message", report_message(r)},
+                       {"steps", outcome_json(r.done)},
                        {"seconds", r.seconds}});
   }
   json out = {{"plan", json::parse(plan_json(plan))}, {"actions", actions}, {"ok", report.ok()}};

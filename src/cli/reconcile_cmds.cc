@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli/host_flags.h"
+#include "cli/outcome_text.h"
 #include "cli/plan_render.h"
 #include "cli/readiness_report.h"
 #include "cli/render.h"
@@ -106,8 +107,7 @@ int execute_plan(Session& s, const Plan& plan, const DesiredState& desired, cons
     std::ostringstream secs;
     secs << std::fixed << std::setprecision(1) << r->seconds;
     std::cout << describe_action(a) << ": "
-              << (r->outcome == Outcome::Succeeded ? r->message
-                                                   : std::string(to_string(r->outcome)) + ": " + r->message)
+              << report_text(*r)
               << " [" << secs.str() << "s]\n"
               << std::flush;
   };

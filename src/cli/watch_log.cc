@@ -1,5 +1,7 @@
 #include "cli/watch_log.h"
 
+#include "cli/outcome_text.h"
+
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
 
@@ -115,13 +117,13 @@ void LogReporter::plan(const Plan& plan, WatchTrigger why) {
 
 void LogReporter::action(const Plan&, const Action& a, const ActionReport& r) {
   std::string what = describe_action(a);
-  std::string text = r.outcome == Outcome::Succeeded ? r.message : std::string(to_string(r.outcome)) + ": " + r.message;
+  std::string text = report_text(r);
   auto level = r.outcome == Outcome::Succeeded ? spdlog::level::info
                : r.outcome == Outcome::Failed  ? spdlog::level::err
                                                : spdlog::level::warn;
   log(level, what + ": " + text + " [" + seconds(r.seconds) + "s]",
       {{"resource", what}, {"action", to_string(a.type)}, {"outcome", to_string(r.outcome)},
-       {"message", r.message}, {"seconds", seconds(r.seconds)}});
+       {"message", report_message(r)}, {"seconds", seconds(r.seconds)}});
 }
 
 void LogReporter::executed(const Plan&, const ExecutionReport& r) {

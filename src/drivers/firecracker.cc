@@ -46,7 +46,7 @@ std::string find_firecracker(const std::string& flag) {
 }
 
 VmHandle FirecrackerDriver::start(const VmLaunch& vm) {
-  const std::string who = "VM " + vm.name;
+  const std::string who = "VM/" + vm.name;
   if (vm.name.empty() || vm.run_dir.empty()) {
     throw HostError(who + ": start needs a name and a run dir (this is a bug in banger)");
   }

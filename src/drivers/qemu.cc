@@ -122,7 +122,7 @@ std::vector<std::string> QemuDriver::command_line(const std::string& binary, con
 }
 
 VmHandle QemuDriver::start(const VmLaunch& vm) {
-  const std::string who = "VM " + vm.name;
+  const std::string who = "VM/" + vm.name;
   const std::string dir = fs::absolute(vm.run_dir).lexically_normal().string();
   const std::string qmp = dir + "/qmp.sock";
   const std::string log = dir + "/console.log";

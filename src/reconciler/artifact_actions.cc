@@ -30,7 +30,7 @@ int64_t mtime_ns(const struct stat& st) {
 }  // namespace
 
 std::string HostReconciler::resolve_artifact(const std::string& label, const std::string& field,
-                                             const ArtifactSource& s, std::string* summary) {
+                                             const ArtifactSource& s, StepDone* summary) {
   const std::string& want = s.sha256.value;
   if (s.url.set) {
     auto known = locked([&] { return store_.artifact(want); });
@@ -46,8 +46,8 @@ std::string HostReconciler::resolve_artifact(const std::string& label, const std
     if (summary) {
       char secs[32];
       std::snprintf(secs, sizeof secs, "%.1fs", f.download.seconds);
-      *summary = f.downloaded ? "downloaded " + mib(f.size) + " in " + secs + ", " + short_hash(want) + " verified"
-                              : short_hash(want) + " in the artifact store";
+      *summary = {"artifact.fetch", field, f.downloaded ? "downloaded" : "in the store",
+                  {{"sha256", short_hash(want)}, {"size", mib(f.size)}, {"seconds", secs}}};
     }
     return f.path;
   }
@@ -60,7 +60,7 @@ std::string HostReconciler::resolve_artifact(const std::string& label, const std
                     ErrorCode::NotFound);
   }
   if (want.empty()) {
-    if (summary) *summary = "found";
+    if (summary) *summary = {"artifact.check", field, "found", {}};
     return path;
   }
   auto check = locked([&] { return store_.artifact_check(path); });
@@ -81,7 +81,7 @@ std::string HostReconciler::resolve_artifact(const std::string& label, const std
                     ", got " + got + " (fix spec.sha256, or the file)",
                     ErrorCode::Invalid);
   }
-  if (summary) *summary = cached ? "sha256 verified (unchanged since last check)" : "verified sha256";
+  if (summary) *summary = {"artifact.check", field, cached ? "unchanged" : "verified", {}};
   return path;
 }
 

@@ -57,8 +57,7 @@ std::vector<GcItem> collect_garbage(Store& store, const std::string& state_dir) 
   ObservedState o;
   for (auto& v : store.vms()) o.vms.emplace(v.name, v);
   for (auto& d : store.disk_records()) o.disks.emplace(d.vm, d);
-  std::mutex mu;
-  o.disk_host = DiskManager(store, mu, state_dir).observe();
+  o.disk_host = DiskManager(store, state_dir).observe();
   DiskOrphans orphans = find_disk_orphans(o);
   for (const std::string& dm : orphans.dm) out.push_back({"device-mapper device", dm, 0, "", ""});
   for (const ObservedLoop& l : orphans.loops)

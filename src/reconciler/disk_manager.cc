@@ -53,8 +53,8 @@ std::string size_text(uint64_t bytes) { return format_size(bytes); }
 
 }  // namespace
 
-DiskManager::DiskManager(Store& store, std::mutex& store_mu, std::string state_dir)
-    : store_(store), store_mu_(store_mu), state_dir_(std::move(state_dir)), tag_(disk_owner_tag(state_dir_)) {}
+DiskManager::DiskManager(Store& store, std::string state_dir)
+    : store_(store), state_dir_(std::move(state_dir)), tag_(disk_owner_tag(state_dir_)) {}
 
 DiskHost DiskManager::observe() {
   DiskHost h;
@@ -282,7 +282,7 @@ void DiskManager::remove_locked(const std::string& vm, const std::string& owner)
   if (ec) throw HostError("removing " + vm_dir(vm) + ": " + ec.message());
 }
 
-std::string DiskManager::sweep(const DiskOrphans& orphans) {
+ActionOutcome DiskManager::sweep(const DiskOrphans& orphans) {
   std::lock_guard g(snapshot_mu_);
   for (const std::string& name : orphans.dm) {
     journaled("delete", "dm", name, "leftover", [&] {
@@ -302,14 +302,13 @@ std::string DiskManager::sweep(const DiskOrphans& orphans) {
     fs::remove_all(dir, ec);
     if (ec) throw HostError("removing " + dir + ": " + ec.message());
   }
-  std::string out = "removed";
-  auto part = [&](size_t n, const char* what) {
-    if (n) out += (out == "removed" ? " " : ", ") + std::to_string(n) + " " + what;
-  };
-  part(orphans.dm.size(), "device-mapper device(s)");
-  part(orphans.loops.size(), "loop device(s)");
-  part(orphans.dirs.size(), "folder(s)");
-  return out;
+  return ActionOutcome{{{"disks.sweep",
+                         "",
+                         "removed",
+                         {{"dm", std::to_string(orphans.dm.size())},
+                          {"loops", std::to_string(orphans.loops.size())},
+                          {"dirs", std::to_string(orphans.dirs.size())}}}},
+                       ""};
 }
 
 }  // namespace banger

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "drivers/disk.h"
+#include "reconciler/action_outcome.h"
 #include "reconciler/disk_rules.h"
 #include "reconciler/observed_state.h"
 #include "resources/model.h"
@@ -36,8 +37,8 @@ struct DiskResult {
 
 class DiskManager {
  public:
-  /// `store_mu` serializes this process's use of `store` (the reconciler's).
-  DiskManager(Store& store, std::mutex& store_mu, std::string state_dir);
+  /// Shares `store` with the reconciler; a sequence of calls holds it (Store::hold).
+  DiskManager(Store& store, std::string state_dir);
 
   /// What new disks can use (reflink, device-mapper) and banger's dm
   /// devices, loop devices and VM folders: one pass over each.
@@ -52,7 +53,7 @@ class DiskManager {
   /// The VM's process must be stopped first. Absent is success.
   void remove(const std::string& vm, const std::string& owner);
   /// Removes what find_disk_orphans() found, in its order. Returns a summary.
-  std::string sweep(const DiskOrphans& orphans);
+  ActionOutcome sweep(const DiskOrphans& orphans);
 
   std::string vm_dir(const std::string& vm) const { return state_dir_ + "/vms/" + vm; }
   std::string disk_file(const std::string& vm) const { return vm_dir(vm) + "/disk.img"; }
@@ -68,16 +69,15 @@ class DiskManager {
 
   template <class Fn>
   auto locked(Fn&& fn) {
-    return with_store(store_mu_, std::forward<Fn>(fn));
+    return with_store(store_, std::forward<Fn>(fn));
   }
   template <class Fn>
   auto journaled(const std::string& action, const std::string& type, const std::string& id,
                  const std::string& owner, Fn&& fn) {
-    return journaled_change(store_, store_mu_, action, type, id, owner, std::forward<Fn>(fn));
+    return journaled_change(store_, action, type, id, owner, std::forward<Fn>(fn));
   }
 
   Store& store_;
-  std::mutex& store_mu_;
   std::string state_dir_;
   std::string tag_;
   /// Snapshot assembly is serialized: two VMs on one image share its base

@@ -66,7 +66,7 @@ class Scheduler {
       ActionReport r{a.id, Outcome::Succeeded, "", 0};
       auto t0 = std::chrono::steady_clock::now();
       try {
-        r.message = run_(a);
+        r.done = run_(a);
       } catch (const HostError& e) {
         r.outcome = Outcome::Failed;
         r.message = e.what();

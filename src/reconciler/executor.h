@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/host_error.h"
+#include "reconciler/action_outcome.h"
 #include "reconciler/plan.h"
 
 namespace banger {
@@ -19,10 +20,11 @@ const char* to_string(Outcome o);
 struct ActionReport {
   int action = 0;
   Outcome outcome = Outcome::Skipped;
-  std::string message;  ///< what was done, or why it failed / was skipped
+  std::string message;  ///< Failed, Skipped, Cancelled: why
   double seconds = 0;
   /// Failed: what kind of failure (HostError's code; Unknown for others).
   ErrorCode code = ErrorCode::Unknown;
+  ActionOutcome done;  ///< Succeeded: what it did (the CLI words it)
 };
 
 struct ExecutionReport {
@@ -33,8 +35,8 @@ struct ExecutionReport {
   bool retryable_failure() const;
 };
 
-/// Does one action; returns a short summary ("created, 1.2s boot"), throws on failure.
-using ActionRunner = std::function<std::string(const Action&)>;
+/// Does one action; returns what it did, throws on failure.
+using ActionRunner = std::function<ActionOutcome(const Action&)>;
 /// Called (serialized) when an action starts (done=false) and when it ends.
 using ProgressFn = std::function<void(const Action&, const ActionReport*)>;
 

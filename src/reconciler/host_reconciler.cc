@@ -30,7 +30,7 @@ HostReconciler::HostReconciler(Store& store, HostOptions opts)
     : store_(store),
       opts_(std::move(opts)),
       artifacts_(opts_.state_dir, opts_.download),
-      disks_(store_, store_mu_, opts_.state_dir) {}
+      disks_(store_, opts_.state_dir) {}
 HostReconciler::~HostReconciler() = default;
 
 std::string HostReconciler::disk_path(const std::string& vm) const { return disks_.disk_file(vm); }
@@ -127,7 +127,7 @@ ObservedState HostReconciler::observe() {
   return o;
 }
 
-std::string HostReconciler::run(const Action& a, const Plan& plan, const DesiredState& d) {
+ActionOutcome HostReconciler::run(const Action& a, const Plan& plan, const DesiredState& d) {
   const Change* c = plan.change_of(a);
   switch (a.type) {
     case ActionType::EnsureNetwork: return ensure_network(a, plan, d);
@@ -144,7 +144,7 @@ std::string HostReconciler::run(const Action& a, const Plan& plan, const Desired
   throw HostError("unknown action");
 }
 
-std::string HostReconciler::record(const ResourceKey& key, const DesiredState& d) {
+ActionOutcome HostReconciler::record(const ResourceKey& key, const DesiredState& d) {
   const ResourceSpec* spec = d.find(key);
   if (!spec) throw HostError(key.str() + " is not in the manifests");
   // Absolute and normalized, so `watch DIR` can tell what it applied.
@@ -153,14 +153,14 @@ std::string HostReconciler::record(const ResourceKey& key, const DesiredState& d
   locked([&] {
     store_.put_resource(r);
   });
-  return "recorded";
+  return ActionOutcome::noted("recorded");
 }
 
-std::string HostReconciler::forget(const ResourceKey& key) {
+ActionOutcome HostReconciler::forget(const ResourceKey& key) {
   locked([&] {
     store_.delete_resource(kind_name(key.kind), key.name);
   });
-  return "deleted";
+  return ActionOutcome::noted("deleted");
 }
 
 namespace {
@@ -171,7 +171,7 @@ std::string applied_bridge(Store& store, const ResourceKey& key) {
 }
 }  // namespace
 
-std::string HostReconciler::ensure_network(const Action& a, const Plan& plan, const DesiredState& d) {
+ActionOutcome HostReconciler::ensure_network(const Action& a, const Plan& plan, const DesiredState& d) {
   const Change* c = plan.change_of(a);
   const Network* n = d.set.find_network(a.key.name);
   if (!n) throw HostError(a.key.str() + " is not in the manifests");
@@ -197,10 +197,10 @@ std::string HostReconciler::ensure_network(const Action& a, const Plan& plan, co
   OpResult r = journaled("ensure", "bridge", b.name, owner, [&] { return BridgeDriver(nl).ensure(b, seen_links_); });
   if (n->nat.value && !ipv4_forwarding_enabled()) set_ipv4_forwarding(true);
   record(a.key, d);
-  return std::string("bridge ") + b.name + " " + to_string(r);
+  return ActionOutcome{{{"bridge.ensure", b.name, to_string(r), {}}}, ""};
 }
 
-std::string HostReconciler::delete_network(const Action& a) {
+ActionOutcome HostReconciler::delete_network(const Action& a) {
   std::string bridge = locked([&] { return applied_bridge(store_, a.key); });
   if (!bridge.empty()) {
     std::lock_guard lock(net_mu_);
@@ -213,10 +213,11 @@ std::string HostReconciler::delete_network(const Action& a) {
     });
   }
   forget(a.key);
-  return bridge.empty() ? "deleted" : "bridge " + bridge + " deleted";
+  if (bridge.empty()) return ActionOutcome::noted("deleted");
+  return ActionOutcome{{{"bridge.delete", bridge, "deleted", {}}}, ""};
 }
 
-std::string HostReconciler::verify_artifact(const Action& a, const DesiredState& d) {
+ActionOutcome HostReconciler::verify_artifact(const Action& a, const DesiredState& d) {
   // Each file of the resource: downloaded into the store or found, verified.
   std::vector<std::pair<std::string, const ArtifactSource*>> sources;
   if (a.key.kind == Kind::Kernel) {
@@ -229,15 +230,11 @@ std::string HostReconciler::verify_artifact(const Action& a, const DesiredState&
     if (!i) throw HostError(a.key.str() + " is not in the manifests");
     sources.emplace_back("spec", &i->source);
   }
-  std::string out;
+  ActionOutcome out;
   for (const auto& [field, s] : sources) {
-    std::string summary;
+    StepDone summary;
     resolve_artifact(a.key.str(), field, *s, &summary);
-    if (out.empty()) {
-      out = summary;
-    } else if (summary != out) {
-      out = "kernel " + out + ", initrd " + summary;
-    }
+    out.add(summary);
   }
   record(a.key, d);
   return out;
@@ -251,7 +248,7 @@ NatRuleset HostReconciler::target_rules(const DesiredState& d, const Plan& plan)
   return target_nat(d, records(), deleting);
 }
 
-std::string HostReconciler::sync_nat(const DesiredState& d, const Plan& plan) {
+ActionOutcome HostReconciler::sync_nat(const DesiredState& d, const Plan& plan) {
   NatRuleset rules = target_rules(d, plan);
   locked([&] {
     store_.record_owned({"nft-table", "ip banger", "banger"});
@@ -280,8 +277,12 @@ std::string HostReconciler::sync_nat(const DesiredState& d, const Plan& plan) {
       if (route_localnet_enabled(bridge) != want) set_route_localnet(bridge, want);
     }
   }
-  return std::to_string(rules.masquerades.size()) + " masquerade and " +
-         std::to_string(rules.forwards.size()) + " forward rule sets written";
+  return ActionOutcome{{{"nat.sync",
+                         "ip banger",
+                         "written",
+                         {{"masquerades", std::to_string(rules.masquerades.size())},
+                          {"forwards", std::to_string(rules.forwards.size())}}}},
+                       ""};
 }
 
 }  // namespace banger

@@ -13,6 +13,7 @@
 #include "drivers/artifact_store.h"
 #include "drivers/hypervisor.h"
 #include "drivers/nat.h"
+#include "reconciler/action_outcome.h"
 #include "reconciler/desired_state.h"
 #include "reconciler/disk_manager.h"
 #include "reconciler/observed_state.h"
@@ -52,26 +53,27 @@ class HostReconciler {
   /// one dm listing and one pass over loop devices, plus the store.
   ObservedState observe();
   /// Carries out one action of `plan` (thread-safe; called by the executor).
-  std::string run(const Action& a, const Plan& plan, const DesiredState& desired);
+  ActionOutcome run(const Action& a, const Plan& plan, const DesiredState& desired);
 
   /// Paths banger uses for a VM.
   std::string disk_path(const std::string& vm) const;
   std::string vm_run_dir(const std::string& vm) const;
 
  private:
-  std::string ensure_network(const Action& a, const Plan& plan, const DesiredState& d);
-  std::string delete_network(const Action& a);
-  std::string verify_artifact(const Action& a, const DesiredState& d);
+  ActionOutcome ensure_network(const Action& a, const Plan& plan, const DesiredState& d);
+  ActionOutcome delete_network(const Action& a);
+  ActionOutcome verify_artifact(const Action& a, const DesiredState& d);
   /// A Kernel's, initrd's or Image's file, checked: a `url` is fetched into
   /// the artifact store (or found there) and verified; a `path` must be a
   /// file whose sha256, when given, matches (cached by size and mtime).
-  /// `label` is "Kernel/k", `field` "spec" or "spec.initrd". Sets *summary.
+  /// `label` is "Kernel/k", `field` "spec" or "spec.initrd". Sets *summary
+  /// to what was done (artifact.fetch or artifact.check).
   std::string resolve_artifact(const std::string& label, const std::string& field,
-                               const ArtifactSource& s, std::string* summary = nullptr);
+                               const ArtifactSource& s, StepDone* summary = nullptr);
   /// The file a VM boots from: the store's copy for a `url` (fetched again
   /// if it went missing), else the resolved path.
   std::string artifact_file(const std::string& label, const std::string& field, const ArtifactSource& s);
-  std::string ensure_vm(const Action& a, const Change* c, const DesiredState& d);
+  ActionOutcome ensure_vm(const Action& a, const Change* c, const DesiredState& d);
   /// What the steps of ensure_vm work on (vm_actions.cc).
   struct VmStep {
     const VM& vm;
@@ -82,14 +84,14 @@ class HostReconciler {
     std::string name;
   };
   VmRecord vm_record_step(const VmStep& s);
-  void vm_stop_for_restart_step(const VmStep& s, std::vector<std::string>& did);
-  void tap_ensure_step(const VmStep& s, const VmRecord& rec, std::vector<std::string>& did);
-  void disk_ensure_step(const VmStep& s, VmRecord& rec, std::vector<std::string>& did);
-  void vm_process_step(const VmStep& s, const VmRecord& rec, const DesiredState& d, std::vector<std::string>& did);
-  std::string delete_vm(const std::string& name);
-  std::string sync_nat(const DesiredState& d, const Plan& plan);
-  std::string record(const ResourceKey& key, const DesiredState& d);
-  std::string forget(const ResourceKey& key);
+  void vm_stop_for_restart_step(const VmStep& s, ActionOutcome& did);
+  void tap_ensure_step(const VmStep& s, const VmRecord& rec, ActionOutcome& did);
+  void disk_ensure_step(const VmStep& s, VmRecord& rec, ActionOutcome& did);
+  void vm_process_step(const VmStep& s, const VmRecord& rec, const DesiredState& d, ActionOutcome& did);
+  ActionOutcome delete_vm(const std::string& name);
+  ActionOutcome sync_nat(const DesiredState& d, const Plan& plan);
+  ActionOutcome record(const ResourceKey& key, const DesiredState& d);
+  ActionOutcome forget(const ResourceKey& key);
 
   /// What the store records (applied resources, VMs, processes); no host reads.
   ObservedState records();
@@ -113,16 +115,15 @@ class HostReconciler {
   template <class Fn>
   auto journaled(const std::string& action, const std::string& type, const std::string& id,
                  const std::string& owner, Fn&& fn) {
-    return journaled_change(store_, store_mu_, action, type, id, owner, std::forward<Fn>(fn));
+    return journaled_change(store_, action, type, id, owner, std::forward<Fn>(fn));
   }
   template <class Fn>
   auto locked(Fn&& fn) {
-    return with_store(store_mu_, std::forward<Fn>(fn));
+    return with_store(store_, std::forward<Fn>(fn));
   }
 
   Store& store_;
   HostOptions opts_;
-  std::mutex store_mu_;  ///< the store's connection and transactions are not shared across threads
   std::mutex net_mu_;    ///< link changes are serialized: bridge before its taps, no racing dumps
   NatDriver nat_;
   ArtifactStore artifacts_;  ///< one per run: its per-hash locks make same-hash downloads share one

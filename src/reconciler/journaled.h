@@ -1,6 +1,7 @@
 // How the reconciler's workers change the host: the store is shared by
-// threads (each use under one mutex), and every host change is journaled
-// around the driver call, so a crash leaves an entry to finish or undo from.
+// threads (a sequence of calls holds it, Store::hold), and every host change
+// is journaled around the driver call, so a crash leaves an entry to finish
+// or undo from.
 #pragma once
 
 #include <mutex>
@@ -13,23 +14,23 @@
 namespace banger {
 
 template <class Fn>
-auto with_store(std::mutex& mu, Fn&& fn) {
-  std::lock_guard lock(mu);
+auto with_store(Store& store, Fn&& fn) {
+  auto held = store.hold();
   return fn();
 }
 
 /// The journal entry exists while fn changes the host, and is removed once
 /// fn returned (an exception leaves it, for the next run to see).
 template <class Fn>
-auto journaled_change(Store& store, std::mutex& mu, const std::string& action, const std::string& type,
+auto journaled_change(Store& store, const std::string& action, const std::string& type,
                       const std::string& id, const std::string& owner, Fn&& fn) {
-  int64_t entry = with_store(mu, [&] { return store.journal_begin(action, type, id, owner); });
+  int64_t entry = with_store(store, [&] { return store.journal_begin(action, type, id, owner); });
   if constexpr (std::is_void_v<decltype(fn())>) {
     fn();
-    with_store(mu, [&] { store.journal_end(entry); });
+    with_store(store, [&] { store.journal_end(entry); });
   } else {
     auto result = fn();
-    with_store(mu, [&] { store.journal_end(entry); });
+    with_store(store, [&] { store.journal_end(entry); });
     return result;
   }
 }

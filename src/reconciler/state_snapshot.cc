@@ -369,18 +369,18 @@ StateSnapshot snapshot_from_json(const std::string& text, const std::string& fil
   r.each_object(records, "records", "vms", [&](const json& j, const std::string& p) {
     auto v = read_record<VmRecord>(r, j, p);
     std::string name = v.name;
-    if (!o.vms.emplace(name, std::move(v)).second) r.fail(p, "VM " + name + " is listed twice");
+    if (!o.vms.emplace(name, std::move(v)).second) r.fail(p, "VM/" + name + " is listed twice");
   });
   r.each_object(records, "records", "runtimes", [&](const json& j, const std::string& p) {
     auto rt = read_record<VmRuntime>(r, j, p);
     std::string name = rt.name;
-    if (!o.runtimes.emplace(name, std::move(rt)).second) r.fail(p, "VM " + name + " is listed twice");
+    if (!o.runtimes.emplace(name, std::move(rt)).second) r.fail(p, "VM/" + name + " is listed twice");
   });
 
   r.each_object(records, "records", "restarts", [&](const json& j, const std::string& p) {
     auto rr = read_record<RestartRecord>(r, j, p);
     std::string name = rr.name;
-    if (!o.restarts.emplace(name, std::move(rr)).second) r.fail(p, "VM " + name + " is listed twice");
+    if (!o.restarts.emplace(name, std::move(rr)).second) r.fail(p, "VM/" + name + " is listed twice");
   });
 
   const json& host = r.object(doc, "", "host");
@@ -392,7 +392,7 @@ StateSnapshot snapshot_from_json(const std::string& text, const std::string& fil
     e.signaled = r.boolean(j, p, "signaled");
     e.code = static_cast<int>(r.integer(j, p, "code"));
     e.at_ms = r.integer(j, p, "atMs");
-    if (!o.exits.emplace(name, e).second) r.fail(p, "VM " + name + " is listed twice");
+    if (!o.exits.emplace(name, e).second) r.fail(p, "VM/" + name + " is listed twice");
   });
   o.disks_present = name_set(r, host, "host", "disksPresent");
   r.each_object(host, "host", "links", [&](const json& j, const std::string& p) {
@@ -413,7 +413,7 @@ StateSnapshot snapshot_from_json(const std::string& text, const std::string& fil
     r.each_object(records, "records", "disks", [&](const json& j, const std::string& p) {
       auto d = read_record<DiskRecord>(r, j, p);
       std::string name = d.vm;
-      if (!o.disks.emplace(name, std::move(d)).second) r.fail(p, "VM " + name + " is listed twice");
+      if (!o.disks.emplace(name, std::move(d)).second) r.fail(p, "VM/" + name + " is listed twice");
     });
   }
   if (host.contains("disks")) o.disk_host = read_disk_host(r, r.object(host, "host", "disks"), "host.disks");

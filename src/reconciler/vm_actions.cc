@@ -126,31 +126,31 @@ VmRecord HostReconciler::vm_record_step(const VmStep& s) {
 
 // vm.stop_for_restart: a restart or a new disk stops the old process first,
 // as the diff decided (Change::stop_first).
-void HostReconciler::vm_stop_for_restart_step(const VmStep& s, std::vector<std::string>& did) {
+void HostReconciler::vm_stop_for_restart_step(const VmStep& s, ActionOutcome& did) {
   const Change* c = s.change;
   const bool replace = c && c->type == ChangeType::Replace;
   if (c && c->stop_first && locked([&] { return store_.runtime(s.name).has_value(); })) {
     stop_vm(s.name);
-    did.push_back("stopped for restart");
+    did.add({"vm.stop_for_restart", "", "stopped", {}});
   }
   if (replace) {
     disks_.remove(s.name, s.owner);
-    did.push_back("old disk removed");
+    did.add({"disk.remove", "", "removed", {}});
   }
 }
 
 // tap.ensure: the VM's tap on its network's bridge.
-void HostReconciler::tap_ensure_step(const VmStep& s, const VmRecord& rec, std::vector<std::string>& did) {
+void HostReconciler::tap_ensure_step(const VmStep& s, const VmRecord& rec, ActionOutcome& did) {
   std::lock_guard lock(net_mu_);
   Netlink nl;
   OpResult r = journaled("ensure", "tap", rec.tap, s.owner,
                          [&] { return TapDriver(nl).ensure({rec.tap, s.net.bridge.value}, seen_links_); });
-  if (r != OpResult::Unchanged) did.push_back("tap " + rec.tap + " " + to_string(r));
+  if (r != OpResult::Unchanged) did.add({"tap.ensure", rec.tap, to_string(r), {}});
 }
 
 // disk.ensure: the disk from the image (the disk manager journals and
 // records each part); a snapshot's device becomes the recorded path.
-void HostReconciler::disk_ensure_step(const VmStep& s, VmRecord& rec, std::vector<std::string>& did) {
+void HostReconciler::disk_ensure_step(const VmStep& s, VmRecord& rec, ActionOutcome& did) {
   DiskResult disk = disks_.ensure({s.name, artifact_file("Image/" + s.image.name(), "spec", s.image.source),
                                    s.vm.disk_size.value, s.vm.disk_strategy.value, s.owner},
                                   disk_host());
@@ -159,9 +159,9 @@ void HostReconciler::disk_ensure_step(const VmStep& s, VmRecord& rec, std::vecto
     locked([&] { store_.put_vm(rec); });
   }
   if (disk.result == OpResult::Updated) {
-    did.push_back("disk grown to " + format_size(disk.size));
+    did.add({"disk.ensure", rec.disk_path, "grown", {{"size", format_size(disk.size)}}});
   } else if (disk.result != OpResult::Unchanged) {
-    did.push_back("disk " + std::string(to_string(disk.result)) + " by " + to_string(disk.method));
+    did.add({"disk.ensure", rec.disk_path, to_string(disk.result), {{"method", to_string(disk.method)}}});
   }
 }
 
@@ -169,7 +169,7 @@ void HostReconciler::disk_ensure_step(const VmStep& s, VmRecord& rec, std::vecto
 // own (not stopped by banger, whose stop forgets the record) is counted as a
 // restart; restartPolicy and back-off were weighed by diff (keep_down).
 void HostReconciler::vm_process_step(const VmStep& s, const VmRecord& rec, const DesiredState& d,
-                                     std::vector<std::string>& did) {
+                                     ActionOutcome& did) {
   auto rt = locked([&] { return store_.runtime(s.name); });
   const bool alive = rt && is_running({static_cast<pid_t>(rt->pid), rt->start_time, rt->exe});
   const bool keep_down = s.change && s.change->keep_down;
@@ -180,14 +180,15 @@ void HostReconciler::vm_process_step(const VmStep& s, const VmRecord& rec, const
   }
   if (want_running && !alive && !keep_down) {
     VmRuntime started = start_vm(s.vm, rec, d);
-    did.push_back("started as " + started.label() + " (pid " + std::to_string(started.pid) + ", " + rec.ip + ")");
+    did.add({"vm.start", "", "started",
+             {{"runtime", started.label()}, {"pid", std::to_string(started.pid)}, {"ip", rec.ip}}});
   } else if (!want_running && alive) {
     stop_vm(s.name);
-    did.push_back("stopped");
+    did.add({"vm.stop", "", "stopped", {}});
   }
 }
 
-std::string HostReconciler::ensure_vm(const Action& a, const Change* c, const DesiredState& d) {
+ActionOutcome HostReconciler::ensure_vm(const Action& a, const Change* c, const DesiredState& d) {
   const VM* vm = d.set.find_vm(a.key.name);
   if (!vm) throw HostError(a.key.str() + " is not in the manifests");
   const Network* net = d.set.find_network(vm->network.value);
@@ -198,20 +199,18 @@ std::string HostReconciler::ensure_vm(const Action& a, const Change* c, const De
   if (c && c->refused()) throw HostError(refusal_reason(*c), ErrorCode::Invalid);
 
   const VmStep s{*vm, *net, *image, c, a.key.str(), vm->name()};
-  std::vector<std::string> did;
+  ActionOutcome did;
   VmRecord rec = vm_record_step(s);
   vm_stop_for_restart_step(s, did);
   tap_ensure_step(s, rec, did);
   disk_ensure_step(s, rec, did);
   vm_process_step(s, rec, d, did);
   record(a.key, d);
-  if (did.empty()) return c && c->type != ChangeType::Repair ? "record updated" : "up to date";
-  std::string out;
-  for (const auto& x : did) out += (out.empty() ? "" : ", ") + x;
-  return out;
+  if (did.steps.empty()) did.note = c && c->type != ChangeType::Repair ? "record updated" : "up to date";
+  return did;
 }
 
-std::string HostReconciler::delete_vm(const std::string& name) {
+ActionOutcome HostReconciler::delete_vm(const std::string& name) {
   const std::string owner = "VM/" + name;
   auto rec = locked([&] { return store_.vm(name); });
   stop_vm(name);
@@ -242,7 +241,8 @@ std::string HostReconciler::delete_vm(const std::string& name) {
       store_.delete_resource("VM", name);
     });
   });
-  return rec ? "process, tap " + rec->tap + ", disk and address " + rec->ip + " removed" : "deleted";
+  if (!rec) return ActionOutcome::noted("deleted");
+  return ActionOutcome{{{"vm.delete", "", "removed", {{"tap", rec->tap}, {"ip", rec->ip}}}}, ""};
 }
 
 }  // namespace banger

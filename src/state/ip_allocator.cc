@@ -60,7 +60,7 @@ Ipv4 Store::allocate_ip(const std::string& network, const Cidr& subnet, const st
 
     if (wanted) {
       if (!range.contains(*wanted))
-        throw HostError("VM " + vm + ": ip " + wanted->str() + " is not a usable address of " +
+        throw HostError("VM/" + vm + ": ip " + wanted->str() + " is not a usable address of " +
                         where + "; pick one from " +
                         Ipv4{static_cast<uint32_t>(range.first)}.str() + " to " +
                         Ipv4{static_cast<uint32_t>(range.last)}.str() + " (" +
@@ -72,7 +72,7 @@ Ipv4 Store::allocate_ip(const std::string& network, const Cidr& subnet, const st
       }
       auto holder = select_one<IpAllocation>(db_, "WHERE network = ?1 AND ip = ?2", network, wanted->str());
       if (holder)
-        throw HostError("VM " + vm + ": ip " + wanted->str() + " on " + where +
+        throw HostError("VM/" + vm + ": ip " + wanted->str() + " on " + where +
                         " is already allocated to VM " + holder->vm +
                         "; choose another ip or delete VM " + holder->vm,
                         ErrorCode::Conflict);

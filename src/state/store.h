@@ -31,6 +31,9 @@ class Store {
   /// Runs fn in one transaction (nested calls join the outer one); rolls
   /// back and rethrows when fn throws.
   void transaction(const std::function<void()>& fn);
+  /// Holds the store for a sequence of calls, so no other thread's call
+  /// lands between them (each call, and transaction(), holds it too).
+  [[nodiscard]] std::unique_lock<std::recursive_mutex> hold() { return std::unique_lock(mu_); }
   int schema_version();
   /// Where a table differs from its record's definition (state/records/):
   /// a column missing on either side or of another SQL type. Empty when the

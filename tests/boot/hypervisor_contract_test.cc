@@ -325,7 +325,7 @@ class HypervisorContract : public testing::TestWithParam<const DriverUnderTest*>
       start(vm);
     } catch (const HostError& e) {
       std::string msg = e.what();
-      EXPECT_NE(msg.find("VM " + vm.name), std::string::npos) << msg;
+      EXPECT_NE(msg.find("VM/" + vm.name), std::string::npos) << msg;
       std::printf("[  error   ] %s\n", msg.substr(0, msg.find('\n')).c_str());
       return msg;
     }

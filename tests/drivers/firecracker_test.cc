@@ -230,7 +230,7 @@ TEST_F(FirecrackerTest, MissingTapFailsAtNetworkStepAndLeavesNothing) {
     FAIL() << "expected HostError";
   } catch (const HostError& e) {
     std::string msg = e.what();
-    EXPECT_NE(msg.find("VM no-tap"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("VM/no-tap"), std::string::npos) << msg;
     EXPECT_NE(msg.find("network-interfaces"), std::string::npos) << msg;
     EXPECT_NE(msg.find("tap \"fcmissing0\" does not exist (Firecracker would create an unconnected one)"),
               std::string::npos)
@@ -255,7 +255,7 @@ TEST_F(FirecrackerTest, MissingBinaryIsAnErrorAndLeavesNoSocket) {
     FAIL() << "expected HostError";
   } catch (const HostError& e) {
     std::string msg = e.what();
-    EXPECT_NE(msg.find("VM no-binary"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("VM/no-binary"), std::string::npos) << msg;
     EXPECT_NE(msg.find(dir_.path() + "/bin/firecracker"), std::string::npos) << msg;
   }
   EXPECT_FALSE(fs::exists(vm.run_dir + "/firecracker.sock"));

@@ -152,6 +152,20 @@ TEST_F(Readiness, WithoutWaitApplySaysNotReadyYetAndSucceeds) {
   EXPECT_EQ(j["readiness"][0]["vm"], "up");
   EXPECT_EQ(j["readiness"][0]["ready"], false);
   EXPECT_EQ(j["ok"], true);
+  // What each action did is data as well as words: the VM's steps name the
+  // tap it made and the process it started, with the same pid `get` shows.
+  nlohmann::json vm_steps;
+  for (const auto& act : j["actions"]) {
+    if (act["action"] == "ensure-vm") vm_steps = act["steps"];
+  }
+  ASSERT_TRUE(vm_steps.is_array()) << a.out;
+  std::vector<std::string> names;
+  for (const auto& st : vm_steps) names.push_back(st["step"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"tap.ensure", "disk.ensure", "vm.start"})) << vm_steps.dump();
+  const auto& start = vm_steps.back();
+  EXPECT_EQ(start["result"], "started");
+  EXPECT_EQ(start["facts"]["runtime"], "firecracker");
+  EXPECT_EQ(start["facts"]["pid"], std::string(status("up")["PID"]));
   write("{tcp: 1, timeout: 5s}");
   auto h = banger({"apply", "-f", dir_->path() + "/m"});
   EXPECT_EQ(h.exit_code, 0) << h.out << h.err;

@@ -18,19 +18,15 @@
 #include <sstream>
 #include <thread>
 
-#include "leftovers.h"
-#include "netns.h"
-#include "run_command.h"
+#include "host_e2e.h"
 
 namespace fs = std::filesystem;
 using banger::test::CommandResult;
 using banger::test::run_command;
-using banger::test::TempDir;
+using banger::test::sh;
 using namespace std::chrono_literals;
 
 namespace {
-
-CommandResult sh(const std::string& cmd) { return run_command({"/bin/sh", "-c", cmd}); }
 
 std::string vm_yaml(const std::string& name, const std::string& memory, const std::string& network = "w",
                     const std::string& kernel = "k", const std::string& image = "img") {
@@ -39,35 +35,37 @@ std::string vm_yaml(const std::string& name, const std::string& memory, const st
          ", runtime: firecracker, diskStrategy: copy}\n";
 }
 
-class WatchTest : public ::testing::Test {
+// The shared host fixture (host_e2e.h), with a watcher on ROOT/gitops.
+class WatchTest : public banger::test::HostE2E {
  protected:
   void SetUp() override {
-    REQUIRE_PRIVATE_NETNS();
-    tmp_ = std::make_unique<TempDir>();
-    tmp_->write("vmlinux", std::string(4096, 'k'));
-    ASSERT_EQ(sh("truncate -s 4M " + tmp_->path() + "/rootfs.ext4").exit_code, 0);
-    dir_ = tmp_->path() + "/gitops";
-    fs::create_directories(dir_);
+    HostE2E::SetUp();
+    if (IsSkipped()) return;
+    sparse_file("rootfs.ext4", 4 * 1024 * 1024);
+    gitops_ = root() + "/gitops";
+    fs::create_directories(gitops_);
   }
 
+  // The watcher first, so it cannot start again what is being deleted; then
+  // everything applied, also what the files no longer name.
   void TearDown() override {
-    if (!tmp_) return;
+    if (!dir_) return;
     stop_watcher();
     delete_everything();
-    banger::test::kill_processes_mentioning(tmp_->path());
     if (HasFailure()) std::cerr << "--- watcher log ---\n" << log() << "-------------------\n";
+    HostE2E::TearDown();
   }
 
   std::string base_yaml() const {
     return "apiVersion: banger.dev/v1\nkind: Network\nmetadata: {name: w}\nspec: {subnet: 10.78.0.0/24}\n"
            "---\napiVersion: banger.dev/v1\nkind: Kernel\nmetadata: {name: k}\nspec: {path: " +
-           tmp_->path() + "/vmlinux}\n---\napiVersion: banger.dev/v1\nkind: Image\nmetadata: {name: img}\n"
-           "spec: {path: " + tmp_->path() + "/rootfs.ext4}\n";
+           root() + "/vmlinux}\n---\napiVersion: banger.dev/v1\nkind: Image\nmetadata: {name: img}\n"
+           "spec: {path: " + root() + "/rootfs.ext4}\n";
   }
 
   // Writes DIR/name the way editors and git do: a temp file renamed over it.
   void put(const std::string& name, const std::string& text) {
-    fs::path p = fs::path(dir_) / name;
+    fs::path p = fs::path(gitops_) / name;
     fs::create_directories(p.parent_path());
     std::string tmp = (p.parent_path() / ".tmp-write").string();
     std::ofstream(tmp) << text;
@@ -75,16 +73,16 @@ class WatchTest : public ::testing::Test {
   }
 
   std::vector<std::string> host_args() const {
-    return {"--state-dir", tmp_->path() + "/state", "--run-dir", tmp_->path() + "/run",
+    return {"--state-dir", root() + "/state", "--run-dir", root() + "/run",
             "--firecracker", FAKE_FIRECRACKER_BIN, "--stop-timeout", "2s"};
   }
 
   void start_watcher(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv{BANGER_BIN, "watch", dir_};
+    std::vector<std::string> argv{BANGER_BIN, "watch", gitops_};
     if (std::find(extra.begin(), extra.end(), "--resync") == extra.end()) argv.insert(argv.end(), {"--resync", "2s"});
     for (const auto& a : host_args()) argv.push_back(a);
     argv.insert(argv.end(), extra.begin(), extra.end());
-    std::string log_path = tmp_->path() + "/watch.log";
+    std::string log_path = root() + "/watch.log";
     pid_ = fork();
     ASSERT_GE(pid_, 0);
     if (pid_ == 0) {
@@ -131,16 +129,8 @@ class WatchTest : public ::testing::Test {
     }
   }
 
-  CommandResult banger(std::vector<std::string> args) {
-    std::vector<std::string> argv{BANGER_BIN};
-    argv.insert(argv.end(), args.begin(), args.end());
-    for (const auto& a : host_args()) argv.push_back(a);
-    if (args[0] == "get") argv.resize(argv.size() - 4);  // get takes no --firecracker/--stop-timeout
-    return run_command(argv, "", 60);
-  }
-
   std::string log() const {
-    std::ifstream f(tmp_->path() + "/watch.log");
+    std::ifstream f(root() + "/watch.log");
     std::stringstream ss;
     ss << f.rdbuf();
     return ss.str();
@@ -184,8 +174,7 @@ class WatchTest : public ::testing::Test {
     for (const auto& vm : vms) ASSERT_TRUE(eventually([&] { return vm_pid(vm) > 0; })) << vm << " never ran";
   }
 
-  std::unique_ptr<TempDir> tmp_;
-  std::string dir_;
+  std::string gitops_;
   pid_t pid_ = -1;
 };
 
@@ -241,7 +230,7 @@ TEST_F(WatchTest, EditUpdatesAndRemovalPrunes) {
   EXPECT_TRUE(log_has("~ VM/web-1 (restart): memory: 128Mi -> 256Mi")) << log();
 
   int web2 = vm_pid("web-2");
-  fs::remove(dir_ + "/web-2.yaml");
+  fs::remove(gitops_ + "/web-2.yaml");
   ASSERT_TRUE(eventually([&] { return !exists("vm", "web-2"); })) << log();
   EXPECT_TRUE(eventually([&] { return !banger::test::process_alive(web2); }));
   EXPECT_TRUE(log_has("- VM/web-2")) << log();
@@ -250,7 +239,7 @@ TEST_F(WatchTest, EditUpdatesAndRemovalPrunes) {
 
 TEST_F(WatchTest, GitCheckoutOfAnotherBranchConverges) {
   auto git = [&](const std::string& args) {
-    auto r = sh("cd " + dir_ + " && git -c user.name=t -c user.email=t@t " + args);
+    auto r = sh("cd " + gitops_ + " && git -c user.name=t -c user.email=t@t " + args);
     ASSERT_EQ(r.exit_code, 0) << args << ": " << r.err;
   };
   git("init -q -b blue");
@@ -259,7 +248,7 @@ TEST_F(WatchTest, GitCheckoutOfAnotherBranchConverges) {
   put("vms/web-2.yaml", vm_yaml("web-2", "128Mi"));
   git("add -A && git -c user.name=t -c user.email=t@t commit -qm blue");
   git("checkout -q -b green");
-  fs::remove(dir_ + "/vms/web-1.yaml");
+  fs::remove(gitops_ + "/vms/web-1.yaml");
   put("vms/web-2.yaml", vm_yaml("web-2", "256Mi"));
   put("vms/web-3.yaml", vm_yaml("web-3", "128Mi"));
   git("add -A && git -c user.name=t -c user.email=t@t commit -qm green");
@@ -286,7 +275,7 @@ TEST_F(WatchTest, InvalidEditChangesNothingUntilFixed) {
   int p1 = vm_pid("web-1"), p2 = vm_pid("web-2");
 
   // web-1's file goes, and web-2's gets a typo: nothing may be pruned.
-  fs::remove(dir_ + "/web-1.yaml");
+  fs::remove(gitops_ + "/web-1.yaml");
   put("web-2.yaml", vm_yaml("web-2", "128Mi") + "---\napiVersion: banger.dev/v1\nkind: VM\nmetadata: {name: web-9}\n"
                                                "spec: {kernel: k, image: img, vcpu: 2}\n");
   ASSERT_TRUE(eventually([&] { return log_has("does not validate (1 error)"); })) << log();
@@ -310,8 +299,8 @@ TEST_F(WatchTest, EmptyDirPrunesOnlyWithAllowEmpty) {
   put("web-1.yaml", vm_yaml("web-1", "128Mi"));
   start_and_converge({"web-1"});
   int p1 = vm_pid("web-1");
-  fs::remove(dir_ + "/web-1.yaml");
-  fs::remove(dir_ + "/base.yaml");
+  fs::remove(gitops_ + "/web-1.yaml");
+  fs::remove(gitops_ + "/base.yaml");
   ASSERT_TRUE(eventually([&] { return log_has("refusing to prune the 4 resources"); })) << log();
   std::this_thread::sleep_for(2500ms);
   EXPECT_EQ(vm_pid("web-1"), p1);
@@ -328,25 +317,25 @@ TEST_F(WatchTest, ResourcesAppliedElsewhereAreLeftAlone) {
   put("web-1.yaml", vm_yaml("web-1", "128Mi"));
   start_and_converge({"web-1"});
   // A person applies their own fleet from another folder while the watcher runs.
-  std::string other = tmp_->path() + "/mine";
+  std::string other = root() + "/mine";
   fs::create_directories(other);
   std::ofstream(other + "/hand.yaml")
       << "apiVersion: banger.dev/v1\nkind: Network\nmetadata: {name: mine}\nspec: {subnet: 10.79.0.0/24}\n"
-      << "---\napiVersion: banger.dev/v1\nkind: Kernel\nmetadata: {name: k2}\nspec: {path: " << tmp_->path()
+      << "---\napiVersion: banger.dev/v1\nkind: Kernel\nmetadata: {name: k2}\nspec: {path: " << root()
       << "/vmlinux}\n---\napiVersion: banger.dev/v1\nkind: Image\nmetadata: {name: img2}\nspec: {path: "
-      << tmp_->path() << "/rootfs.ext4}\n---\n"
+      << root() << "/rootfs.ext4}\n---\n"
       << vm_yaml("hand", "128Mi", "mine", "k2", "img2");
   // Relative -f: the record must still say where it really is.
   auto a = run_command({"/bin/sh", "-c",
-                        "cd " + tmp_->path() + " && " + BANGER_BIN + " apply -f mine --state-dir " + tmp_->path() +
-                            "/state --run-dir " + tmp_->path() + "/run --firecracker " + FAKE_FIRECRACKER_BIN});
+                        "cd " + root() + " && " + BANGER_BIN + " apply -f mine --state-dir " + root() +
+                            "/state --run-dir " + root() + "/run --firecracker " + FAKE_FIRECRACKER_BIN});
   ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
   int hand = vm_pid("hand");
   ASSERT_GT(hand, 0);
   auto g = banger({"get", "vm", "hand", "-o", "json"});
   EXPECT_EQ(nlohmann::json::parse(g.out)["items"][0]["metadata"]["source"], other + "/hand.yaml");
 
-  fs::remove(dir_ + "/web-1.yaml");  // the watcher prunes, but only its own
+  fs::remove(gitops_ + "/web-1.yaml");  // the watcher prunes, but only its own
   ASSERT_TRUE(eventually([&] { return !exists("vm", "web-1"); })) << log();
   kill(pid_, SIGHUP);
   std::this_thread::sleep_for(2500ms);
@@ -490,7 +479,7 @@ TEST_F(WatchTest, JsonLogsAreOneObjectPerLine) {
 }
 
 TEST_F(WatchTest, MissingDirFailsAtOnce) {
-  auto r = run_command({BANGER_BIN, "watch", tmp_->path() + "/nope", "--state-dir", tmp_->path() + "/state"});
+  auto r = run_command({BANGER_BIN, "watch", root() + "/nope", "--state-dir", root() + "/state"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("not a folder"), std::string::npos) << r.err;
 }

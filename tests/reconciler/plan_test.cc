@@ -71,7 +71,7 @@ TEST(Executor, RespectsDependenciesAndRunsEverything) {
         for (int n : a.needs) EXPECT_TRUE(done.count(n)) << to_string(a.type) << " before its needs";
         for (int n : a.after) EXPECT_TRUE(done.count(n)) << to_string(a.type) << " before its afters";
         done.insert(a.id);
-        return std::string("ok");
+        return ActionOutcome::noted("ok");
       },
       3, stop);
   EXPECT_TRUE(report.ok());
@@ -84,9 +84,9 @@ TEST(Executor, FailureSkipsDependentsOnlyAndOrderingStillHolds) {
   std::atomic<bool> stop{false};
   auto report = execute(
       p,
-      [&](const Action& a) -> std::string {
+      [&](const Action& a) -> ActionOutcome {
         if (a.type == ActionType::EnsureVm) throw std::runtime_error("boom");
-        return "ok";
+        return ActionOutcome::noted("ok");
       },
       2, stop);
   EXPECT_FALSE(report.ok());
@@ -107,9 +107,9 @@ TEST(Executor, AFailureKeepsItsErrorCodeAndSaysWhetherARetryCanHelp) {
   auto run_with = [&](const std::function<void()>& fail) {
     return execute(
         p,
-        [&](const Action& a) -> std::string {
+        [&](const Action& a) -> ActionOutcome {
           if (a.type == ActionType::EnsureVm) fail();
-          return "ok";
+          return ActionOutcome::noted("ok");
         },
         2, stop);
   };
@@ -135,7 +135,7 @@ TEST(Executor, StopCancelsWhatHasNotStarted) {
       p,
       [&](const Action&) {
         stop = true;  // as if Ctrl-C arrived during the first action
-        return std::string("ok");
+        return ActionOutcome::noted("ok");
       },
       1, stop);
   EXPECT_EQ(report.count(Outcome::Succeeded), 1u);
