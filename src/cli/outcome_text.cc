@@ -42,6 +42,7 @@ std::string step_text(const StepDone& s) {
   }
   if (st == "vm.start") return "started as " + fact(s, "runtime") + " (pid " + fact(s, "pid") + ", " + fact(s, "ip") + ")";
   if (st == "vm.stop") return "stopped";
+  if (st == "vm.reap") return "killed " + fact(s, "count") + " unrecorded process(es) of an interrupted run";
   if (st == "vm.delete") return "process, tap " + fact(s, "tap") + ", disk and address " + fact(s, "ip") + " removed";
   if (st == "nat.sync") {
     return fact(s, "masquerades") + " masquerade and " + fact(s, "forwards") + " forward rule sets written";

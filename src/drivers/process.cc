@@ -12,6 +12,7 @@
 #include <charconv>
 #include <climits>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -386,6 +387,33 @@ void kill_process(const ProcessIdentity& p) {
                     "(state D): check /proc/" +
                     std::to_string(p.pid) + "/stack and retry");
   }
+}
+
+std::vector<ProcessIdentity> processes_under(const std::string& dir) {
+  const std::string prefix = dir + "/";
+  std::vector<ProcessIdentity> out;
+  std::error_code ec;
+  std::filesystem::directory_iterator it("/proc", ec);
+  if (ec) throw HostError("reading /proc: " + ec.message(), ErrorCode::Io);
+  for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    if (ec) throw HostError("reading /proc: " + ec.message(), ErrorCode::Io);
+    const std::string name = it->path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream f(it->path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    bool inside = false;
+    for (size_t at = 0; at < cmdline.size() && !inside;) {
+      size_t end = cmdline.find('\0', at);
+      if (end == std::string::npos) end = cmdline.size();
+      std::string_view arg(cmdline.data() + at, end - at);
+      inside = arg == dir || arg.substr(0, prefix.size()) == prefix;
+      at = end + 1;
+    }
+    if (!inside) continue;
+    // Gone since the scan (or a zombie): nothing to find.
+    if (auto p = identify(static_cast<pid_t>(std::stol(name)))) out.push_back(*p);
+  }
+  return out;
 }
 
 }  // namespace banger

@@ -1,5 +1,7 @@
 #include "reconciler/host_reconciler.h"
 
+#include "common/fault.h"
+
 #include "reconciler/applied_spec.h"
 
 #include "drivers/vm_files.h"
@@ -150,9 +152,11 @@ ActionOutcome HostReconciler::record(const ResourceKey& key, const DesiredState&
   // Absolute and normalized, so `watch DIR` can tell what it applied.
   ResourceRecord r{kind_name(key.kind), key.name, spec->hash(), 1, normalize_source_path(spec->source_file),
                    static_cast<int64_t>(std::time(nullptr)), spec->fields_json()};
+  fault_point("before", "resource.record");
   locked([&] {
     store_.put_resource(r);
   });
+  fault_point("after", "resource.record");
   return ActionOutcome::noted("recorded");
 }
 

@@ -98,6 +98,10 @@ class HostReconciler {
   /// The NAT ruleset this plan converges to, from the store as it is now.
   NatRuleset target_rules(const DesiredState& d, const Plan& plan);
   void stop_vm(const std::string& name);
+  /// Kills every process under the VM's run dir that its runtime record does
+  /// not name: a hypervisor started by a run that died before recording it.
+  /// Returns how many.
+  int reap_unrecorded(const std::string& name);
   /// Starts `vm` and records its process; returns that record.
   VmRuntime start_vm(const VM& vm, const VmRecord& rec, const DesiredState& d);
   /// The hypervisor choose_runtime picks for `vm`; *accel gets QEMU's

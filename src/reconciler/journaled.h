@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "common/fault.h"
 #include "state/store.h"
 
 namespace banger {
@@ -24,12 +25,17 @@ auto with_store(Store& store, Fn&& fn) {
 template <class Fn>
 auto journaled_change(Store& store, const std::string& action, const std::string& type,
                       const std::string& id, const std::string& owner, Fn&& fn) {
+  // The step's name for fault injection: "tap.ensure", "process.start".
+  const std::string step = type + "." + action;
   int64_t entry = with_store(store, [&] { return store.journal_begin(action, type, id, owner); });
+  fault_point("before", step);
   if constexpr (std::is_void_v<decltype(fn())>) {
     fn();
+    fault_point("after", step);
     with_store(store, [&] { store.journal_end(entry); });
   } else {
     auto result = fn();
+    fault_point("after", step);
     with_store(store, [&] { store.journal_end(entry); });
     return result;
   }

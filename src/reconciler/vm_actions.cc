@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/fault.h"
 #include "common/host_error.h"
 #include "drivers/disk.h"
 #include "drivers/firecracker.h"
@@ -71,6 +72,17 @@ void HostReconciler::stop_vm(const std::string& name) {
   });
 }
 
+int HostReconciler::reap_unrecorded(const std::string& name) {
+  auto rt = locked([&] { return store_.runtime(name); });
+  int reaped = 0;
+  for (const ProcessIdentity& p : processes_under(vm_run_dir(name))) {
+    if (rt && p.pid == rt->pid && p.start_time == rt->start_time) continue;
+    journaled("kill", "process", std::to_string(p.pid), "VM/" + name, [&] { kill_process(p); });
+    ++reaped;
+  }
+  return reaped;
+}
+
 VmRuntime HostReconciler::start_vm(const VM& vm, const VmRecord& rec, const DesiredState& d) {
   const Kernel* k = d.set.find_kernel(vm.kernel.value);
   const Network* n = d.set.find_network(vm.network.value);
@@ -97,6 +109,7 @@ VmRuntime HostReconciler::start_vm(const VM& vm, const VmRecord& rec, const Desi
   locked([&] {
     store_.put_runtime(rt);
   });
+  fault_point("after", "vm.record_runtime");
   return rt;
 }
 
@@ -120,6 +133,7 @@ VmRecord HostReconciler::vm_record_step(const VmStep& s) {
       store_.record_owned({"disk", r.disk_path, s.owner});
       store_.put_vm(r);
     });
+    fault_point("after", "vm.record");
     return r;
   });
 }
@@ -179,6 +193,9 @@ void HostReconciler::vm_process_step(const VmStep& s, const VmRecord& rec, const
     locked([&] { store_.delete_runtime(s.name); });
   }
   if (want_running && !alive && !keep_down) {
+    // A run killed between the start and its record left a hypervisor that
+    // holds the tap and the socket: it goes before a new one starts.
+    if (int n = reap_unrecorded(s.name)) did.add({"vm.reap", "", "killed", {{"count", std::to_string(n)}}});
     VmRuntime started = start_vm(s.vm, rec, d);
     did.add({"vm.start", "", "started",
              {{"runtime", started.label()}, {"pid", std::to_string(started.pid)}, {"ip", rec.ip}}});
@@ -214,6 +231,7 @@ ActionOutcome HostReconciler::delete_vm(const std::string& name) {
   const std::string owner = "VM/" + name;
   auto rec = locked([&] { return store_.vm(name); });
   stop_vm(name);
+  reap_unrecorded(name);
   if (rec) {
     {
       std::lock_guard lock(net_mu_);
@@ -224,8 +242,11 @@ ActionOutcome HostReconciler::delete_vm(const std::string& name) {
     }
     disks_.remove(name, owner);
   }
+  // The run dir is forgotten only once it is gone: a record kept is a
+  // delete the next run tries again, a record dropped is a leak.
   std::error_code ec;
   fs::remove_all(vm_run_dir(name), ec);
+  if (ec) throw HostError("VM/" + name + ": removing " + vm_run_dir(name) + ": " + ec.message(), ErrorCode::Io);
   locked([&] {
     store_.transaction([&] {
       if (rec) {
