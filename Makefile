@@ -15,7 +15,7 @@ DEPS := cmake ninja-build g++ pkg-config \
         iproute2 nftables procps btrfs-progs xfsprogs \
         qemu-system-x86 busybox-static e2fsprogs kmod cpio xz-utils curl git
 
-.PHONY: all deps build banger test test-without-kvm unit demo demo-clean bench clean schemas
+.PHONY: all deps build banger test test-without-kvm test-sanitize unit demo demo-clean bench clean schemas
 
 all: build
 
@@ -32,7 +32,7 @@ deps:
 	fi
 
 $(BUILD)/build.ninja: CMakeLists.txt tests/CMakeLists.txt
-	cmake -S . -B $(BUILD) -G Ninja -DBANGER_WERROR=ON
+	cmake -S . -B $(BUILD) -G Ninja -DBANGER_WERROR=ON -DBANGER_FAULTS=ON
 
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
@@ -43,6 +43,19 @@ banger: deps $(BUILD)/build.ninja
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# ASan+UBSan over the unit, driver and CLI suites; TSan over the executor (a
+# thread pool) and the watcher. Each in its own build folder.
+SAN_TARGETS := banger fake-firecracker unit_tests driver_tests cli_tests
+test-sanitize: deps
+	cmake -S . -B build-asan -G Ninja -DBANGER_WERROR=ON -DBANGER_FAULTS=ON -DBANGER_SANITIZE=address
+	cmake --build build-asan -j $(JOBS) --target $(SAN_TARGETS)
+	cd build-asan && export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 && \
+	  ./tests/unit_tests && ./tests/driver_tests && ./tests/cli_tests
+	cmake -S . -B build-tsan -G Ninja -DBANGER_WERROR=ON -DBANGER_FAULTS=ON -DBANGER_SANITIZE=thread
+	cmake --build build-tsan -j $(JOBS) --target $(SAN_TARGETS)
+	cd build-tsan && export TSAN_OPTIONS=halt_on_error=1 && \
+	  ./tests/unit_tests --gtest_filter='Executor*:Watch*:Debounce*' && ./tests/driver_tests --gtest_filter='WatchTest.*'
 
 # The main job: a real VM serving a page on 127.0.0.1:8080, under QEMU with
 # KVM where KVM can boot an ordinary guest, else with TCG (runtime: auto).
@@ -74,7 +87,7 @@ schemas: banger
 	python3 tests/schema/gen_schemas.py --banger $(BUILD)/banger
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-tsan
 
 # banger and the watcher's systemd unit (the unit runs /usr/local/bin/banger);
 # an existing /etc/default/banger-watch is kept.

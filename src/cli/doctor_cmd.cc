@@ -56,12 +56,14 @@ std::vector<Check> run_checks(const std::string& state_dir, const HostFacts& f) 
   out.push_back(f.root ? Check{Level::Ok, "root", "running as root"}
                        : Check{Level::Fail, "root", "not root: run banger with sudo"});
   hypervisor_checks(f.hypervisors, out);
-  out.push_back(f.tun ? Check{Level::Ok, "tun", "/dev/net/tun is usable"}
-                      : Check{Level::Fail, "tun", "/dev/net/tun is missing: modprobe tun"});
+  out.push_back(f.tun          ? Check{Level::Ok, "tun", "/dev/net/tun is usable"}
+                : f.tun_exists ? Check{Level::Fail, "tun", "/dev/net/tun cannot be opened: run banger as root"}
+                               : Check{Level::Fail, "tun", "/dev/net/tun is missing: modprobe tun"});
   out.push_back(f.links ? Check{Level::Ok, "netlink", std::to_string(*f.links) + " links visible"}
                         : Check{Level::Fail, "netlink", f.netlink_error});
   out.push_back(f.nftables ? Check{Level::Ok, "nftables",
                                    f.nat_table ? "table ip banger present" : "nf_tables works (no banger table yet)"}
+                 : !f.root ? Check{Level::Fail, "nftables", f.nftables_error + ": run banger doctor with sudo"}
                            : Check{Level::Fail, "nftables", f.nftables_error + ": modprobe nf_tables"});
   out.push_back(f.devmapper ? Check{Level::Ok, "device-mapper", "available for snapshot disks"}
                             : Check{Level::Warn, "device-mapper",

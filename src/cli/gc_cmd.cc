@@ -23,13 +23,11 @@ std::string relative_to(const std::string& path, const std::string& dir) {
 }
 
 int run_gc(const GcOptions& o, const GlobalOptions& g) {
-  if (!require_root("gc")) return kExitError;
+  if (!require_root("gc", g)) return kExitError;
   // The store first (it creates the state dir the lock lives in), then the
   // lock, and nothing read before it is held: no apply is mid-download.
   Store store(g.state_dir);
-  HostLock lock(g.state_dir, !o.no_wait, [&] {
-    std::cerr << "waiting for another banger apply/delete to finish (lock " << g.state_dir << "/lock)...\n";
-  });
+  HostLock lock(g.state_dir, HostLockOptions{!o.no_wait, {}, "banger gc", say_waiting_for_lock});
   std::vector<GcItem> items = collect_garbage(store, g.state_dir);
   uint64_t bytes = 0;
   for (const GcItem& i : items) {

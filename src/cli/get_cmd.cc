@@ -200,7 +200,7 @@ int run_get(const GetOptions& o, const GlobalOptions& g) {
     }
   }
   std::string name = o.target.size() > 1 ? o.target[1] : "";
-  if (!require_root("get")) return kExitError;
+  if (!require_root("get", g)) return kExitError;
   Session s(session_options(g, o.host, /*lock=*/false));
   const ObservedState& obs = s.observe();
   bool wide = o.output == "wide";

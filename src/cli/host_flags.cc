@@ -52,10 +52,17 @@ void add_host_flags(CLI::App* cmd, HostFlags& flags, bool changes_host) {
         ->capture_default_str();
     cmd->add_flag("--no-wait", flags.no_wait,
                   "Fail at once when another apply/delete holds the host lock");
+    cmd->add_option("--lock-timeout", flags.lock_timeout,
+                    "Give up after waiting this long for the host lock (e.g. 30s; default: wait)")
+        ->type_name("DURATION");
   }
 }
 
-SessionOptions session_options(const GlobalOptions& g, const HostFlags& f, bool lock) {
+void say_waiting_for_lock(const std::string& holder) {
+  std::cerr << "waiting for the host lock held by " << holder << "...\n";
+}
+
+SessionOptions session_options(const GlobalOptions& g, const HostFlags& f, bool lock, const std::string& command) {
   SessionOptions o;
   // Absolute: the paths end up in hypervisor command lines and API calls
   // whose working directory is the VM's run dir, and in the state DB.
@@ -74,17 +81,21 @@ SessionOptions session_options(const GlobalOptions& g, const HostFlags& f, bool 
   }
   o.lock = lock;
   o.wait_for_lock = !f.no_wait;
-  o.on_lock_wait = [dir = g.state_dir] {
-    std::cerr << "waiting for another banger apply/delete to finish (lock " << dir << "/lock)...\n";
-  };
+  if (!f.lock_timeout.empty()) {
+    auto t = parse_duration(f.lock_timeout);
+    if (!t) throw std::runtime_error("--lock-timeout " + f.lock_timeout + " is not a duration such as 30s");
+    o.lock_timeout = *t;
+  }
+  o.command = command;
+  o.on_lock_wait = say_waiting_for_lock;
   return o;
 }
 
-bool require_root(const std::string& command) {
+bool require_root(const std::string& command, const GlobalOptions& g) {
   if (geteuid() == 0) return true;
   std::cerr << "error: banger " << command
             << " needs root to observe the host (nftables, taps, VM processes and the state in "
-               "/var/lib/banger); run it with sudo\n";
+            << g.state_dir << "); run it with sudo\n";
   return false;
 }
 

@@ -17,6 +17,7 @@ struct HostFlags {
   std::string accel;        ///< --accel kvm|tcg|auto; "" = BANGER_ACCEL, else auto
   std::string stop_timeout = "10s";
   bool no_wait = false;
+  std::string lock_timeout;  ///< --lock-timeout; "" = wait as long as it takes
 };
 
 void add_host_flags(CLI::App* cmd, HostFlags& flags, bool changes_host);
@@ -26,12 +27,15 @@ void add_accel_flag(CLI::App* cmd, std::string& accel);
 /// which of the two said it. Throws std::runtime_error on a bad value.
 std::pair<Accel, std::string> accel_setting(const std::string& flag);
 /// SessionOptions from the global flags and these; throws on a bad duration.
-SessionOptions session_options(const GlobalOptions& g, const HostFlags& f, bool lock);
+SessionOptions session_options(const GlobalOptions& g, const HostFlags& f, bool lock,
+                               const std::string& command = "banger");
+/// What a run waiting for the host lock prints, once.
+void say_waiting_for_lock(const std::string& holder);
 /// Clears the download progress line on stderr, if one is drawn, before a
 /// line goes to the same terminal.
 void clear_download_line();
 /// Non-root cannot read nftables or other users' processes: say so, exit 1.
-bool require_root(const std::string& command);
+bool require_root(const std::string& command, const GlobalOptions& g);
 /// "vm", "vms", "VM", "pf", "portforwards", ... -> Kind.
 std::optional<Kind> parse_kind_alias(const std::string& s);
 

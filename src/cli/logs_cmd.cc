@@ -43,7 +43,7 @@ std::streamoff print_tail(const std::string& path, int tail) {
 }
 
 int run_logs(const LogsOptions& o, const GlobalOptions& g) {
-  if (!require_root("logs")) return kExitError;
+  if (!require_root("logs", g)) return kExitError;
   Store store(g.state_dir);
   auto vm = store.vm(o.name);
   if (!vm) {

@@ -147,7 +147,7 @@ int run_diff(const ReconcileOptions& o, const std::string& against, const Global
   if (!against.empty()) {
     plan = plan_against_export(desired, read_state_export(against), opts);
   } else {
-    if (!require_root("diff")) return kExitError;
+    if (!require_root("diff", g)) return kExitError;
     Session s(session_options(g, o.host, /*lock=*/false));
     plan = s.plan_apply(desired, opts);
   }
@@ -183,11 +183,11 @@ void gc_pruned(Session& s, const std::set<std::string>& hashes, const ReconcileO
 int run_apply(const ReconcileOptions& o, const GlobalOptions& g) {
   LoadResult r;
   if (!load(o, r)) return kExitError;
-  if (!require_root("apply")) return kExitError;
+  if (!require_root("apply", g)) return kExitError;
   DesiredState desired = make_desired(r.set);
   DiffOptions opts{o.prune};
   if (!parse_replace(o, desired, opts)) return kExitError;
-  Session s(session_options(g, o.host, /*lock=*/true));
+  Session s(session_options(g, o.host, /*lock=*/true, "banger apply"));
   Plan plan = s.plan_apply(desired, opts);
   if (o.output != "json") render_plan(std::cout, plan);
   if (refuse(plan)) {
@@ -233,12 +233,14 @@ int run_delete(const ReconcileOptions& o, const GlobalOptions& g) {
     if (!load(o, r)) return kExitError;
     for (const auto& spec : make_desired(r.set).specs) keys.insert(spec.key);
   }
-  if (!require_root("delete")) return kExitError;
-  Session s(session_options(g, o.host, /*lock=*/true));
+  if (!require_root("delete", g)) return kExitError;
+  Session s(session_options(g, o.host, /*lock=*/true, "banger delete"));
   Plan plan = s.plan_delete(keys);
   bool missing = false;
   for (const ResourceKey& k : keys) {
-    if (!s.observe().applied.count(k) && !o.ignore_not_found) {
+    // Found: applied, or left half-made by an interrupted run (the plan
+    // removes it), which is not "not found" although it was never applied.
+    if (!s.observe().applied.count(k) && !plan.diff.find(k) && !o.ignore_not_found) {
       std::cerr << "Error: " << k.str() << " not found\n";
       missing = true;
     }

@@ -16,6 +16,7 @@
 #include "cli/host_flags.h"
 #include "cli/render.h"
 #include "cli/version.h"
+#include "common/unique_fd.h"
 #include "reconciler/diff.h"
 #include "reconciler/session.h"
 
@@ -56,11 +57,9 @@ void write_atomically(const std::string& path, const std::string& text) {
     ::unlink(tmp.c_str());
     throw std::runtime_error(std::string("cannot ") + what + " " + path + ": " + std::strerror(err));
   };
-  // mkstemp makes it 0600; give it the mode any new file gets (0666 less the
-  // umask), since the export is meant to be copied to CI.
-  mode_t mask = ::umask(0);
-  ::umask(mask);
-  if (::fchmod(fd, 0666 & ~mask) != 0) fail("write");
+  // 0644 on purpose, whatever the umask: the export is meant to be read and
+  // copied to CI, and nobody but root may change what a diff is run against.
+  if (::fchmod(fd, 0644) != 0) fail("write");
   size_t done = 0;
   while (done < text.size()) {
     ssize_t n = ::write(fd, text.data() + done, text.size() - done);
@@ -83,7 +82,7 @@ void write_atomically(const std::string& path, const std::string& text) {
 }
 
 int run_export(const ExportOptions& o, const GlobalOptions& g) {
-  if (!require_root("state export")) return kExitError;
+  if (!require_root("state export", g)) return kExitError;
   // Read-only, like diff: no host lock, so an export never waits for (or
   // holds up) an apply or the watcher.
   Session s(session_options(g, o.host, /*lock=*/false));
@@ -104,15 +103,38 @@ int run_export(const ExportOptions& o, const GlobalOptions& g) {
 
 }  // namespace
 
+// A state export of 1000 VMs is about 2 MiB; this leaves room and no more.
+constexpr uint64_t kMaxExportBytes = 64ull << 20;
+
 StateSnapshot read_state_export(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw SnapshotError(path + ": is a folder, not a state export file");
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw SnapshotError(path + ": cannot read: " + std::strerror(errno));
-  std::ostringstream text;
-  text << f.rdbuf();
-  if (f.bad()) throw SnapshotError(path + ": cannot read: " + std::strerror(errno));
-  return snapshot_from_json(text.str(), path);
+  // A regular file of bounded size: CI hands banger whatever file it has,
+  // and a FIFO, /dev/zero or a folder must be an error, not a hang or a
+  // growing buffer. O_NONBLOCK: opening a FIFO without a writer returns.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (!fd) throw SnapshotError(path + ": cannot read: " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw SnapshotError(path + ": cannot read: " + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw SnapshotError(path + ": is a folder, not a state export file");
+  if (!S_ISREG(st.st_mode)) {
+    throw SnapshotError(path + ": is not a regular file (expected a file written by banger state export)");
+  }
+  if (static_cast<uint64_t>(st.st_size) > kMaxExportBytes) {
+    throw SnapshotError(path + ": is larger than " + std::to_string(kMaxExportBytes >> 20) +
+                        " MiB (expected a file written by banger state export)");
+  }
+  std::string text;
+  char buf[64 * 1024];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw SnapshotError(path + ": cannot read: " + std::strerror(errno));
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > kMaxExportBytes) {
+      throw SnapshotError(path + ": is larger than " + std::to_string(kMaxExportBytes >> 20) + " MiB");
+    }
+  }
+  return snapshot_from_json(text, path);
 }
 
 Plan plan_against_export(const DesiredState& desired, const StateSnapshot& snapshot, const DiffOptions& opts) {

@@ -39,7 +39,7 @@ int run_watch(const WatchCmdOptions& o, const GlobalOptions& g) {
   auto resync = duration_flag("--resync", o.resync, std::chrono::seconds(1));
   auto debounce = duration_flag("--debounce", o.debounce, std::chrono::milliseconds(0));
   if (!resync || !debounce) return kExitError;
-  if (!require_root("watch")) return kExitError;
+  if (!require_root("watch", g)) return kExitError;
   // The watcher's lines are its output: info by default (the global default
   // "warn" is for one-shot commands), warnings and errors only with -q.
   auto level = spdlog::level::from_str(g.log_level);
@@ -51,7 +51,7 @@ int run_watch(const WatchCmdOptions& o, const GlobalOptions& g) {
   w.resync = *resync;
   w.debounce = *debounce;
   w.allow_empty = o.allow_empty;
-  w.session = session_options(g, o.host, /*lock=*/true);
+  w.session = session_options(g, o.host, /*lock=*/true, "banger watch");
   w.session.wait_for_lock = true;
   LogReporter out(o.log_format == "json");
   return Watcher(w, out).run();

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -49,12 +50,14 @@ bool read_sys(const fs::path& path, std::string& out) {
   return true;
 }
 
-uint64_t to_u64(const std::string& s) {
-  try {
-    return std::stoull(s);
-  } catch (const std::exception&) {
-    return 0;
+// sysfs numbers ("2048", "7"): anything else is an error, not 0.
+uint64_t to_u64(const std::string& s, const std::string& what) {
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) {
+    throw HostError("loop: " + what + " is \"" + s + "\", not a number", ErrorCode::Io);
   }
+  return v;
 }
 
 std::string label_of(const loop_info64& info) {
@@ -237,11 +240,11 @@ std::optional<LoopDevice> LoopDriver::describe(const std::string& device) {
   d.backing_file = backing;
   d.read_only = ro == "1";
   d.autoclear = autoclear == "1";
-  d.size = to_u64(size) * 512;
+  d.size = to_u64(size, (sys / "size").string()) * 512;
   auto colon = dev.find(':');
   if (colon != std::string::npos) {
-    d.major = static_cast<uint32_t>(to_u64(dev.substr(0, colon)));
-    d.minor = static_cast<uint32_t>(to_u64(dev.substr(colon + 1)));
+    d.major = static_cast<uint32_t>(to_u64(dev.substr(0, colon), (sys / "dev").string()));
+    d.minor = static_cast<uint32_t>(to_u64(dev.substr(colon + 1), (sys / "dev").string()));
   }
   std::error_code ec;
   for (const auto& h : fs::directory_iterator(sys / "holders", ec)) {
@@ -266,7 +269,10 @@ std::optional<LoopDevice> LoopDriver::describe(const std::string& device) {
 std::vector<LoopDevice> LoopDriver::list() {
   std::vector<LoopDevice> out;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/sys/block", ec)) {
+  fs::directory_iterator it("/sys/block", ec);
+  // Unreadable is not "no loop devices": that would make banger's own look gone.
+  if (ec) throw HostError("loop: reading /sys/block: " + ec.message(), ErrorCode::Io);
+  for (const auto& e : it) {
     std::string name = e.path().filename().string();
     if (name.rfind("loop", 0) != 0 || name.size() == 4 ||
         name.find_first_not_of("0123456789", 4) != std::string::npos) {

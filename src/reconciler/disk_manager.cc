@@ -46,7 +46,8 @@ void make_dir(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw HostError("creating " + dir + ": " + ec.message());
-  ::chmod(dir.c_str(), 0700);  // the guest's data: root's eyes only
+  // The guest's data: root's eyes only. An existing folder may be looser.
+  if (::chmod(dir.c_str(), 0700) != 0) throw HostError::from_errno("chmod 0700 " + dir, errno);
 }
 
 std::string size_text(uint64_t bytes) { return format_size(bytes); }

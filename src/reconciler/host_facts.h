@@ -14,6 +14,7 @@ namespace banger {
 struct HostFacts {
   bool root = false;
   bool tun = false;                      ///< /dev/net/tun opens for reading and writing
+  bool tun_exists = false;  ///< present, whether or not this user may open it
   std::optional<size_t> links;           ///< links one netlink dump shows; nullopt: netlink_error
   std::string netlink_error;
   bool nftables = false;                 ///< nf_tables answered a listing

@@ -7,7 +7,9 @@ Session::Session(SessionOptions opts) : opts_(std::move(opts)) {
     // The store creates the state dir; the lock file lives in it, so the
     // store comes first, but nothing is read before the lock is held.
     store_ = std::make_unique<Store>(opts_.host.state_dir);
-    lock_ = std::make_unique<HostLock>(opts_.host.state_dir, opts_.wait_for_lock, opts_.on_lock_wait);
+    lock_ = std::make_unique<HostLock>(
+        opts_.host.state_dir,
+        HostLockOptions{opts_.wait_for_lock, opts_.lock_timeout, opts_.command, opts_.on_lock_wait});
   } else {
     store_ = std::make_unique<Store>(opts_.host.state_dir);
   }

@@ -20,7 +20,9 @@ struct SessionOptions {
   /// Take the host lock (apply, delete). diff only reads and does not.
   bool lock = true;
   bool wait_for_lock = true;
-  std::function<void()> on_lock_wait;
+  std::chrono::milliseconds lock_timeout{0};  ///< 0: wait as long as it takes
+  std::string command = "banger";             ///< "banger apply": who holds the lock, for a waiting run
+  std::function<void(const std::string& holder)> on_lock_wait;
   int workers = 4;
 };
 

@@ -329,8 +329,24 @@ StateSnapshot snapshot_from_json(const std::string& text, const std::string& fil
     r.fail("", "not a banger state export: the file is empty");
   }
   json doc;
+  // An export is a few levels deep. A deeper document is refused while it is
+  // parsed, before it exists: building (and freeing) one 50,000 levels deep
+  // would overflow the stack in the recursive copies.
+  constexpr int kMaxDepth = 64;
+  bool too_deep = false;
+  json::parser_callback_t depth_limit = [&](int depth, json::parse_event_t event, json&) {
+    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
+        depth >= kMaxDepth) {
+      too_deep = true;
+      throw std::length_error("too deep");
+    }
+    return true;
+  };
   try {
-    doc = json::parse(text);
+    doc = json::parse(text, depth_limit);
+  } catch (const std::length_error&) {
+    if (!too_deep) throw;
+    r.fail("", "not a banger state export: nested deeper than " + std::to_string(kMaxDepth) + " levels");
   } catch (const json::parse_error& e) {
     // "[json.exception.parse_error.101] parse error at line 1, ..." without the tag.
     std::string what = e.what();

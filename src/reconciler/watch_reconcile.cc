@@ -54,11 +54,16 @@ Watcher::Outcome Watcher::reconcile(WatchTrigger why) {
       last_good_ = none;
       return converge(none, true, why);
     }
-    size_t n = applied_from_dir();
+    std::optional<size_t> n = applied_from_dir();
     std::vector<Line> lines;
-    if (n > 0) {
+    if (!n) {
+      lines.push_back({spdlog::level::err,
+                       dir_ + " has no manifests, and what was applied from it cannot be read from the state; "
+                              "nothing is pruned",
+                       {{"dir", dir_}}});
+    } else if (*n > 0) {
       lines.push_back({spdlog::level::warn,
-                       dir_ + " has no manifests: refusing to prune the " + std::to_string(n) +
+                       dir_ + " has no manifests: refusing to prune the " + std::to_string(*n) +
                            " resources applied from it (an emptied checkout looks the same as a deliberate "
                            "removal; pass --allow-empty to prune them)",
                        {{"dir", dir_}}});
@@ -115,8 +120,9 @@ Watcher::Outcome Watcher::converge(const DesiredState& desired, bool prune, Watc
   SessionOptions so = opts_.session;
   so.lock = true;
   so.wait_for_lock = true;
-  so.on_lock_wait = [this] {
-    out_.log(spdlog::level::info, "waiting for another banger apply/delete to finish (host lock)", {{"dir", dir_}});
+  so.command = "banger watch";
+  so.on_lock_wait = [this](const std::string& holder) {
+    out_.log(spdlog::level::info, "waiting for the host lock held by " + holder, {{"dir", dir_}});
   };
   try {
     Session s(so);
@@ -214,7 +220,7 @@ bool Watcher::watch_processes(Session& s, const DesiredState& desired) {
 }
 
 // Resources the store says were applied from a file inside DIR.
-size_t Watcher::applied_from_dir() {
+std::optional<size_t> Watcher::applied_from_dir() {
   try {
     Store store(opts_.session.host.state_dir);
     size_t n = 0;
@@ -222,7 +228,7 @@ size_t Watcher::applied_from_dir() {
     return n;
   } catch (const std::exception& e) {
     out_.log(spdlog::level::err, std::string("reading the state: ") + e.what());
-    return 0;
+    return std::nullopt;  // unknown, which is not "none"
   }
 }
 

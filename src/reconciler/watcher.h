@@ -98,7 +98,9 @@ class Watcher {
   void report_blocked(const std::vector<Line>& lines, WatchTrigger why);
   Outcome converge(const DesiredState& desired, bool prune, WatchTrigger why);
   Outcome keep_last_good(WatchTrigger why, bool dir_ok);
-  size_t applied_from_dir();
+  /// How many applied resources came from DIR; nullopt when the state
+  /// cannot be read (never 0 for "unknown").
+  std::optional<size_t> applied_from_dir();
   bool watch_processes(Session& s, const DesiredState& desired);
 
   // watcher.cc: the loop.

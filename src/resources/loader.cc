@@ -95,7 +95,11 @@ void read_file(const fs::path& path, std::vector<SourceText>& out, Diagnostics& 
     return;
   }
   struct stat st {};
-  ::fstat(fd, &st);
+  if (::fstat(fd, &st) != 0) {
+    file_error(diags, name, "cannot be read (" + std::string(std::strerror(errno)) + ")");
+    ::close(fd);
+    return;
+  }
   struct statfs fs_info {};
   bool anonymous_pipe = ::fstatfs(fd, &fs_info) == 0 && fs_info.f_type == PIPEFS_MAGIC;
   // An anonymous pipe (`-f <(generate)`) has its writer: wait as long as it
@@ -120,7 +124,14 @@ void read_file(const fs::path& path, std::vector<SourceText>& out, Diagnostics& 
     file_error(diags, name, "is not a regular file (expected a manifest file or folder)");
     return;
   }
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  // Blocking reads from here on (a FIFO's writer may pause); without that a
+  // slow writer would read as an early end of file.
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    file_error(diags, name, "cannot be read (" + std::string(std::strerror(errno)) + ")");
+    ::close(fd);
+    return;
+  }
   SourceText src{name, path.parent_path().empty() ? "." : path.parent_path().string(), {}};
   bool ok = read_fd(fd, name, src.text, diags);
   ::close(fd);
@@ -129,7 +140,21 @@ void read_file(const fs::path& path, std::vector<SourceText>& out, Diagnostics& 
 
 // Walks `dir` depth first; every entry it cannot read is reported by name
 // (a folder the user cannot read is not "no manifests there").
-void collect(const fs::path& dir, std::vector<fs::path>& files, Diagnostics& diags, Seen& dirs) {
+// A file symlink found in a folder must stay inside the folder named with -f
+// (Argo CD's "out-of-bounds symlink" rule): under `watch` of a repository
+// anyone can push to, a link to /etc/shadow would put that file's first line
+// into an error message and the logs.
+bool out_of_bounds(const fs::path& link, const fs::path& root) {
+  std::error_code ec;
+  fs::path target = fs::weakly_canonical(link, ec);
+  fs::path base = fs::weakly_canonical(root, ec);
+  if (ec) return true;
+  auto [b, t] = std::mismatch(base.begin(), base.end(), target.begin(), target.end());
+  return b != base.end();
+}
+
+void collect(const fs::path& dir, const fs::path& root, std::vector<fs::path>& files, Diagnostics& diags,
+             Seen& dirs) {
   std::error_code ec;
   fs::path canonical = fs::weakly_canonical(dir, ec);
   if (!dirs.insert(ec ? dir.string() : canonical.string()).second) return;  // a symlink loop
@@ -147,7 +172,10 @@ void collect(const fs::path& dir, std::vector<fs::path>& files, Diagnostics& dia
     bool is_dir = it->is_directory(type_ec) && !it->is_symlink(type_ec);
     if (it->is_directory(type_ec) && it->is_symlink(type_ec)) continue;
     if (is_dir) {
-      collect(p, files, diags, dirs);
+      collect(p, root, files, diags, dirs);
+    } else if (is_manifest_name(p) && it->is_symlink(type_ec) && out_of_bounds(p, root)) {
+      file_error(diags, p.string(),
+                 "is a symlink that leads out of " + root.string() + "; refused (copy the file into the folder)");
     } else if (is_manifest_name(p)) {
       // Unreadable entries (a dangling or looping symlink) are reported by read_file.
       files.push_back(p);
@@ -160,7 +188,7 @@ void read_folder(const fs::path& dir, std::vector<SourceText>& out, Diagnostics&
   std::vector<fs::path> files;
   Seen dirs;
   size_t errors_before = diags.size();
-  collect(dir, files, diags, dirs);
+  collect(dir, dir, files, diags, dirs);
   if (files.empty() && diags.size() == errors_before) {
     file_error(diags, dir.string(), "folder has no manifests (expected *.yaml or *.yml files)");
     return;

@@ -22,19 +22,28 @@ LoadResult load_texts(const std::vector<SourceText>& sources) {
 
 namespace {
 
-// Images named by path: what the files are, so validation can check diskSize
-// and diskStrategy against the image's size before anything is made.
-void stat_image_files(ManifestSet& set) {
-  for (Image& img : set.images) {
-    ArtifactSource& s = img.source;
-    if (!s.path.set || s.resolved_path.empty()) continue;
-    struct stat st {};
-    if (::stat(s.resolved_path.c_str(), &st) != 0) continue;  // missing: apply says so
-    if (S_ISREG(st.st_mode)) {
-      s.known_size = static_cast<uint64_t>(st.st_size);
-    } else {
-      s.not_a_file = true;
-    }
+// A file named by path: what it is, so validation can refuse a folder, a
+// FIFO or a device, and check diskSize against an image's size, before
+// anything is made. A missing file is left to apply (it may be built later).
+void stat_artifact(ArtifactSource& s) {
+  if (!s.path.set || s.resolved_path.empty()) return;
+  struct stat st {};
+  if (::stat(s.resolved_path.c_str(), &st) != 0) {
+    s.dangling_link = ::lstat(s.resolved_path.c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+    return;
+  }
+  if (S_ISREG(st.st_mode)) {
+    s.known_size = static_cast<uint64_t>(st.st_size);
+  } else {
+    s.not_a_file = true;
+  }
+}
+
+void stat_artifact_files(ManifestSet& set) {
+  for (Image& img : set.images) stat_artifact(img.source);
+  for (Kernel& k : set.kernels) {
+    stat_artifact(k.source);
+    if (k.initrd) stat_artifact(*k.initrd);
   }
 }
 
@@ -44,7 +53,7 @@ LoadResult load_manifests(const std::vector<std::string>& paths, std::istream& i
   Diagnostics read_errors;
   std::vector<SourceText> sources = read_sources(paths, in, read_errors);
   LoadResult r = load_texts(sources);
-  stat_image_files(r.set);
+  stat_artifact_files(r.set);
   validate_disks(r.set, r.diags);
   r.diags.append(read_errors);
   return r;

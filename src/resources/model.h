@@ -62,6 +62,7 @@ struct ArtifactSource {
   /// but is something else (a folder). Unknown for a `url` until fetched.
   std::optional<uint64_t> known_size;
   bool not_a_file = false;
+  bool dangling_link = false;  ///< a symlink whose target does not exist
 };
 
 struct Network : ObjectMeta {

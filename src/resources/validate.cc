@@ -213,12 +213,25 @@ void complete_defaults(ManifestSet& set) {
 
 void validate_references(const ManifestSet& set, Diagnostics& diags) { Checker(set, diags).run(); }
 
+namespace {
+void check_artifact_file(const ObjectMeta& res, const ArtifactSource& s, const std::string& field,
+                         const std::string& expected, Diagnostics& diags) {
+  if (s.not_a_file) {
+    diags.add(Diagnostic{s.path.mark, kind_name(res.kind), res.name(), field,
+                         quote(s.resolved_path) + " is not a regular file (expected " + expected + ")"});
+  } else if (s.dangling_link) {
+    diags.add(Diagnostic{s.path.mark, kind_name(res.kind), res.name(), field,
+                         quote(s.resolved_path) + " is a symlink to a file that does not exist (expected " +
+                             expected + ")"});
+  }
+}
+}  // namespace
+
 void validate_disks(const ManifestSet& set, Diagnostics& diags) {
-  for (const Image& img : set.images) {
-    if (!img.source.not_a_file) continue;
-    diags.add(Diagnostic{img.source.path.mark, kind_name(img.kind), img.name(), "spec.path",
-                         quote(img.source.resolved_path) +
-                             " is not a regular file (expected a disk image file)"});
+  for (const Image& img : set.images) check_artifact_file(img, img.source, "spec.path", "a disk image file", diags);
+  for (const Kernel& k : set.kernels) {
+    check_artifact_file(k, k.source, "spec.path", "a kernel image file", diags);
+    if (k.initrd) check_artifact_file(k, *k.initrd, "spec.initrd.path", "an initrd file", diags);
   }
   for (const VM& v : set.vms) {
     const Image* img = set.find_image(v.image.value);

@@ -1060,3 +1060,46 @@ TEST(Files, FifoInAFolderIsNotWaitedFor) {
 }
 
 }  // namespace
+
+// A *.yaml symlink that leads out of the folder named with -f is refused,
+// and nothing of its target is echoed: under watch of a repository anyone
+// can push to, a link to a root-only file would land in the logs.
+TEST(Files, SymlinksOutOfTheManifestFolderAreRefusedWithoutEchoingTheTarget) {
+  TempDir dir;
+  dir.write("secret", "root:*:20228:0:99999:7:::\n");
+  dir.write("m/net.yaml",
+            "apiVersion: banger.dev/v1\nkind: Network\nmetadata: {name: n}\nspec: {subnet: 10.9.0.0/24}\n");
+  fs::create_directories(dir.path() + "/m/sub");
+  fs::create_symlink(dir.path() + "/secret", dir.path() + "/m/shadow.yaml");
+  fs::create_symlink("../net.yaml", dir.path() + "/m/sub/inside.yaml");  // inside: fine
+  CommandResult r = banger_capped({"validate", "-f", dir.path() + "/m"});
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_NE(r.err.find("shadow.yaml: is a symlink that leads out of"), std::string::npos) << describe(r);
+  EXPECT_EQ(r.err.find("root:"), std::string::npos) << "the target's content was echoed\n" << describe(r);
+  EXPECT_EQ(r.err.find("inside.yaml"), std::string::npos) << describe(r);
+}
+
+// Kernel and initrd paths are checked as Image paths are: a folder, a FIFO
+// or a device is not a kernel, and a dangling symlink is named as one.
+TEST(Files, KernelAndInitrdPathsMustBeRegularFiles) {
+  TempDir dir;
+  fs::create_directories(dir.path() + "/kdir");
+  ASSERT_EQ(mkfifo((dir.path() + "/initrd.fifo").c_str(), 0600), 0);
+  fs::create_symlink(dir.path() + "/gone", dir.path() + "/dangling");
+  auto kernel = [&](const std::string& name, const std::string& spec) {
+    return "apiVersion: banger.dev/v1\nkind: Kernel\nmetadata: {name: " + name + "}\nspec: " + spec + "\n";
+  };
+  dir.write("m/k.yaml", kernel("folder", "{path: " + dir.path() + "/kdir}") + "---\n" +
+                            kernel("zero", "{path: /dev/zero}") + "---\n" +
+                            kernel("fifo", "{path: /dev/null, initrd: {path: " + dir.path() + "/initrd.fifo}}") +
+                            "---\n" + kernel("dangling", "{path: " + dir.path() + "/dangling}"));
+  CommandResult r = banger_capped({"validate", "-f", dir.path() + "/m"});
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  for (const char* want : {"Kernel/folder: spec.path: ", "Kernel/zero: spec.path: \"/dev/zero\" is not a regular file",
+                           "Kernel/fifo: spec.initrd.path: ", "Kernel/dangling: spec.path: "}) {
+    EXPECT_NE(r.err.find(want), std::string::npos) << want << "\n" << describe(r);
+  }
+  EXPECT_NE(r.err.find("is a symlink to a file that does not exist (expected a kernel image file)"),
+            std::string::npos)
+      << describe(r);
+}

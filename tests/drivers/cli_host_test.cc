@@ -5,6 +5,8 @@
 
 #include <unistd.h>
 
+#include <optional>
+
 #include <fstream>
 #include <algorithm>
 #include <thread>
@@ -78,11 +80,37 @@ TEST_F(HostCli, DoctorReportsEachCheck) {
 TEST_F(HostCli, SecondApplyFailsFastWithNoWaitWhileTheLockIsHeld) {
   dir_->write("m/fleet.yaml", fleet());
   banger::Store store(dir_->path() + "/state");
-  banger::HostLock lock(dir_->path() + "/state", false);
+  banger::HostLock lock(dir_->path() + "/state", {.wait = false, .command = "banger apply"});
   auto r = banger({"apply", "-f", dir_->path() + "/m", "--no-wait"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("another banger apply/delete is running"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("/state/lock is held by pid " + std::to_string(::getpid()) + " (banger apply, started"),
+            std::string::npos)
+      << r.err;
   EXPECT_EQ(run_command({"/bin/sh", "-c", "ip -o link | grep -c bg-"}).out, "0\n") << "nothing may change";
+}
+
+// A run that waits says once who it waits for, then proceeds when the lock
+// is free; with --lock-timeout it gives up instead, naming the holder.
+TEST_F(HostCli, AWaitingApplySaysWhoHoldsTheLockAndHonoursLockTimeout) {
+  dir_->write("m/fleet.yaml", fleet());
+  banger::Store store(dir_->path() + "/state");
+  std::optional<banger::HostLock> lock(std::in_place, dir_->path() + "/state",
+                                       banger::HostLockOptions{.wait = false, .command = "banger apply"});
+  auto timed = banger({"apply", "-f", dir_->path() + "/m", "--lock-timeout", "1s"});
+  EXPECT_EQ(timed.exit_code, 1);
+  EXPECT_NE(timed.err.find("gave up after 1s waiting for the host lock"), std::string::npos) << timed.err;
+  EXPECT_EQ(run_command({"/bin/sh", "-c", "ip -o link | grep -c bg-"}).out, "0\n") << "nothing may change";
+
+  CommandResult waited;
+  std::thread run([&] { waited = banger({"apply", "-f", dir_->path() + "/m"}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  lock.reset();
+  run.join();
+  EXPECT_EQ(waited.exit_code, 0) << waited.out << waited.err;
+  const std::string says = "waiting for the host lock held by pid " + std::to_string(::getpid()) + " (banger apply";
+  size_t first = waited.err.find(says);
+  EXPECT_NE(first, std::string::npos) << waited.err;
+  EXPECT_EQ(waited.err.find(says, first + 1), std::string::npos) << "said more than once:\n" << waited.err;
 }
 
 // A runtime that cannot run here is refused by the plan: apply exits 1 and

@@ -108,9 +108,14 @@ TEST_F(OfflineDiff, ExportFromAConvergedHostThenDiffChangedManifestsAsNobody) {
   EXPECT_EQ(e.err, "exported 7 resources and 3 VMs to " + exported() + "\n");
   struct stat st {};
   ASSERT_EQ(stat(exported().c_str(), &st), 0);
-  mode_t mask = umask(022);
-  umask(mask);
-  EXPECT_EQ(st.st_mode & 0777, 0666u & ~mask) << "an export is an ordinary file, for CI to read";
+  EXPECT_EQ(st.st_mode & 0777, 0644u) << "an export is for CI to read, and only root may change it";
+  // Also under umask 000: never world-writable.
+  mode_t old_mask = umask(0);
+  auto open_mask = banger({"state", "export", "--file", exported()});
+  umask(old_mask);
+  ASSERT_EQ(open_mask.exit_code, 0) << open_mask.err;
+  ASSERT_EQ(stat(exported().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
   for (const auto& entry : fs::directory_iterator(dir_->path())) {
     EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << "temp file left behind";
   }
@@ -221,6 +226,34 @@ TEST_F(OfflineDiff, BadExportFilesAreErrorsNamingTheFile) {
   d = offline({"diff", "-f", manifests(), "--against", dir_->path() + "/missing.json"});
   EXPECT_EQ(d.exit_code, 1);
   EXPECT_EQ(d.err, "error: " + dir_->path() + "/missing.json: cannot read: No such file or directory\n");
+
+  // Hostile files: a FIFO, /dev/zero and a deeply nested document are clear
+  // errors at once, never a hang, a growing buffer or a stack overflow.
+  ASSERT_EQ(mkfifo((dir_->path() + "/fifo.json").c_str(), 0600), 0);
+  fs::permissions(dir_->path() + "/fifo.json", fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  for (const std::string& f : {dir_->path() + "/fifo.json", std::string("/dev/zero")}) {
+    d = offline({"diff", "-f", manifests(), "--against", f});
+    EXPECT_EQ(d.exit_code, 1) << f << ": " << d.err;
+    EXPECT_EQ(d.err, "error: " + f + ": is not a regular file (expected a file written by banger state export)\n");
+  }
+  dir_->write("deep.json", R"({"apiVersion": "banger.dev/v1", "kind": "StateExport", "spec": {"nat": )" +
+                               std::string(50000, '[') + std::string(50000, ']') + "}}");
+  d = offline({"diff", "-f", manifests(), "--against", dir_->path() + "/deep.json"});
+  EXPECT_EQ(d.signal, 0) << "crashed";
+  EXPECT_EQ(d.exit_code, 1);
+  EXPECT_EQ(d.err, "error: " + dir_->path() + "/deep.json: not a banger state export: nested deeper than 64 levels\n");
+
+  // As nobody: the error names the state dir in use, and doctor prints only
+  // its own lines (libnftables is not asked, so it prints nothing itself).
+  d = offline({"get"});
+  EXPECT_NE(d.err.find("the state in /nonexistent/banger-state)"), std::string::npos) << d.err;
+  d = offline({"doctor"});
+  std::istringstream lines(d.out + d.err);
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_TRUE(line.rfind("ok ", 0) == 0 || line.rfind("warn ", 0) == 0 || line.rfind("fail ", 0) == 0 ||
+                line.empty())
+        << "stray line from doctor as nobody: " << line;
+  }
 
   // Export as nobody: needs root, says so, writes nothing.
   d = offline({"state", "export", "--file", dir_->path() + "/x.json"});

@@ -1,6 +1,8 @@
 // HostLock between real processes: a second run fails at once (or waits,
 // when asked to) while the first holds the lock.
 #include <gtest/gtest.h>
+
+#include <chrono>
 #include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -63,7 +65,7 @@ pid_t try_lock_in_child(const std::string& dir, int go_fd, int out_fd) {
   if (pid != 0) return pid;
   std::string msg;
   try {
-    HostLock lock(dir, false);
+    HostLock lock(dir, {.wait = false, .command = "banger apply"});
     msg = "LOCKED";
   } catch (const HostError& e) {
     msg = e.what();
@@ -77,7 +79,7 @@ TEST(HostLock, SecondRunFailsAtOnceWithGuidance) {
   Pipe p, go;
   pid_t pid = try_lock_in_child(t.state_dir(), go.fd[0], p.fd[1]);
   ASSERT_GE(pid, 0);
-  std::optional<HostLock> held(std::in_place, t.state_dir(), false);
+  std::optional<HostLock> held(std::in_place, t.state_dir(), HostLockOptions{.wait = false, .command = "banger apply"});
   ASSERT_EQ(::write(go.fd[1], "g", 1), 1);
 
   struct stat st {};
@@ -86,8 +88,9 @@ TEST(HostLock, SecondRunFailsAtOnceWithGuidance) {
 
   std::string msg = read_within(p.fd[0], 10000);
   EXPECT_EQ(wait_exit(pid), 0);
-  EXPECT_EQ(msg, "another banger apply/delete is running on this host (lock " + t.state_dir() +
-                     "/lock); wait or retry");
+  // It names who holds it: this process, as banger apply, just now.
+  EXPECT_EQ(msg, "the host lock " + t.state_dir() + "/lock is held by pid " + std::to_string(::getpid()) +
+                     " (banger apply, started 0 s ago); wait or retry");
 
   // Released: the same attempt now succeeds, so the failure was the lock.
   held.reset();
@@ -107,17 +110,18 @@ TEST(HostLock, WaitingRunProceedsWhenTheFirstReleases) {
   if (pid == 0) {
     int waits = 0;
     try {
-      HostLock lock(t.state_dir(), true, [&] {
-        ++waits;
-        (void)!::write(p.fd[1], "W", 1);
-      });
+      HostLock lock(t.state_dir(), {.wait = true, .on_wait = [&](const std::string& holder) {
+                                       ++waits;
+                                       bool named = holder.rfind("pid " + std::to_string(::getppid()), 0) == 0;
+                                       (void)!::write(p.fd[1], named ? "W" : "?", 1);
+                                     }});
       (void)!::write(p.fd[1], waits == 1 ? "L" : "?", 1);
     } catch (...) {
       _exit(2);
     }
     _exit(0);
   }
-  std::optional<HostLock> held(std::in_place, t.state_dir(), false);
+  std::optional<HostLock> held(std::in_place, t.state_dir(), HostLockOptions{.wait = false, .command = "banger apply"});
   ASSERT_EQ(::write(go.fd[1], "g", 1), 1);
   EXPECT_EQ(read_within(p.fd[0], 10000), "W") << "on_wait was not called";
   EXPECT_EQ(read_within(p.fd[0], 300), "") << "the waiting run got the lock while it was held";
@@ -131,9 +135,42 @@ TEST(HostLock, NoWaitCallbackWhenFree) {
   TempDir t;
   bool called = false;
   {
-    HostLock lock(t.state_dir(), true, [&] { called = true; });
+    HostLock lock(t.state_dir(), {.wait = true, .on_wait = [&](const std::string&) { called = true; }});
   }
   EXPECT_FALSE(called);
+}
+
+// --lock-timeout: a waiting run gives up after the timeout, with an error
+// that names the holder, and takes nothing.
+TEST(HostLock, AWaitGivesUpAfterItsTimeoutNamingTheHolder) {
+  TempDir t;
+  HostLock held(t.state_dir(), {.wait = false, .command = "banger apply"});
+  auto t0 = std::chrono::steady_clock::now();
+  std::string holder_seen;
+  try {
+    // flock locks are per open file description: a second open in this
+    // process waits for the first as another process would.
+    HostLock second(t.state_dir(), {.wait = true,
+                                    .timeout = std::chrono::milliseconds(300),
+                                    .on_wait = [&](const std::string& h) { holder_seen = h; }});
+    FAIL() << "got the lock while it was held";
+  } catch (const HostError& e) {
+    EXPECT_EQ(e.code(), ErrorCode::Busy);
+    EXPECT_NE(std::string(e.what()).find("gave up after 300ms waiting for the host lock"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("(banger apply, started"), std::string::npos) << e.what();
+  }
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_GE(took, 0.3);
+  EXPECT_LT(took, 3.0);
+  EXPECT_EQ(holder_seen.rfind("pid " + std::to_string(::getpid()) + " (banger apply", 0), 0u) << holder_seen;
+}
+
+TEST(HostLock, AHolderTextThatSaysNothingUsableIsAnotherRun) {
+  EXPECT_EQ(HostLock::describe_holder(""), "another banger run");
+  EXPECT_EQ(HostLock::describe_holder("garbage"), "another banger run");
+  EXPECT_EQ(HostLock::describe_holder("12\tbanger apply\tsoon\n"), "another banger run");
+  EXPECT_EQ(HostLock::describe_holder("12\tbanger apply\t0\n").rfind("pid 12 (banger apply, started ", 0), 0u);
 }
 
 }  // namespace
