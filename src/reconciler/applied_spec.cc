@@ -10,7 +10,7 @@ namespace {
 std::string address(const ResourceRecord& r) { return r.kind + "/" + r.name; }
 
 template <class R>
-R read_back(Kind kind, const ResourceRecord& rec, const KindFields<R>& table) {
+R read_back(Kind kind, const ResourceRecord& rec, const KindFields<R>& table, bool from_db = true) {
   R out;
   out.kind = kind;
   out.metadata.name = rec.name;
@@ -19,8 +19,9 @@ R read_back(Kind kind, const ResourceRecord& rec, const KindFields<R>& table) {
     const Shown<R>* s = table.find_shown(f.name);
     if (!s || !s->read) continue;
     if (!s->read(f.value, out)) {
-      throw HostError("state DB: " + address(rec) + ": the applied " + f.name + " \"" + f.value +
-                          "\" cannot be read back (was the database edited by hand?)",
+      throw HostError(from_db ? "state DB: " + address(rec) + ": the applied " + f.name + " \"" + f.value +
+                                    "\" cannot be read back (was the database edited by hand?)"
+                              : address(rec) + ": " + f.name + " \"" + f.value + "\" is not a value banger writes",
                       ErrorCode::Invalid);
     }
   }
@@ -45,6 +46,16 @@ Image applied_image(const ResourceRecord& r) { return read_back(Kind::Image, r, 
 VM applied_vm(const ResourceRecord& r) { return read_back(Kind::VM, r, vm_fields()); }
 PortForward applied_forward(const ResourceRecord& r) {
   return read_back(Kind::PortForward, r, port_forward_fields());
+}
+
+void check_applied(Kind kind, const ResourceRecord& r) {
+  switch (kind) {
+    case Kind::Network: read_back(kind, r, network_fields(), false); break;
+    case Kind::Kernel: read_back(kind, r, kernel_fields(), false); break;
+    case Kind::Image: read_back(kind, r, image_fields(), false); break;
+    case Kind::VM: read_back(kind, r, vm_fields(), false); break;
+    case Kind::PortForward: read_back(kind, r, port_forward_fields(), false); break;
+  }
 }
 
 }  // namespace banger

@@ -28,4 +28,9 @@ Image applied_image(const ResourceRecord& r);
 VM applied_vm(const ResourceRecord& r);
 PortForward applied_forward(const ResourceRecord& r);
 
+/// Reads `r` back as its kind would be, for a record that came from
+/// elsewhere (a state export): throws HostError(Invalid) naming the
+/// resource and field, without the state DB's "edited by hand?" wording.
+void check_applied(Kind kind, const ResourceRecord& r);
+
 }  // namespace banger

@@ -1,5 +1,6 @@
 #include "reconciler/state_snapshot.h"
 
+#include "common/host_error.h"
 #include "reconciler/applied_spec.h"
 
 #include <nlohmann/json.hpp>
@@ -379,6 +380,13 @@ StateSnapshot snapshot_from_json(const std::string& text, const std::string& fil
   r.each_object(records, "records", "resources", [&](const json& j, const std::string& p) {
     auto rec = read_record<ResourceRecord>(r, j, p);
     if (!parse_kind(rec.kind)) r.fail(p + ".kind", "\"" + rec.kind + "\" is not a banger kind");
+    // Values are checked here, where the file and field can be named, not
+    // later as if banger had computed them wrong.
+    try {
+      check_applied(*parse_kind(rec.kind), rec);
+    } catch (const HostError& e) {
+      r.fail(p + ".spec", e.what());
+    }
     ResourceKey key{*parse_kind(rec.kind), rec.name};
     if (!o.applied.emplace(key, std::move(rec)).second) r.fail(p, key.str() + " is listed twice");
   });

@@ -337,6 +337,20 @@ TEST(StateSnapshot, RecordFieldsAreCheckedByTheirColumnTypes) {
   EXPECT_EQ(s.observed.runtimes.begin()->second.accel, "");
 }
 
+// Values inside the records are read back as the field tables write them,
+// on read, naming the file and field: not later, as if banger had computed
+// them wrong.
+TEST(StateSnapshot, InvalidValuesInRecordsAreErrorsNamingTheField) {
+  EXPECT_EQ(error_of(edited("\"hostPort\": \"8080\"", "\"hostPort\": \"0\"")),
+            "host-state.json: records.resources[4].spec: PortForward/web-http: hostPort \"0\" is not a value "
+            "banger writes");
+  EXPECT_EQ(error_of(edited("\"subnet\": \"10.9.0.0/24\"", "\"subnet\": \"10.9.0.1/24\"")),
+            "host-state.json: records.resources[0].spec: Network/lab: subnet \"10.9.0.1/24\" is not a value banger "
+            "writes");
+  EXPECT_NE(error_of(edited("\"memory\": \"256Mi\"", "\"memory\": \"lots\"")).find("VM/web: memory \"lots\""),
+            std::string::npos);
+}
+
 TEST(StateSnapshot, UnknownSchemaVersionsAreRefused) {
   for (std::string version : std::vector<std::string>{"2", "0", "\"1\"", "1.5"}) {
     std::string e = error_of(edited("\"schemaVersion\": 1", "\"schemaVersion\": " + version));
