@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <ctime>
+#include <utility>
 
 #include "common/host_error.h"
 #include "state/record_sql.h"
@@ -50,7 +51,10 @@ Store::Store(const std::string& state_dir) {
                         "and locks); put the state dir on a local filesystem");
     }
     // NORMAL in WAL mode: a commit survives a crash of banger, and at worst
-    // the last commits are lost on power failure, never corrupted.
+    // the last commits are lost on power failure, never corrupted. Commits
+    // that record what banger is about to make (owned objects, journal
+    // entries) are synced (durable_commit): after a power cut, no object
+    // exists that its record does not.
     sqlite::exec(db_, "PRAGMA synchronous = NORMAL");
     sqlite::exec(db_, "PRAGMA foreign_keys = ON");
     migrate();
@@ -63,8 +67,13 @@ Store::Store(const std::string& state_dir) {
 
 Store::~Store() { sqlite3_close_v2(db_); }
 
-void Store::transaction(const std::function<void()>& fn) {
+void Store::transaction(const std::function<void()>& fn, Sync sync) {
   std::lock_guard lock(mu_);
+  // The level is set before BEGIN: SQLite does not change it inside one.
+  if (tx_depth_ == 0 && sync == Sync::Full) {
+    sqlite::exec(db_, "PRAGMA synchronous = FULL");
+    synced_ = true;
+  }
   // The outer call takes the write lock up front (IMMEDIATE), so a
   // read-then-write inside fn never fails half way with SQLITE_BUSY. Nested
   // calls are savepoints of the outer transaction: they commit with it, and
@@ -76,6 +85,7 @@ void Store::transaction(const std::function<void()>& fn) {
     fn();
   } catch (...) {
     --tx_depth_;
+    if (outer) restore_sync();
     // sqlite may already have rolled back by itself (e.g. disk full); the
     // original exception is what the caller needs, so errors here are dropped.
     if (!sqlite3_get_autocommit(db_))
@@ -92,8 +102,26 @@ void Store::transaction(const std::function<void()>& fn) {
     sqlite::exec(db_, "COMMIT");
   } catch (...) {
     if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    restore_sync();
     throw;
   }
+  if (synced_) ++durable_commits_;
+  restore_sync();
+}
+
+void Store::restore_sync() {
+  if (!synced_) return;
+  synced_ = false;
+  sqlite3_exec(db_, "PRAGMA synchronous = NORMAL", nullptr, nullptr, nullptr);
+}
+
+void Store::durable_write(const std::function<void()>& fn) {
+  // Inside a transaction the level cannot change (SQLite refuses): the
+  // outer one must have been opened synced.
+  if (tx_depth_ > 0 && !synced_) {
+    throw HostError("ownership recorded inside a transaction that is not synced (this is a bug in banger)");
+  }
+  transaction(fn, Sync::Full);
 }
 
 // --- resources ---------------------------------------------------------------
@@ -174,8 +202,7 @@ void Store::delete_runtime(const std::string& name) {
 // --- owned objects -----------------------------------------------------------
 
 void Store::record_owned(const OwnedObject& o) {
-  std::lock_guard lock(mu_);
-  upsert(db_, o);
+  durable_write([&] { upsert(db_, o); });
 }
 
 void Store::forget_owned(const std::string& type, const std::string& id) {
@@ -194,9 +221,13 @@ std::vector<OwnedObject> Store::owned(const std::string& type) {
 int64_t Store::journal_begin(const std::string& action, const std::string& type,
                              const std::string& object_id, const std::string& owner) {
   std::lock_guard lock(mu_);
-  insert(db_, JournalEntry{0, action, type, object_id, owner, now()});
-  // Read under the same lock as the insert: no other thread's row in between.
-  return sqlite3_last_insert_rowid(db_);
+  int64_t id = 0;
+  durable_write([&] {
+    insert(db_, JournalEntry{0, action, type, object_id, owner, now()});
+    // Read under the same lock as the insert: no other thread's row in between.
+    id = sqlite3_last_insert_rowid(db_);
+  });
+  return id;
 }
 
 void Store::journal_end(int64_t id) {

@@ -30,11 +30,17 @@ class Store {
 
   /// Runs fn in one transaction (nested calls join the outer one); rolls
   /// back and rethrows when fn throws.
-  void transaction(const std::function<void()>& fn);
+  /// Full: the commit is synced to disk (synchronous=FULL) before it
+  /// returns; for what records objects banger is about to make. Only the
+  /// outermost call's level counts.
+  enum class Sync { Normal, Full };
+  void transaction(const std::function<void()>& fn, Sync sync = Sync::Normal);
   /// Holds the store for a sequence of calls, so no other thread's call
   /// lands between them (each call, and transaction(), holds it too).
   [[nodiscard]] std::unique_lock<std::recursive_mutex> hold() { return std::unique_lock(mu_); }
   int schema_version();
+  /// Commits whose records were synced to disk (synchronous=FULL) so far.
+  int64_t durable_commits() const { return durable_commits_; }
   /// Where a table differs from its record's definition (state/records/):
   /// a column missing on either side or of another SQL type. Empty when the
   /// schema and the records agree, as they must after migrate().
@@ -103,6 +109,11 @@ class Store {
   // transaction) holds this so another thread's writes never land inside it.
   std::recursive_mutex mu_;
   int tx_depth_ = 0;
+  bool synced_ = false;  ///< the open outer transaction commits with synchronous=FULL
+  int64_t durable_commits_ = 0;
+  /// fn in a synced transaction (record_owned, journal_begin).
+  void durable_write(const std::function<void()>& fn);
+  void restore_sync();
 };
 
 }  // namespace banger
