@@ -23,7 +23,7 @@ using banger::test::sh;
 
 const std::vector<std::string> kVms = {"c-1", "c-2"};
 
-std::string fleet(const std::string& dir) {
+std::string fleet(const std::string& dir, const std::string& memory = "128Mi") {
   std::ostringstream m;
   m << "apiVersion: banger.dev/v1\nkind: Network\nmetadata: {name: crash}\nspec: {subnet: 10.79.0.0/24}\n"
     << "---\napiVersion: banger.dev/v1\nkind: Kernel\nmetadata: {name: k}\nspec: {path: " << dir
@@ -31,7 +31,8 @@ std::string fleet(const std::string& dir) {
     << "/rootfs.ext4}\n";
   for (const auto& vm : kVms) {
     m << "---\napiVersion: banger.dev/v1\nkind: VM\nmetadata: {name: " << vm << "}\n"
-      << "spec: {kernel: k, image: img, network: crash, memory: 128Mi, runtime: firecracker, diskStrategy: copy}\n";
+      << "spec: {kernel: k, image: img, network: crash, memory: " << memory
+      << ", runtime: firecracker, diskStrategy: copy}\n";
   }
   m << "---\napiVersion: banger.dev/v1\nkind: PortForward\nmetadata: {name: c-1-http}\n"
     << "spec: {vm: c-1, hostPort: 8091, guestPort: 80}\n";
@@ -174,6 +175,43 @@ TEST_F(Crash, DeleteAfterAnApplyKilledHalfWayRemovesWhatWasMade) {
   auto del = banger({"delete", "-f", manifest_dir(), "--ignore-not-found"});
   EXPECT_EQ(del.exit_code, 0) << del.out << del.err;
   expect_nothing_left("delete -f after a killed apply");
+}
+
+// An update that restarts both VMs (memory) and a replace of one
+// (--replace, a new disk): killed at each of their steps, the next apply of
+// the same change converges.
+TEST_F(Crash, RestartAndReplaceKilledAtEveryStepConvergeOnTheNextApply) {
+  struct Case {
+    std::string name;
+    std::string memory;
+    std::vector<std::string> extra;
+  };
+  for (const Case& c : {Case{"restart", "256Mi", {}}, Case{"replace", "128Mi", {"--replace", "VM/c-2"}}}) {
+    auto apply_args = [&] {
+      std::vector<std::string> a{"apply", "-f", manifest_dir()};
+      a.insert(a.end(), c.extra.begin(), c.extra.end());
+      return a;
+    };
+    // From the converged fleet at 128Mi, to the change.
+    auto reset = [&] {
+      dir_->write("m/fleet.yaml", fleet(root()));
+      ASSERT_EQ(banger({"apply", "-f", manifest_dir()}).exit_code, 0);
+      dir_->write("m/fleet.yaml", fleet(root(), c.memory));
+    };
+    reset();
+    std::vector<std::string> points = traced(apply_args());
+    ASSERT_GE(points.size(), 4u) << c.name;
+    std::cout << "fault points in a " << c.name << ": " << points.size() << "\n";
+    for (const std::string& p : points) {
+      reset();
+      killed_at(p, apply_args());
+      auto a = banger(apply_args());
+      EXPECT_EQ(a.exit_code, 0) << c.name << " after a kill at " << p << ":\n" << a.out << a.err;
+      expect_converged(c.name + " killed at " + p);
+      if (HasFailure()) break;
+    }
+    expect_clean_after_delete(c.name);
+  }
 }
 
 // The unrecorded-hypervisor gap: killed after the process started and
