@@ -41,7 +41,9 @@ DocReader::MapView DocReader::read_map(const YAML::Node& node, const std::string
   view.ok = true;
   view.mark = mark(node);
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& key = it->first;
+    // A copy: yaml-cpp's it-> is a proxy that dies with the expression, so a
+    // reference to it->first dangles (found by ASan in make test-sanitize).
+    const YAML::Node key = it->first;
     ScalarValue k = read_scalar(key);
     // Keys are compared as text; a non-scalar key can never be a field name.
     if (k.type == YamlType::List || k.type == YamlType::Mapping || k.type == YamlType::Null) {
