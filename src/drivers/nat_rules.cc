@@ -103,7 +103,9 @@ std::string render_left(const json& l) {
 
 std::string render_expr(const json& e) {
   if (!e.is_object() || e.size() != 1) return compact(e);
-  const auto& [key, val] = *e.items().begin();
+  auto first = e.begin();  // see parse_items: no binding to the items() proxy
+  const std::string key = first.key();
+  const json& val = first.value();
   if (key == "match" && val.is_object() && val.size() == 3 && val.contains("op") &&
       val.contains("left") && val.contains("right")) {
     std::string op = render_value(val["op"]);
@@ -151,7 +153,11 @@ NatObserved parse_items(const json& doc) {
   NatObserved obs;
   for (const json& item : doc["nftables"]) {
     if (!item.is_object() || item.size() != 1) continue;
-    const auto& [kind, obj] = *item.items().begin();
+    // Not a structured binding of *item.items().begin(): that proxy refers to
+    // an iterator that dies with the expression (ASan: stack-use-after-scope).
+    auto first = item.begin();
+    const std::string kind = first.key();
+    const json& obj = first.value();
     if (kind == "metainfo") continue;
     if (kind == "table") {
       obs.table_exists = true;

@@ -274,7 +274,8 @@ TEST(LoopDriver, DeletedBackingFileIsFlaggedAndItsPathKept) {
   ASSERT_TRUE(d.has_value());
   EXPECT_TRUE(d->backing_deleted);
   EXPECT_EQ(d->backing_file, file);
-  const LoopDevice* l = find_by_backing(loops.list(), file);
+  auto all = loops.list();  // kept: l points into it
+  const LoopDevice* l = find_by_backing(all, file);
   ASSERT_NE(l, nullptr);
   EXPECT_TRUE(l->backing_deleted);
 }

@@ -91,7 +91,8 @@ TEST(DiskDiff, DiskSizeDecreaseIsAnError) {
   // --replace makes a new, smaller disk instead: then it is allowed.
   DiffOptions opts;
   opts.replace = {kWeb};
-  vm = compute_diff(desired_from(fleet_with(", diskSize: 1Gi")), o, opts).find(kWeb);
+  Diff replaced = compute_diff(desired_from(fleet_with(", diskSize: 1Gi")), o, opts);  // kept: vm points into it
+  vm = replaced.find(kWeb);
   ASSERT_NE(vm, nullptr);
   EXPECT_TRUE(vm->error.empty());
   EXPECT_FALSE(vm->refused());
@@ -99,7 +100,8 @@ TEST(DiskDiff, DiskSizeDecreaseIsAnError) {
 
 TEST(DiskDiff, DiskSizeIncreaseOfAFileDiskRestartsTheVm) {
   ObservedState o = host_of(fleet_with(", diskSize: 1Gi"), "reflink", 1 * GiB);
-  const Change* vm = compute_diff(desired_from(fleet_with(", diskSize: 2Gi")), o, {}).find(kWeb);
+  const Diff vm_diff = compute_diff(desired_from(fleet_with(", diskSize: 2Gi")), o, {});  // kept: vm points into it
+  const Change* vm = vm_diff.find(kWeb);
   ASSERT_NE(vm, nullptr);
   EXPECT_EQ(vm->type, ChangeType::Update);
   EXPECT_TRUE(vm->restart);
@@ -109,7 +111,8 @@ TEST(DiskDiff, DiskSizeIncreaseOfAFileDiskRestartsTheVm) {
 
 TEST(DiskDiff, SnapshotCannotGrow) {
   ObservedState o = host_of(fleet_with(", diskSize: 1Gi"), "snapshot", 1 * GiB);
-  const Change* vm = compute_diff(desired_from(fleet_with(", diskSize: 2Gi")), o, {}).find(kWeb);
+  const Diff vm_diff = compute_diff(desired_from(fleet_with(", diskSize: 2Gi")), o, {});  // kept: vm points into it
+  const Change* vm = vm_diff.find(kWeb);
   ASSERT_NE(vm, nullptr);
   EXPECT_TRUE(vm->refused());
   EXPECT_NE(vm->error.find("device-mapper snapshot"), std::string::npos) << vm->error;
@@ -119,19 +122,22 @@ TEST(DiskDiff, SnapshotCannotGrow) {
 TEST(DiskDiff, StrategyChangeReplacesOnlyWhenItNamesAnotherMethod) {
   ObservedState o = host_of(kFleet, "snapshot", 1 * GiB);
   // auto -> snapshot: the disk already is one.
-  const Change* same = compute_diff(desired_from(fleet_with(", diskStrategy: snapshot")), o, {}).find(kWeb);
+  const Diff same_diff = compute_diff(desired_from(fleet_with(", diskStrategy: snapshot")), o, {});  // kept: same points into it
+  const Change* same = same_diff.find(kWeb);
   ASSERT_NE(same, nullptr);
   EXPECT_EQ(same->type, ChangeType::Update);
   EXPECT_FALSE(same->data_loss);
   // auto -> copy: a new disk, with data loss.
-  const Change* other = compute_diff(desired_from(fleet_with(", diskStrategy: copy")), o, {}).find(kWeb);
+  const Diff other_diff = compute_diff(desired_from(fleet_with(", diskStrategy: copy")), o, {});  // kept: other points into it
+  const Change* other = other_diff.find(kWeb);
   ASSERT_NE(other, nullptr);
   EXPECT_EQ(other->type, ChangeType::Replace);
   EXPECT_TRUE(other->data_loss);
   EXPECT_TRUE(other->refused());
   // copy -> auto on a copy disk: nothing to do to the disk.
   ObservedState c = host_of(fleet_with(", diskStrategy: copy"), "copy", 1 * GiB);
-  const Change* back = compute_diff(desired_from(kFleet), c, {}).find(kWeb);
+  const Diff back_diff = compute_diff(desired_from(kFleet), c, {});  // kept: back points into it
+  const Change* back = back_diff.find(kWeb);
   ASSERT_NE(back, nullptr);
   EXPECT_EQ(back->type, ChangeType::Update);
   EXPECT_FALSE(back->data_loss);
@@ -140,7 +146,8 @@ TEST(DiskDiff, StrategyChangeReplacesOnlyWhenItNamesAnotherMethod) {
 TEST(DiskDiff, MissingSnapshotDeviceIsRepairedNotReplaced) {
   ObservedState o = host_of(kFleet, "snapshot", 1 * GiB);
   o.disks_present.erase("web");  // after a reboot: the dm device is gone, the COW file is not
-  const Change* vm = compute_diff(desired_from(kFleet), o, {}).find(kWeb);
+  const Diff vm_diff = compute_diff(desired_from(kFleet), o, {});  // kept: vm points into it
+  const Change* vm = vm_diff.find(kWeb);
   ASSERT_NE(vm, nullptr);
   EXPECT_EQ(vm->type, ChangeType::Repair);
   EXPECT_FALSE(vm->data_loss);
