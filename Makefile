@@ -50,11 +50,11 @@ SAN_TARGETS := banger fake-firecracker unit_tests driver_tests cli_tests
 test-sanitize: deps
 	cmake -S . -B build-asan -G Ninja -DBANGER_WERROR=ON -DBANGER_FAULTS=ON -DBANGER_SANITIZE=address
 	cmake --build build-asan -j $(JOBS) --target $(SAN_TARGETS)
-	cd build-asan && export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 && \
+	cd build-asan && export BANGER_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 && \
 	  ./tests/unit_tests && ./tests/driver_tests && ./tests/cli_tests
 	cmake -S . -B build-tsan -G Ninja -DBANGER_WERROR=ON -DBANGER_FAULTS=ON -DBANGER_SANITIZE=thread
 	cmake --build build-tsan -j $(JOBS) --target $(SAN_TARGETS)
-	cd build-tsan && export TSAN_OPTIONS=halt_on_error=1 && \
+	cd build-tsan && export BANGER_SANITIZED=1 TSAN_OPTIONS=halt_on_error=1 && \
 	  ./tests/unit_tests --gtest_filter='Executor*:Watch*:Debounce*' && ./tests/driver_tests --gtest_filter='WatchTest.*'
 
 # The main job: a real VM serving a page on 127.0.0.1:8080, under QEMU with
