@@ -283,7 +283,7 @@ std::string canonical(const std::string& chain, const std::string& body) {
 NatObserved parse_listing(std::string_view text) {
   json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!doc.is_object() || !doc.contains("nftables") || !doc["nftables"].is_array()) {
-    unexpected_json("no \"nftables\" array");
+    unexpected_json("no \"nftables\" array in: " + std::string(text.substr(0, 160)));
   }
   try {
     return parse_items(doc);
