@@ -389,9 +389,9 @@ void kill_process(const ProcessIdentity& p) {
   }
 }
 
-std::vector<ProcessIdentity> processes_under(const std::string& dir) {
+std::vector<ProcessUnder> processes_under(const std::string& dir) {
   const std::string prefix = dir + "/";
-  std::vector<ProcessIdentity> out;
+  std::vector<ProcessUnder> out;
   std::error_code ec;
   std::filesystem::directory_iterator it("/proc", ec);
   if (ec) throw HostError("reading /proc: " + ec.message(), ErrorCode::Io);
@@ -401,17 +401,17 @@ std::vector<ProcessIdentity> processes_under(const std::string& dir) {
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     std::ifstream f(it->path() / "cmdline", std::ios::binary);
     std::string cmdline((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    bool inside = false;
+    std::optional<std::string_view> inside;
     for (size_t at = 0; at < cmdline.size() && !inside;) {
       size_t end = cmdline.find('\0', at);
       if (end == std::string::npos) end = cmdline.size();
       std::string_view arg(cmdline.data() + at, end - at);
-      inside = arg == dir || arg.substr(0, prefix.size()) == prefix;
+      if (arg == dir || arg.substr(0, prefix.size()) == prefix) inside = arg;
       at = end + 1;
     }
     if (!inside) continue;
     // Gone since the scan (or a zombie): nothing to find.
-    if (auto p = identify(static_cast<pid_t>(std::stol(name)))) out.push_back(*p);
+    if (auto p = identify(static_cast<pid_t>(std::stol(name)))) out.push_back({*p, std::string(*inside)});
   }
   return out;
 }

@@ -60,11 +60,16 @@ ProcessIdentity spawn_detached(const SpawnOptions& opts);
 /// is our child. True when gone or not ours (any more); false at timeout.
 bool wait_for_exit(const ProcessIdentity& p, std::chrono::milliseconds timeout);
 
+/// A process found by processes_under, with its first argument inside dir.
+struct ProcessUnder {
+  ProcessIdentity process;
+  std::string arg;  ///< "/run/banger/vms/web/firecracker.sock"
+};
 /// Every live process with a command-line argument inside `dir` (equal to it
 /// or under "dir/"), from one scan of /proc: a VM's hypervisor names its
 /// sockets in the VM's run dir, so this finds one that no record holds.
 /// Throws HostError when /proc cannot be read (never "none found").
-std::vector<ProcessIdentity> processes_under(const std::string& dir);
+std::vector<ProcessUnder> processes_under(const std::string& dir);
 
 /// SIGKILL through a pidfd after checking identity; waits (bounded) until it
 /// is gone. Absent is success.

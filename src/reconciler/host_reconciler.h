@@ -139,6 +139,9 @@ class HostReconciler {
   std::mutex disk_host_mu_;
   std::optional<DiskHost> seen_disks_;
   std::optional<HypervisorHost> seen_hypervisors_;  ///< under disk_host_mu_
+  /// Processes under the run dir's vms/, from one /proc scan at the first
+  /// reap_unrecorded of this run (under disk_host_mu_).
+  std::optional<std::vector<ProcessUnder>> seen_processes_;
 };
 
 }  // namespace banger

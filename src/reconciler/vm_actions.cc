@@ -73,10 +73,22 @@ void HostReconciler::stop_vm(const std::string& name) {
 }
 
 int HostReconciler::reap_unrecorded(const std::string& name) {
+  // One scan of /proc per run, not one per VM. It is taken at the first
+  // reap, and every start reaps first, so it holds no process this run started.
+  std::vector<ProcessUnder> procs;
+  {
+    std::lock_guard lock(disk_host_mu_);
+    if (!seen_processes_) seen_processes_ = processes_under(opts_.run_dir + "/vms");
+    procs = *seen_processes_;
+  }
+  const std::string dir = vm_run_dir(name);
   auto rt = locked([&] { return store_.runtime(name); });
   int reaped = 0;
-  for (const ProcessIdentity& p : processes_under(vm_run_dir(name))) {
+  for (const ProcessUnder& u : procs) {
+    const ProcessIdentity& p = u.process;
+    if (u.arg != dir && u.arg.rfind(dir + "/", 0) != 0) continue;
     if (rt && p.pid == rt->pid && p.start_time == rt->start_time) continue;
+    if (!is_running(p)) continue;  // gone since the scan (stopped earlier in this run)
     journaled("kill", "process", std::to_string(p.pid), "VM/" + name, [&] { kill_process(p); });
     ++reaped;
   }
