@@ -49,13 +49,7 @@ PortForward applied_forward(const ResourceRecord& r) {
 }
 
 void check_applied(Kind kind, const ResourceRecord& r) {
-  switch (kind) {
-    case Kind::Network: read_back(kind, r, network_fields(), false); break;
-    case Kind::Kernel: read_back(kind, r, kernel_fields(), false); break;
-    case Kind::Image: read_back(kind, r, image_fields(), false); break;
-    case Kind::VM: read_back(kind, r, vm_fields(), false); break;
-    case Kind::PortForward: read_back(kind, r, port_forward_fields(), false); break;
-  }
+  with_kind_fields(kind, [&](const auto& table) { read_back(kind, r, table, false); });
 }
 
 }  // namespace banger

@@ -91,41 +91,20 @@ nlohmann::ordered_json describe(Kind kind, const KindFields<R>& t) {
 }  // namespace
 
 FieldEffect field_effect(Kind kind, const std::string& name) {
-  std::optional<FieldEffect> e;
-  switch (kind) {
-    case Kind::Network: e = network_fields().effect(name); break;
-    case Kind::Kernel: e = kernel_fields().effect(name); break;
-    case Kind::Image: e = image_fields().effect(name); break;
-    case Kind::VM: e = vm_fields().effect(name); break;
-    case Kind::PortForward: e = port_forward_fields().effect(name); break;
-  }
-  return e.value_or(FieldEffect::InPlace);
+  return with_kind_fields(kind, [&](const auto& table) {
+    return table.effect(name).value_or(FieldEffect::InPlace);
+  });
 }
 
 std::optional<std::string> field_default(Kind kind, const std::string& name) {
-  auto of = [&](const auto& table) -> std::optional<std::string> {
+  return with_kind_fields(kind, [&](const auto& table) -> std::optional<std::string> {
     const auto* s = table.find_shown(name);
     return s ? s->default_text : std::nullopt;
-  };
-  switch (kind) {
-    case Kind::Network: return of(network_fields());
-    case Kind::Kernel: return of(kernel_fields());
-    case Kind::Image: return of(image_fields());
-    case Kind::VM: return of(vm_fields());
-    case Kind::PortForward: return of(port_forward_fields());
-  }
-  return std::nullopt;
+  });
 }
 
 nlohmann::ordered_json describe_fields(Kind kind) {
-  switch (kind) {
-    case Kind::Network: return describe(kind, network_fields());
-    case Kind::Kernel: return describe(kind, kernel_fields());
-    case Kind::Image: return describe(kind, image_fields());
-    case Kind::VM: return describe(kind, vm_fields());
-    case Kind::PortForward: return describe(kind, port_forward_fields());
-  }
-  return {};
+  return with_kind_fields(kind, [&](const auto& table) { return describe(kind, table); });
 }
 
 }  // namespace banger

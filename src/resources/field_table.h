@@ -235,6 +235,19 @@ const KindFields<Image>& image_fields();
 const KindFields<VM>& vm_fields();
 const KindFields<PortForward>& port_forward_fields();
 
+/// Calls fn(kind's table): the one switch from a Kind to its field table.
+template <class F>
+decltype(auto) with_kind_fields(Kind kind, F&& fn) {
+  switch (kind) {
+    case Kind::Network: return fn(network_fields());
+    case Kind::Kernel: return fn(kernel_fields());
+    case Kind::Image: return fn(image_fields());
+    case Kind::VM: return fn(vm_fields());
+    case Kind::PortForward: break;
+  }
+  return fn(port_forward_fields());
+}
+
 /// The effect of changing shown value `name` of a resource of `kind`;
 /// InPlace for a name the table does not show (an older build's field).
 FieldEffect field_effect(Kind kind, const std::string& name);
