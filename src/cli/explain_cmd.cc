@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/host_flags.h"
 #include "cli/render.h"
 #include "resources/field_table.h"
 #include "resources/names.h"
@@ -20,19 +21,6 @@ struct ExplainOptions {
 };
 
 const std::vector<Kind> kAllKinds = {Kind::Network, Kind::Kernel, Kind::Image, Kind::VM, Kind::PortForward};
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-// Kinds are matched without regard to case, as kubectl does ("vm", "VM").
-std::optional<Kind> find_kind(const std::string& text) {
-  for (Kind k : kAllKinds) {
-    if (lower(kind_name(k)) == lower(text)) return k;
-  }
-  return std::nullopt;
-}
 
 // "in place", or "restart: kernelSource, initrdSource" for a field that
 // shows several values with different effects.
@@ -75,7 +63,7 @@ int run_explain(const ExplainOptions& o) {
   std::string kind_text = o.what.substr(0, o.what.find('.'));
   std::string field = o.what.size() > kind_text.size() ? o.what.substr(kind_text.size() + 1) : "";
   if (field.rfind("spec.", 0) == 0) field = field.substr(5);
-  auto kind = find_kind(kind_text);
+  auto kind = parse_kind_alias(kind_text);  // as get and delete take them: vm, VMs, pf, ...
   if (!kind) {
     std::cerr << "error: " << quote(kind_text) << " is not a banger kind (expected " << one_of(all_kind_names())
               << ")\n";
