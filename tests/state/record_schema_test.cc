@@ -13,25 +13,14 @@
 #include "state/sqlite_stmt.h"
 #include "state/store.h"
 #include "state/temp_dir.h"
+#include "unit/field_count.h"
 
 namespace banger {
 namespace {
 
 using state_test::TempDir;
 
-// Counts an aggregate's fields: T{any, any, ...} compiles for up to N of them.
-struct AnyField {
-  template <class T>
-  operator T() const;
-};
-template <class T, class... A>
-constexpr size_t field_count() {
-  if constexpr (requires { T{A{}..., AnyField{}}; }) {
-    return field_count<T, A..., AnyField>();
-  } else {
-    return sizeof...(A);
-  }
-}
+using test::field_count;
 
 template <class R>
 void expect_every_field_a_column(const R&) {

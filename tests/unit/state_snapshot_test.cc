@@ -15,6 +15,7 @@
 #include "reconciler/fixtures.h"
 #include "reconciler/nat_target.h"
 #include "reconciler/plan.h"
+#include "unit/field_count.h"
 
 namespace banger {
 namespace {
@@ -31,19 +32,7 @@ ObservedState host_of(const DesiredState& d) {
   return o;
 }
 
-// Counts an aggregate's fields: T{any, any, ...} compiles for up to N of them.
-struct AnyField {
-  template <class T>
-  operator T() const;
-};
-template <class T, class... A>
-constexpr size_t field_count() {
-  if constexpr (requires { T{A{}..., AnyField{}}; }) {
-    return field_count<T, A..., AnyField>();
-  } else {
-    return sizeof...(A);
-  }
-}
+using test::field_count;
 
 // A new field in what observe() returns must reach the file, or an offline
 // diff silently differs from the live one: update state_snapshot.cc (and this
