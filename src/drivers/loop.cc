@@ -13,10 +13,10 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "common/host_error.h"
+#include "common/read_file.h"
 
 namespace banger {
 
@@ -41,10 +41,9 @@ int loop_number(const std::string& device) {
 /// One sysfs attribute without its trailing newline; false when it cannot be
 /// read (the device went away meanwhile).
 bool read_sys(const fs::path& path, std::string& out) {
-  std::ifstream f(path);
-  if (!f) return false;
-  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (f.bad()) return false;
+  auto read = read_small_file(path);
+  if (!read) return false;
+  std::string text = std::move(*read);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) text.pop_back();
   out = std::move(text);
   return true;

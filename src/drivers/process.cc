@@ -13,11 +13,10 @@
 #include <climits>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 
 #include "common/host_error.h"
+#include "common/read_file.h"
 #include "common/unique_fd.h"
 
 namespace banger {
@@ -55,10 +54,9 @@ std::optional<StatInfo> parse_stat(const std::string& line) {
 }
 
 std::optional<StatInfo> read_stat(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!in || !std::getline(in, line)) return std::nullopt;
-  return parse_stat(line);
+  auto text = read_small_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!text) return std::nullopt;
+  return parse_stat(text->substr(0, text->find('\n')));
 }
 
 // "" when unreadable: the process is exiting (its mm is gone) or not visible.
@@ -233,10 +231,9 @@ std::optional<ExitStatus> parse_exit_status(const std::string& text) {
 }
 
 std::optional<ExitStatus> read_exit_status(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) return std::nullopt;
-  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  return parse_exit_status(text);
+  auto text = read_small_file(path);
+  if (!text) return std::nullopt;
+  return parse_exit_status(*text);
 }
 
 std::optional<uint64_t> parse_start_time(const std::string& stat_line) {
@@ -399,8 +396,8 @@ std::vector<ProcessUnder> processes_under(const std::string& dir) {
     if (ec) throw HostError("reading /proc: " + ec.message(), ErrorCode::Io);
     const std::string name = it->path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream f(it->path() / "cmdline", std::ios::binary);
-    std::string cmdline((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    // Gone since the scan: read_small_file says so instead of throwing.
+    const std::string cmdline = read_small_file(it->path() / "cmdline").value_or("");
     std::optional<std::string_view> inside;
     for (size_t at = 0; at < cmdline.size() && !inside;) {
       size_t end = cmdline.find('\0', at);
