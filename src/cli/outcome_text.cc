@@ -48,6 +48,8 @@ std::string step_text(const StepDone& s) {
     return fact(s, "masquerades") + " masquerade and " + fact(s, "forwards") + " forward rule sets written";
   }
   if (st == "disks.sweep") return sweep_text(s);
+  if (st == "owned.delete") return fact(s, "type") + " " + s.object + " of " + fact(s, "owner") + " " + s.result;
+  if (st == "journal.close") return "closed " + fact(s, "entries") + " unfinished step(s) whose owner is gone";
   if (st.rfind("artifact.", 0) == 0) return artifact_text(s);
   return st + (s.object.empty() ? "" : " " + s.object) + ": " + s.result;
 }

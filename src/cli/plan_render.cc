@@ -40,6 +40,10 @@ std::string plan_summary(const Plan& plan) {
   if (!plan.diff.disk_orphans.empty()) {
     out += " " + std::to_string(plan.diff.disk_orphans.describe().size()) + " leftover disk object(s) will be removed.";
   }
+  if (!plan.diff.owned_orphans.empty()) {
+    out += " " + std::to_string(plan.diff.owned_orphans.describe().size()) +
+           " leftover(s) of interrupted runs will be cleaned up.";
+  }
   return out;
 }
 
@@ -65,6 +69,10 @@ void render_plan(std::ostream& out, const Plan& plan) {
   if (!plan.diff.disk_orphans.empty()) {
     out << "  - leftover disks (no record explains them)\n";
     for (const std::string& d : plan.diff.disk_orphans.describe()) out << "      " << d << "\n";
+  }
+  if (!plan.diff.owned_orphans.empty()) {
+    out << "  - leftovers of interrupted runs (their owner has no record)\n";
+    for (const std::string& d : plan.diff.owned_orphans.describe()) out << "      " << d << "\n";
   }
   if (!plan.empty()) out << "\n";
   out << plan_summary(plan) << "\n";
@@ -101,14 +109,17 @@ std::string plan_json(const Plan& plan) {
                   {"delete", n[ChangeType::Delete]}};
   // schemaVersion and changed came after the first release: tools that read
   // only changes/natDrift/summary keep working (docs/plan-json.md).
+  json leftovers = plan.diff.disk_orphans.describe();
+  for (const std::string& d : plan.diff.owned_orphans.describe()) leftovers.push_back(d);
   json out = {{"schemaVersion", kPlanJsonSchemaVersion}, {"changed", !plan.empty()}, {"changes", changes},
-              {"natDrift", plan.diff.nat_drift}, {"leftovers", plan.diff.disk_orphans.describe()},
+              {"natDrift", plan.diff.nat_drift}, {"leftovers", leftovers},
               {"summary", summary}};
   return out.dump(2, ' ', false, json::error_handler_t::replace);
 }
 
 std::string describe_action(const Action& a) {
   if (a.type == ActionType::SweepDisks) return "leftover disks";
+  if (a.type == ActionType::SweepOwned) return "leftovers of interrupted runs";
   return a.key.name.empty() ? std::string("table ip banger") : a.key.str();
 }
 

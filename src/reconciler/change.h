@@ -10,6 +10,7 @@
 
 #include "reconciler/desired_state.h"
 #include "reconciler/disk_rules.h"
+#include "reconciler/interrupted.h"
 #include "reconciler/spec.h"
 
 namespace banger {
@@ -67,7 +68,10 @@ struct Diff {
   /// banger's dm devices, loop devices and VM folders that no record
   /// explains (a crash); apply removes them first.
   DiskOrphans disk_orphans;
-  bool empty() const { return changes.empty() && !nat_drift && disk_orphans.empty(); }
+  /// What interrupted runs left for owners banger no longer knows; apply
+  /// removes it before anything else.
+  OwnedOrphans owned_orphans;
+  bool empty() const { return changes.empty() && !nat_drift && disk_orphans.empty() && owned_orphans.empty(); }
   /// Changes that apply must refuse (Change::refused).
   std::vector<const Change*> refused() const;
   const Change* find(const ResourceKey& key) const;

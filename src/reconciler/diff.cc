@@ -6,6 +6,7 @@
 #include <set>
 
 #include "reconciler/applied_spec.h"
+#include "reconciler/interrupted.h"
 #include "reconciler/nat_target.h"
 #include "reconciler/source_path.h"
 
@@ -99,6 +100,9 @@ class Differ {
     diff.nat_drift = uncovered_nat_drift(diff);
     diff.retry_at_ms = retry_at_;
     diff.disk_orphans = find_disk_orphans(o_);
+    std::set<ResourceKey> planned;
+    for (const Change& c : diff.changes) planned.insert(c.key);
+    diff.owned_orphans = find_owned_orphans(o_, planned);
     return diff;
   }
 
@@ -128,6 +132,11 @@ class Differ {
       c.restart = runs_now_and_wanted(spec.key.name);
     } else {
       c.drift = drift(spec);
+      // Observe may find nothing wrong, yet a step was cut short: the
+      // resource is ensured again, and that closes its journal entries.
+      for (const std::string& step : unfinished_steps(o_, spec.key)) {
+        c.drift.push_back("an interrupted run left " + step + " unfinished");
+      }
       if (vm) disk_rules(spec.key.name, c);
       if (c.drift.empty() && c.error.empty()) return std::nullopt;
       c.type = ChangeType::Repair;

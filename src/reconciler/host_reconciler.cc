@@ -84,6 +84,8 @@ ObservedState HostReconciler::records() {
     for (auto& r : store_.runtimes()) o.runtimes.emplace(r.name, r);
     for (auto& r : store_.restart_records()) o.restarts.emplace(r.name, r);
     for (auto& d : store_.disk_records()) o.disks.emplace(d.vm, d);
+    o.owned = store_.owned();
+    o.journal = store_.pending_journal();
   });
   return o;
 }
@@ -130,6 +132,19 @@ ObservedState HostReconciler::observe() {
 }
 
 ActionOutcome HostReconciler::run(const Action& a, const Plan& plan, const DesiredState& d) {
+  ActionOutcome out = dispatch(a, plan, d);
+  // Done without an error: whatever an earlier run left unfinished for this
+  // resource is finished (or, for a delete, moot). Host-wide actions carry
+  // no owner of their own.
+  if (!a.key.name.empty()) {
+    locked([&] {
+      store_.journal_end_owner(a.key.str());
+    });
+  }
+  return out;
+}
+
+ActionOutcome HostReconciler::dispatch(const Action& a, const Plan& plan, const DesiredState& d) {
   const Change* c = plan.change_of(a);
   switch (a.type) {
     case ActionType::EnsureNetwork: return ensure_network(a, plan, d);
@@ -140,6 +155,7 @@ ActionOutcome HostReconciler::run(const Action& a, const Plan& plan, const Desir
     case ActionType::DeleteVm: return delete_vm(a.key.name);
     case ActionType::SyncNat: return sync_nat(d, plan);
     case ActionType::SweepDisks: return disks_.sweep(plan.diff.disk_orphans);
+    case ActionType::SweepOwned: return sweep_owned(plan.diff.owned_orphans);
     case ActionType::RecordForward: return record(a.key, d);
     case ActionType::ForgetForward: return forget(a.key);
   }

@@ -60,6 +60,10 @@ class HostReconciler {
   std::string vm_run_dir(const std::string& vm) const;
 
  private:
+  ActionOutcome dispatch(const Action& a, const Plan& plan, const DesiredState& d);
+  /// Removes what interrupted runs left for owners banger no longer knows
+  /// (reconciler/interrupted.h), kills their hypervisors, closes the entries.
+  ActionOutcome sweep_owned(const OwnedOrphans& orphans);
   ActionOutcome ensure_network(const Action& a, const Plan& plan, const DesiredState& d);
   ActionOutcome delete_network(const Action& a);
   ActionOutcome verify_artifact(const Action& a, const DesiredState& d);

@@ -62,6 +62,10 @@ struct ObservedState {
   std::map<std::string, ExitStatus> exits;
   std::map<std::string, RestartRecord> restarts;
   int64_t now_ms = 0;  ///< when this was observed (unix ms): back-off is judged against it
+  /// What banger recorded before making each host object, and the steps a
+  /// run began and never ended (reconciler/interrupted.h reads both).
+  std::vector<OwnedObject> owned;
+  std::vector<JournalEntry> journal;
 };
 
 }  // namespace banger

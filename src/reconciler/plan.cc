@@ -16,6 +16,7 @@ const char* to_string(ActionType t) {
     case ActionType::RecordForward: return "record-forward";
     case ActionType::ForgetForward: return "forget-forward";
     case ActionType::SweepDisks: return "sweep-disks";
+    case ActionType::SweepOwned: return "sweep-owned";
   }
   return "?";
 }
@@ -62,6 +63,13 @@ Plan make_plan(Diff diff, const DesiredState& desired) {
   if (!plan.diff.disk_orphans.empty()) {
     sweep = static_cast<int>(plan.actions.size());
     plan.actions.push_back(Action{sweep, ActionType::SweepDisks, {Kind::VM, ""}, -1, {}, {}});
+  }
+  // Before everything: a gone network's bridge may carry the name a new one
+  // wants, a gone VM's hypervisor may hold a tap.
+  int sweep_owned = -1;
+  if (!plan.diff.owned_orphans.empty()) {
+    sweep_owned = static_cast<int>(plan.actions.size());
+    plan.actions.push_back(Action{sweep_owned, ActionType::SweepOwned, {Kind::VM, ""}, -1, {}, {}});
   }
   int sync = -1;
   if (touches_nat) {
@@ -111,6 +119,7 @@ Plan make_plan(Diff diff, const DesiredState& desired) {
       }
     }
     if (a.type == ActionType::EnsureVm) add(a.after, sweep);
+    if (a.id != sweep_owned) add(a.after, sweep_owned);
     if (a.type == ActionType::DeleteNetwork || a.type == ActionType::ForgetArtifact) {
       add(a.after, sync);
       for (const Action& b : plan.actions) {

@@ -23,6 +23,7 @@ enum class ActionType {
   RecordForward,   ///< a PortForward whose rules SyncNat wrote
   ForgetForward,
   SweepDisks,      ///< banger's dm devices, loops and VM folders that no record explains
+  SweepOwned,      ///< objects and unfinished steps of owners banger no longer knows
 };
 const char* to_string(ActionType t);
 

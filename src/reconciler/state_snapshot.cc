@@ -295,6 +295,9 @@ std::string snapshot_to_json(const ObservedState& o, const SnapshotInfo& info) {
   for (const auto& [name, e] : o.exits) exits.push_back(exit_json(name, e));
   json disks = json::array();
   for (const auto& [name, d] : o.disks) disks.push_back(record_json(d));
+  json owned = json::array(), journal = json::array();
+  for (const OwnedObject& obj : o.owned) owned.push_back(record_json(obj));
+  for (const JournalEntry& e : o.journal) journal.push_back(record_json(e));
   for (const auto& [name, l] : links_for_export(o).by_name) links.push_back(link_json(l));
   json rules = json::object();
   for (const auto& [owner, text] : o.nat.rules_by_owner) rules[owner] = text;
@@ -308,7 +311,13 @@ std::string snapshot_to_json(const ObservedState& o, const SnapshotInfo& info) {
         {"bangerVersion", info.banger_version},
         {"stateDir", info.state_dir}}},
       {"records",
-       {{"resources", resources}, {"vms", vms}, {"runtimes", runtimes}, {"restarts", restarts}, {"disks", disks}}},
+       {{"resources", resources},
+        {"vms", vms},
+        {"runtimes", runtimes},
+        {"restarts", restarts},
+        {"disks", disks},
+        {"owned", owned},
+        {"journal", journal}}},
       {"host",
        {{"observedAtMs", o.now_ms},
         {"running", o.running},
@@ -438,6 +447,18 @@ StateSnapshot snapshot_from_json(const std::string& text, const std::string& fil
       auto d = read_record<DiskRecord>(r, j, p);
       std::string name = d.vm;
       if (!o.disks.emplace(name, std::move(d)).second) r.fail(p, "VM/" + name + " is listed twice");
+    });
+  }
+  // Owned objects and the journal came later still: without them, the
+  // export reads as a host no run was interrupted on.
+  if (records.contains("owned")) {
+    r.each_object(records, "records", "owned", [&](const json& j, const std::string& p) {
+      o.owned.push_back(read_record<OwnedObject>(r, j, p));
+    });
+  }
+  if (records.contains("journal")) {
+    r.each_object(records, "records", "journal", [&](const json& j, const std::string& p) {
+      o.journal.push_back(read_record<JournalEntry>(r, j, p));
     });
   }
   if (host.contains("disks")) o.disk_host = read_disk_host(r, r.object(host, "host", "disks"), "host.disks");

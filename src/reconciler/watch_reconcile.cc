@@ -148,7 +148,8 @@ Watcher::Outcome Watcher::converge(const DesiredState& desired, bool prune, Watc
         auto it = final_errors_.lower_bound({resource, ""});
         return it != final_errors_.end() && it->first.first == resource;
       };
-      bool repeat = quiet_trigger && !final_errors_.empty() && !plan.diff.nat_drift && plan.diff.disk_orphans.empty();
+      bool repeat = quiet_trigger && !final_errors_.empty() && !plan.diff.nat_drift && plan.diff.disk_orphans.empty() &&
+                    plan.diff.owned_orphans.empty();
       for (const Change& c : plan.diff.changes) repeat = repeat && failed_before(c.key.str());
       if (repeat) {
         out_.log(spdlog::level::debug, std::string(to_string(why)) + ": the changes that failed before, again",

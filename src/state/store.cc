@@ -235,6 +235,11 @@ void Store::journal_end(int64_t id) {
   delete_where<JournalEntry>(db_, "id = ?1", id);
 }
 
+void Store::journal_end_owner(const std::string& owner) {
+  std::lock_guard lock(mu_);
+  delete_where<JournalEntry>(db_, "owner = ?1", owner);
+}
+
 std::vector<JournalEntry> Store::pending_journal() {
   std::lock_guard lock(mu_);
   return select_all<JournalEntry>(db_, "ORDER BY id");

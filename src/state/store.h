@@ -79,6 +79,9 @@ class Store {
   int64_t journal_begin(const std::string& action, const std::string& type,
                         const std::string& object_id, const std::string& owner);
   void journal_end(int64_t id);
+  /// Closes every entry of `owner` ("VM/web"): its action just succeeded,
+  /// so no step of it is left unfinished.
+  void journal_end_owner(const std::string& owner);
   std::vector<JournalEntry> pending_journal();
 
   // --- restarts (restart_records.cc) ---

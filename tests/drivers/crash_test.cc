@@ -228,4 +228,28 @@ TEST_F(Crash, AHypervisorStartedButNotRecordedIsReapedNotDoubled) {
   expect_clean_after_delete("a kill after process.start");
 }
 
+// The orphan gap: killed after the bridge was made and before its Network
+// was recorded, then the network is dropped from the manifests. No record
+// names Network/crash, yet its owned record does: diff shows the leftover
+// and apply removes it (the journal's undo half, reconciler/interrupted.h).
+TEST_F(Crash, ABridgeWhoseNetworkWasNeverRecordedIsRemovedOnceNoManifestWantsIt) {
+  killed_at("after:bridge.ensure", {"apply", "-f", manifest_dir()});
+  ASSERT_EQ(sh("ip link show bg-crash").exit_code, 0) << "the kill should leave the bridge";
+  // The kernel and image stay (the killed run may have recorded them).
+  dir_->write("m/fleet.yaml", "apiVersion: banger.dev/v1\nkind: Kernel\nmetadata: {name: k}\nspec: {path: " +
+                                  root() + "/vmlinux}\n---\napiVersion: banger.dev/v1\nkind: Image\n" +
+                                  "metadata: {name: img}\nspec: {path: " + root() + "/rootfs.ext4}\n");
+  auto d = banger({"diff", "-f", manifest_dir()});
+  EXPECT_EQ(d.exit_code, 2) << d.out << d.err;
+  EXPECT_NE(d.out.find("bridge bg-crash of Network/crash (no record)"), std::string::npos) << d.out;
+  auto a = banger({"apply", "-f", manifest_dir()});
+  EXPECT_EQ(a.exit_code, 0) << a.out << a.err;
+  EXPECT_NE(sh("ip link show bg-crash").exit_code, 0) << "the orphaned bridge is still there:\n" << a.out;
+  auto again = banger({"diff", "-f", manifest_dir()});
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  auto del = banger({"delete", "-f", manifest_dir()});
+  EXPECT_EQ(del.exit_code, 0) << del.out << del.err;
+  expect_nothing_left("the orphaned bridge's sweep");
+}
+
 }  // namespace

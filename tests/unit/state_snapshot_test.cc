@@ -38,7 +38,7 @@ using test::field_count;
 // diff silently differs from the live one: update state_snapshot.cc (and this
 // count, and docs/plan-json.md's state export section) when one is added.
 TEST(StateSnapshot, EveryObservedFieldIsCovered) {
-  EXPECT_EQ((field_count<ObservedState>()), 14u) << "ObservedState changed: export the new field";
+  EXPECT_EQ((field_count<ObservedState>()), 16u) << "ObservedState changed: export the new field";
   EXPECT_EQ((field_count<ResourceRecord>()), 7u) << "ResourceRecord changed: export the new field";
   EXPECT_EQ((field_count<VmRecord>()), 6u) << "VmRecord changed: export the new field";
   EXPECT_EQ((field_count<VmRuntime>()), 9u) << "VmRuntime changed: export the new field";
@@ -69,6 +69,8 @@ ObservedState every_field_set() {
   o.disk_host = DiskHost{"0badcafe", "/s/vms", true, false, "no dm", {{"banger-web", "BANGER-0badcafe-web", {"7:0", "7:1"}}},
                          {{"/dev/loop0", "7:0", "/i/root.ext4", "banger:0badcafe:base", true}}, {"web", "old"}};
   o.runtimes["web"].accel = "tcg";
+  o.owned = {OwnedObject{"bridge", "bg-lab", "Network/lab"}, OwnedObject{"bridge", "bg-old", "Network/old"}};
+  o.journal = {JournalEntry{42, "ensure", "bridge", "bg-old", "Network/old", 1795622000}};
   o.hypervisors = HypervisorHost{true,
                                  KvmFacts{true, true, "", 12, true, "", "kvm_pvm", false},
                                  Accel::Tcg,
@@ -117,6 +119,14 @@ TEST(StateSnapshot, RoundTripKeepsEveryField) {
   EXPECT_EQ(rt.log_path, "/l");
   EXPECT_EQ(rt.hypervisor, "firecracker");
   EXPECT_EQ(rt.accel, "tcg");
+  ASSERT_EQ(r.owned.size(), 2u);
+  EXPECT_EQ(r.owned[1].id, "bg-old");
+  EXPECT_EQ(r.owned[1].owner, "Network/old");
+  ASSERT_EQ(r.journal.size(), 1u);
+  EXPECT_EQ(r.journal[0].id, 42);
+  EXPECT_EQ(r.journal[0].action, "ensure");
+  EXPECT_EQ(r.journal[0].object_id, "bg-old");
+  EXPECT_EQ(r.journal[0].created_at, 1795622000);
   const HypervisorHost& hv = r.hypervisors;
   EXPECT_TRUE(hv.known);
   EXPECT_TRUE(hv.kvm.present && hv.kvm.opened && hv.kvm.vm_created);
