@@ -2,6 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "common/host_error.h"
 
 namespace banger::sqlite {
@@ -15,7 +18,7 @@ const char* hint(int rc) {
     case SQLITE_LOCKED:
       return "another process holds the database; retry when it is done";
     case SQLITE_FULL:
-      return "the filesystem is full; free space and retry";
+      return "the filesystem is full; free space and retry (the database is left as it was)";
     case SQLITE_READONLY:
     case SQLITE_PERM:
     case SQLITE_CANTOPEN:
@@ -36,6 +39,13 @@ void fail(sqlite3* db, int rc, const std::string& what) {
   msg += (file && *file) ? file : "state.db";
   msg += ": " + what + ": ";
   msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  // "disk I/O error" alone hides the cause; the OS error behind it (ENOSPC
+  // on a full disk, EIO, EROFS) is what the user can act on.
+  const int os_errno = db ? sqlite3_system_errno(db) : 0;
+  if (os_errno != 0 && ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_CANTOPEN)) {
+    msg += std::string(" (") + std::strerror(os_errno) + ")";
+  }
+  if (os_errno == ENOSPC && (rc & 0xff) == SQLITE_IOERR) rc = SQLITE_FULL;  // the same remedy
   if (const char* h = hint(rc)) msg += std::string("; ") + h;
   throw HostError(msg);
 }
