@@ -15,7 +15,7 @@ DEPS := cmake ninja-build g++ pkg-config \
         iproute2 nftables procps btrfs-progs xfsprogs \
         qemu-system-x86 busybox-static e2fsprogs kmod cpio xz-utils curl git
 
-.PHONY: all deps build banger test test-without-kvm test-sanitize unit demo demo-clean bench clean schemas
+.PHONY: all deps build banger test test-without-kvm test-sanitize probe unit demo demo-clean bench clean schemas
 
 all: build
 
@@ -56,6 +56,13 @@ test-sanitize: deps
 	cmake --build build-tsan -j $(JOBS) --target $(SAN_TARGETS)
 	cd build-tsan && export BANGER_SANITIZED=1 TSAN_OPTIONS=halt_on_error=1 && \
 	  ./tests/unit_tests --gtest_filter='Executor*:Watch*:Debounce*' && ./tests/driver_tests --gtest_filter='WatchTest.*'
+
+# The mutation probe at full size (tests/probe/mutation_probe.py): 20,000
+# mutated manifests through validate and 5,000 mutated state exports through
+# diff --against, as user nobody. SEED=N for another sample.
+SEED ?= 1
+probe: build
+	python3 tests/probe/mutation_probe.py $(BUILD)/banger . $(BUILD)/probe --manifests 20000 --exports 5000 --seed $(SEED)
 
 # The main job: a real VM serving a page on 127.0.0.1:8080, under QEMU with
 # KVM where KVM can boot an ordinary guest, else with TCG (runtime: auto).
