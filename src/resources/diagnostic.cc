@@ -1,6 +1,7 @@
 #include "resources/diagnostic.h"
 
 #include <algorithm>
+#include <iterator>
 #include <tuple>
 
 #include "resources/yaml_scalar.h"
@@ -24,6 +25,16 @@ std::string Diagnostic::format() const {
 
 void Diagnostics::append(const Diagnostics& other) {
   items_.insert(items_.end(), other.items_.begin(), other.items_.end());
+}
+
+void Diagnostics::append(Diagnostics&& other) {
+  if (items_.empty()) {
+    items_ = std::move(other.items_);
+  } else {
+    items_.insert(items_.end(), std::make_move_iterator(other.items_.begin()),
+                  std::make_move_iterator(other.items_.end()));
+  }
+  other.items_.clear();
 }
 
 std::vector<Diagnostic> Diagnostics::sorted() const {

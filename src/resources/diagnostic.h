@@ -31,6 +31,7 @@ class Diagnostics {
  public:
   void add(Diagnostic d) { items_.push_back(std::move(d)); }
   void append(const Diagnostics& other);
+  void append(Diagnostics&& other);
   bool empty() const { return items_.empty(); }
   size_t size() const { return items_.size(); }
   /// Sorted by file, then line, then column; the order found breaks ties.

@@ -10,14 +10,17 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <set>
-#include <sstream>
 #include <cerrno>
 #include <cstring>
 
 #include "resources/yaml_scalar.h"
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/node/detail/memory.h>
+#include <yaml-cpp/node/detail/node.h>
 
 namespace fs = std::filesystem;
 
@@ -225,12 +228,59 @@ std::vector<SourceText> read_sources(const std::vector<std::string>& paths, std:
 }
 
 namespace {
-// yaml-cpp 0.7 loops forever on a document that starts with a stray ',' (its
-// parser reports an empty document without moving on). A first pass over the
-// parser's events stops where a document starts at the same place as the last.
-class StuckParserGuard : public YAML::EventHandler {
+// A tag for the as_if specialization below.
+struct NodeAccess {};
+}  // namespace
+}  // namespace banger
+
+// yaml-cpp 0.7 builds a document's Node with NodeBuilder, which it does not
+// install; LoadAll, the public way, keeps every document of a file alive, at
+// some 180 times the text's size. Node befriends every as_if<T, S>, so this
+// specialization lets DocumentBuilder (below) make a Node from the nodes it
+// built, as NodeBuilder::Root() does. A yaml-cpp that drops the friendship
+// fails to compile here rather than misbehaving.
+namespace YAML {
+template <>
+struct as_if<banger::NodeAccess, banger::NodeAccess> {
+  static Node make(detail::node& root, detail::shared_memory_holder memory) {
+    return Node(root, std::move(memory));
+  }
+};
+}  // namespace YAML
+
+namespace banger {
+namespace {
+
+// Thrown when a document or a file is past a limit; reported as is, without
+// "invalid YAML".
+struct TooLarge {
+  YAML::Mark mark;
+  std::string message;
+};
+
+// One document's nodes at a time: yaml-cpp's NodeBuilder (same events, same
+// nodes, marks, tags and styles), with a fresh node store for each document,
+// so that a document's nodes go as soon as its decoded resource is made.
+//
+// It is also the guard against a parser that makes no progress: yaml-cpp 0.7
+// loops forever on a document that starts with a stray ',' (it reports an
+// empty document without moving on); a document that starts where the last
+// one did is an error.
+class DocumentBuilder : public YAML::EventHandler {
  public:
-  explicit StuckParserGuard(const std::string& text) : text_(text) {}
+  explicit DocumentBuilder(const std::string& text) : text_(text) {}
+
+  /// The document just handled (a null Node for an empty one); the builder
+  /// keeps no reference to it.
+  YAML::Node take_root() {
+    YAML::detail::shared_memory_holder memory = std::move(memory_);
+    if (!root_) return YAML::Node();
+    YAML::detail::node& root = *root_;
+    root_ = nullptr;
+    return YAML::as_if<NodeAccess, NodeAccess>::make(root, std::move(memory));
+  }
+  const YAML::Mark& document_start() const { return start_; }
+
   void OnDocumentStart(const YAML::Mark& m) override {
     if (m.pos == last_pos_) {
       std::string what = m.pos >= 0 && static_cast<size_t>(m.pos) < text_.size()
@@ -239,61 +289,171 @@ class StuckParserGuard : public YAML::EventHandler {
       throw YAML::ParserException(m, what + " outside a flow collection");
     }
     last_pos_ = m.pos;
+    start_ = m;
+    memory_ = std::make_shared<YAML::detail::memory_holder>();
+    root_ = nullptr;
+    stack_.clear();
+    anchors_.assign(1, nullptr);  // anchors count from 1
+    keys_.clear();
+    map_depth_ = 0;
+    nodes_ = 0;
   }
   void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    push(mark, anchor).set_null();
+    pop();
+  }
+  void OnAlias(const YAML::Mark&, YAML::anchor_t anchor) override {
+    push(*anchors_[anchor]);
+    pop();
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
+    YAML::detail::node& n = push(mark, anchor);
+    n.set_scalar(value);
+    n.set_tag(tag);
+    pop();
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value style) override {
+    YAML::detail::node& n = push(mark, anchor);
+    n.set_tag(tag);
+    n.set_type(YAML::NodeType::Sequence);
+    n.set_style(style);
+  }
+  void OnSequenceEnd() override { pop(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value style) override {
+    YAML::detail::node& n = push(mark, anchor);
+    n.set_type(YAML::NodeType::Map);
+    n.set_tag(tag);
+    n.set_style(style);
+    ++map_depth_;
+  }
+  void OnMapEnd() override {
+    --map_depth_;
+    pop();
+  }
 
  private:
+  YAML::detail::node& push(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    if (++nodes_ > kMaxNodesPerDocument) {
+      throw TooLarge{start_, "document has more than " + std::to_string(kMaxNodesPerDocument) +
+                                 " YAML nodes (expected a banger resource, which has a few dozen)"};
+    }
+    YAML::detail::node& n = memory_->create_node();
+    n.set_mark(mark);
+    if (anchor) anchors_.push_back(&n);  // the parser numbers anchors 1, 2, ... in order
+    push(n);
+    return n;
+  }
+  void push(YAML::detail::node& n) {
+    bool needs_key = !stack_.empty() && stack_.back()->type() == YAML::NodeType::Map &&
+                     keys_.size() < map_depth_;
+    stack_.push_back(&n);
+    if (needs_key) keys_.emplace_back(&n, false);
+  }
+  void pop() {
+    if (stack_.size() == 1) {
+      root_ = stack_[0];
+      stack_.pop_back();
+      return;
+    }
+    YAML::detail::node& n = *stack_.back();
+    stack_.pop_back();
+    YAML::detail::node& collection = *stack_.back();
+    if (collection.type() == YAML::NodeType::Sequence) {
+      collection.push_back(n, memory_);
+    } else if (collection.type() == YAML::NodeType::Map) {
+      auto& [key, has_key] = keys_.back();
+      if (has_key) {
+        collection.insert(*key, n, memory_);
+        keys_.pop_back();
+      } else {
+        has_key = true;
+      }
+    }
+  }
+
   const std::string& text_;
   int last_pos_ = -1;
+  YAML::Mark start_ = YAML::Mark::null_mark();
+  YAML::detail::shared_memory_holder memory_;
+  YAML::detail::node* root_ = nullptr;
+  std::vector<YAML::detail::node*> stack_;
+  std::vector<YAML::detail::node*> anchors_;
+  std::vector<std::pair<YAML::detail::node*, bool>> keys_;
+  size_t map_depth_ = 0;
+  size_t nodes_ = 0;
 };
 
-void check_parser_progress(const std::string& text) {
-  std::istringstream in(text);
-  YAML::Parser parser(in);
-  StuckParserGuard guard(text);
-  while (parser.HandleNextDocument(guard)) {
+// The file's text as a stream, without copying it (an istringstream would).
+class TextBuffer : public std::streambuf {
+ public:
+  explicit TextBuffer(const std::string& text) {
+    char* p = const_cast<char*>(text.data());  // only ever read
+    setg(p, p, p + text.size());
   }
-}
-}  // namespace
+};
 
-std::vector<Document> parse_documents(const SourceText& src, Diagnostics& diags) {
-  std::vector<Document> docs;
-  std::vector<YAML::Node> nodes;
+void yaml_error(Diagnostics& diags, const SourceText& src) {
   try {
-    check_parser_progress(src.text);
-    nodes = YAML::LoadAll(src.text);
+    throw;
+  } catch (const TooLarge& e) {
+    diags.add(Diagnostic{to_mark(src.name, e.mark), "", "", "", e.message});
   } catch (const YAML::DeepRecursion& e) {
     diags.add(Diagnostic{to_mark(src.name, e.mark), "", "", "",
                          "invalid YAML: nested more than " + std::to_string(e.depth()) +
                              " levels deep (expected a manifest, which nests a few levels)"});
-    return docs;
   } catch (const YAML::Exception& e) {
     // ParserException carries the position; msg is bare (and may quote raw
     // bytes of the input, so it is made printable).
     diags.add(Diagnostic{to_mark(src.name, e.mark), "", "", "",
                          "invalid YAML: " + printable(e.msg.empty() ? std::string(e.what()) : e.msg)});
-    return docs;
   } catch (const std::exception& e) {
     diags.add(Diagnostic{Mark{src.name, 1, 1}, "", "", "", std::string("invalid YAML: ") + e.what()});
-    return docs;
   }
-  for (auto& n : nodes) {
-    if (n.IsNull()) continue;  // "---" with nothing, or only comments
-    docs.push_back(Document{src.name, src.base_dir, n});
+}
+}  // namespace
+
+bool for_each_document(const SourceText& src, Diagnostics& diags,
+                       const std::function<void(const Document&)>& each) {
+  TextBuffer buffer(src.text);
+  std::istream in(&buffer);
+  std::optional<YAML::Parser> parser;
+  DocumentBuilder builder(src.text);
+  size_t documents = 0;
+  while (true) {
+    Document doc{src.name, src.base_dir, YAML::Node()};
+    try {
+      if (!parser) parser.emplace(in);
+      if (!parser->HandleNextDocument(builder)) break;
+      doc.root = builder.take_root();
+      if (doc.root.IsNull()) continue;  // "---" with nothing, or only comments
+      if (++documents > kMaxDocumentsPerFile) {
+        throw TooLarge{builder.document_start(),
+                       "file has more than " + std::to_string(kMaxDocumentsPerFile) +
+                           " documents (split it into smaller files)"};
+      }
+    } catch (...) {
+      yaml_error(diags, src);
+      return false;
+    }
+    // Outside the try: what `each` throws is not a YAML syntax error.
+    each(doc);
   }
-  if (docs.empty()) {
+  if (documents == 0) {
     file_error(diags, src.name,
                "file has no documents (expected at least one banger resource with apiVersion "
                "and kind)");
+    return false;
   }
+  return true;
+}
+
+std::vector<Document> parse_documents(const SourceText& src, Diagnostics& diags) {
+  std::vector<Document> docs;
+  if (!for_each_document(src, diags, [&](const Document& d) { docs.push_back(d); })) docs.clear();
   return docs;
 }
 

@@ -2,6 +2,7 @@
 // separate so that tests and `-f -` feed text straight to the parser.
 #pragma once
 
+#include <functional>
 #include <istream>
 #include <string>
 #include <vector>
@@ -36,9 +37,24 @@ constexpr size_t kMaxManifestBytes = 32u << 20;
 std::vector<SourceText> read_sources(const std::vector<std::string>& paths, std::istream& in,
                                      Diagnostics& diags);
 
-/// Splits a file into its documents, dropping empty ones (comment-only).
-/// A syntax error is reported with its position and the file yields nothing;
-/// so does a file with no documents at all.
+/// Limits on one file, far above any fleet (a VM is one document of a few
+/// dozen nodes), so that a generated or hostile file is refused with an error
+/// naming it instead of taking the memory of the host.
+constexpr size_t kMaxDocumentsPerFile = 100000;
+constexpr size_t kMaxNodesPerDocument = 100000;
+
+/// Calls `each` with every non-empty (not comment-only) document of the file,
+/// in order, one at a time: only that document's nodes are in memory, so a
+/// file costs what is made of its documents, not the whole file's yaml-cpp
+/// nodes. Returns false, with the error in diags, on a syntax error (with its
+/// position), a limit passed, or a file with no documents; `each` may have
+/// seen the documents before the error, so a caller keeps what it made of
+/// them aside until this returns true (the file yields nothing otherwise).
+bool for_each_document(const SourceText& src, Diagnostics& diags,
+                       const std::function<void(const Document&)>& each);
+
+/// All the documents of a file at once (as for_each_document; nothing on an
+/// error): for tests and tools; validation goes through for_each_document.
 std::vector<Document> parse_documents(const SourceText& src, Diagnostics& diags);
 
 }  // namespace banger

@@ -2,18 +2,47 @@
 
 #include <sys/stat.h>
 
+#include <iterator>
+#include <utility>
+
 #include "resources/decode.h"
 #include "resources/validate.h"
 
 namespace banger {
 
+namespace {
+template <class T>
+void append(std::vector<T>& to, std::vector<T>&& from) {
+  if (to.empty()) {
+    to = std::move(from);
+  } else {
+    to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+  }
+}
+}  // namespace
+
 LoadResult load_texts(const std::vector<SourceText>& sources) {
   LoadResult r;
   for (const SourceText& src : sources) {
-    for (const Document& doc : parse_documents(src, r.diags)) {
-      ++r.documents;
-      decode_document(doc, r.set, r.diags);
+    // Each document is decoded as soon as it is parsed (its nodes then go);
+    // a file that turns out not to parse yields nothing, so what it gave is
+    // kept aside until then.
+    ManifestSet file_set;
+    Diagnostics file_diags;
+    size_t documents = 0;
+    if (!for_each_document(src, r.diags, [&](const Document& doc) {
+          ++documents;
+          decode_document(doc, file_set, file_diags);
+        })) {
+      continue;
     }
+    r.documents += documents;
+    r.diags.append(std::move(file_diags));
+    append(r.set.networks, std::move(file_set.networks));
+    append(r.set.kernels, std::move(file_set.kernels));
+    append(r.set.images, std::move(file_set.images));
+    append(r.set.vms, std::move(file_set.vms));
+    append(r.set.port_forwards, std::move(file_set.port_forwards));
   }
   complete_defaults(r.set);
   validate_references(r.set, r.diags);

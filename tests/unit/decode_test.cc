@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "resources/loader.h"
 #include "resources/model.h"
 #include "resources/manifest_loader.h"
 #include "resources/names.h"
@@ -783,6 +784,64 @@ TEST(Documents, SyntaxErrorsHaveAPosition) {
   EXPECT_EQ(d.mark.file, "broken.yaml");
   EXPECT_GE(d.mark.line, 3);
   EXPECT_NE(d.message.find("invalid YAML"), std::string::npos);
+}
+
+// Documents are decoded one at a time as they are parsed; a syntax error
+// further down still means the file yields nothing: no resources, and no
+// errors about the documents before it.
+TEST(Documents, SyntaxErrorAfterGoodAndBadDocumentsIsTheFilesOnlyError) {
+  LoadResult r = load_with_artifacts(vm("", "a") + "---\n" + vm("  vcpu: 2\n", "b") +
+                                         "---\nkind: VM\nmetadata: {name: c\n",
+                                     "broken.yaml");
+  ASSERT_EQ(r.diags.size(), 1u) << dump(r);
+  EXPECT_EQ(r.diags.items()[0].mark.file, "broken.yaml");
+  EXPECT_NE(r.diags.items()[0].message.find("invalid YAML"), std::string::npos) << dump(r);
+  EXPECT_TRUE(r.set.vms.empty());
+  EXPECT_EQ(r.documents, 2u);  // artifacts.yaml's
+}
+
+// A file of more documents than any fleet is refused with one error at the
+// first document past the limit, not one error (or resource) per document:
+// each one costs memory, and a 32 MiB file holds millions of tiny ones.
+TEST(Documents, FileWithTooManyDocumentsIsRefusedAtTheFirstOnePastTheLimit) {
+  std::string text;
+  text.reserve((kMaxDocumentsPerFile + 1) * 6);
+  for (size_t i = 0; i <= kMaxDocumentsPerFile; ++i) text += "---\nx\n";
+  LoadResult r = load(text, "many.yaml");
+  ASSERT_EQ(r.diags.size(), 1u) << r.diags.items()[0].format();
+  const Diagnostic& d = r.diags.items()[0];
+  EXPECT_EQ(d.mark.file, "many.yaml");
+  EXPECT_EQ(d.mark.line, static_cast<int>(2 * kMaxDocumentsPerFile + 1));
+  EXPECT_NE(d.message.find("file has more than " + std::to_string(kMaxDocumentsPerFile) + " documents"),
+            std::string::npos)
+      << d.format();
+  EXPECT_EQ(r.documents, 0u);
+}
+
+TEST(Documents, DocumentWithTooManyNodesIsRefused) {
+  std::string list = "a: 1\n---\nspec: [";
+  for (size_t i = 0; i < kMaxNodesPerDocument; ++i) list += "1,";
+  LoadResult r = load(list + "1]\n", "wide.yaml");
+  ASSERT_EQ(r.diags.size(), 1u) << dump(r);
+  const Diagnostic& d = r.diags.items()[0];
+  EXPECT_EQ(d.mark.file, "wide.yaml");
+  EXPECT_EQ(d.mark.line, 2);  // where the document starts
+  EXPECT_NE(d.message.find("document has more than " + std::to_string(kMaxNodesPerDocument) + " YAML nodes"),
+            std::string::npos)
+      << d.format();
+}
+
+// The limits are far above a real fleet: 5000 VMs in one file are read.
+TEST(Documents, FiveThousandVmsInOneFileAreWithinTheLimits) {
+  std::string text = "apiVersion: banger.dev/v1\nkind: Network\nmetadata: {name: n}\nspec: {subnet: 10.0.0.0/16}\n";
+  for (int i = 0; i < 5000; ++i) {
+    text += "---\napiVersion: banger.dev/v1\nkind: VM\nmetadata: {name: vm-" + std::to_string(i) +
+            ", labels: {app: web}}\nspec: {kernel: k, image: img, network: n, memory: 256Mi, "
+            "readiness: {http: {port: 80, path: /}, timeout: 120s}}\n";
+  }
+  LoadResult r = load_with_artifacts(text);
+  EXPECT_TRUE(r.ok()) << dump(r).substr(0, 2000);
+  EXPECT_EQ(r.set.vms.size(), 5000u);
 }
 
 // A document without metadata (or without kind, or spec) is an ordinary
