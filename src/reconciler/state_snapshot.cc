@@ -357,7 +357,8 @@ StateSnapshot snapshot_from_json(const std::string& text, const std::string& fil
   } catch (const std::length_error&) {
     if (!too_deep) throw;
     r.fail("", "not a banger state export: nested deeper than " + std::to_string(kMaxDepth) + " levels");
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // parse_error, or out_of_range for a number beyond a double (1e999).
     // "[json.exception.parse_error.101] parse error at line 1, ..." without the tag.
     std::string what = e.what();
     if (auto at = what.find("] "); at != std::string::npos) what = what.substr(at + 2);
