@@ -15,7 +15,10 @@ DEPS := cmake ninja-build g++ pkg-config \
         iproute2 nftables procps btrfs-progs xfsprogs \
         qemu-system-x86 busybox-static e2fsprogs kmod cpio xz-utils curl git
 
-.PHONY: all deps build banger test test-without-kvm test-sanitize probe unit demo demo-clean bench clean schemas
+# Only for make fuzz (clang and libFuzzer): make test builds with g++ alone.
+FUZZ_DEPS := clang-14 libclang-rt-14-dev
+
+.PHONY: all deps build banger test test-without-kvm test-sanitize fuzz probe unit demo demo-clean bench clean schemas
 
 all: build
 
@@ -64,6 +67,17 @@ SEED ?= 1
 probe: build
 	python3 tests/probe/mutation_probe.py $(BUILD)/banger . $(BUILD)/probe --manifests 20000 --exports 5000 --seed $(SEED)
 
+# libFuzzer over the manifest loader, the state-export reader (diff --against)
+# and the nft JSON parser, FUZZ_SECONDS each (README "Fuzzing"). make test
+# replays their corpus (tests/fuzz/corpus: seeds and every crash found).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := manifest state_export nft_json
+fuzz:
+	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(FUZZ_DEPS)"
+	cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DBANGER_FUZZ=ON
+	cmake --build build-fuzz -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # The main job: a real VM serving a page on 127.0.0.1:8080, under QEMU with
 # KVM where KVM can boot an ordinary guest, else with TCG (runtime: auto).
 demo: banger
@@ -95,7 +109,7 @@ schemas: banger
 	python3 tests/schema/gen_schemas.py --banger $(BUILD)/banger
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz
 
 # banger and the watcher's systemd unit (the unit runs /usr/local/bin/banger);
 # an existing /etc/default/banger-watch is kept.
