@@ -16,16 +16,18 @@ failed=()
 for t in "$@"; do
   mkdir -p "$build/corpus/$t"
   log="$build/fuzz_$t.log"
+  start=$SECONDS
   # 64 KiB: far beyond any manifest, export or listing worth a test, and
   # short enough that each input runs in well under a millisecond.
   "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
       -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" \
       "$build/corpus/$t" "$src/tests/fuzz/corpus/$t" >"$log" 2>&1
   rc=$?
+  time=$((SECONDS - start))  # also when a finding stopped it early
+  # libFuzzer prints its final stats on a finding too.
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  time=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
-  echo "fuzz_$t: ${runs:-?} executions in ${time:-?} s, corpus $(ls "$build/corpus/$t" | wc -l) inputs, exit $rc"
-  echo "$(date -u +%FT%TZ) fuzz_$t runs=${runs:-0} seconds=${time:-0} rc=$rc" >>"$build/fuzz-runs.log"
+  echo "fuzz_$t: ${runs:-?} executions in $time s, corpus $(ls "$build/corpus/$t" | wc -l) inputs, exit $rc"
+  echo "$(date -u +%FT%TZ) fuzz_$t runs=${runs:-0} seconds=$time rc=$rc" >>"$build/fuzz-runs.log"
   if [ "$rc" != 0 ]; then
     failed+=("$t")
     grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error|artifact_prefix|Test unit written)' "$log" | head -5
