@@ -7,7 +7,8 @@ user would run it (unprivileged, from a fresh shell).
 Mutates the test manifests (tests/manifests/, examples/manifests/) through
 `banger validate`, and a state export (tests/unit/testdata/state_export.json)
 through `banger diff -f M --against FILE`, each run as user nobody with a
-2 GiB address-space cap and a 10 s limit. A finding is any run that:
+2 GiB address-space cap and a 30 s limit (a 24 MiB file
+takes about 12 s to validate on a loaded 2-core machine). A finding is any run that:
   - dies by a signal or runs out of time;
   - exits with a code the CLI contract does not have (validate: 0 or 1;
     diff: 0, 1 or 2);
@@ -38,6 +39,12 @@ INTERESTING = [
 ]
 
 
+# Under the loader's 32 MiB cap, so big inputs reach the parser; and a bound
+# on what repeated mutations can grow to in this script.
+MAX_BYTES = 24 << 20
+TIMEOUT_S = 30
+
+
 def mutate_text(text: str, rng: random.Random) -> str:
     lines = text.split("\n")
     op = rng.randrange(12)
@@ -64,8 +71,9 @@ def mutate_text(text: str, rng: random.Random) -> str:
     elif op == 8:  # deep nesting
         depth = rng.choice([100, 1000, 10000, 60000])
         lines.append("deep: " + "[" * depth + "]" * depth if rng.random() < 0.5 else "deep: " + "{a: " * depth + "1" + "}" * depth)
-    elif op == 9:  # many documents
-        return (text.rstrip("\n") + "\n---\n") * rng.choice([2, 50, 500])
+    elif op == 9:  # many documents, up to MAX_BYTES
+        doc = text.rstrip("\n") + "\n---\n"
+        return doc * max(1, min(rng.choice([2, 50, 500, 100000]), MAX_BYTES // max(1, len(doc))))
     elif op == 10 and text:  # cut short
         return text[: rng.randrange(len(text))]
     elif op == 11:  # a span of raw bytes
@@ -117,10 +125,10 @@ def run(argv, allowed, workdir, path):
     try:
         # prlimit, not preexec_fn: the pool's threads make fork+Python unsafe.
         who = dict(user=NOBODY, group=NOBODY, extra_groups=[]) if os.getuid() == 0 else {}
-        p = subprocess.run(["prlimit", f"--as={2 << 30}", "--"] + argv, capture_output=True, timeout=10, cwd=workdir,
+        p = subprocess.run(["prlimit", f"--as={2 << 30}", "--"] + argv, capture_output=True, timeout=TIMEOUT_S, cwd=workdir,
                            env={"PATH": "/usr/bin:/bin", "HOME": workdir, "LANG": "C.UTF-8"}, **who)
     except subprocess.TimeoutExpired:
-        return "timed out after 10 s", time.monotonic() - t0, None
+        return f"timed out after {TIMEOUT_S} s", time.monotonic() - t0, None
     took = time.monotonic() - t0
     out, err = p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
     if p.returncode < 0:
@@ -174,7 +182,7 @@ def main():
         if kind == "manifest":
             text = seeds[rng.randrange(len(seeds))]
             for _ in range(rng.choice([1, 1, 2, 3, 5])):
-                text = mutate_text(text, rng)
+                text = mutate_text(text, rng)[:MAX_BYTES]
             path = os.path.join(work, f"m{i}.yaml")
             data = text.encode("utf-8", "surrogateescape")
             argv = [a.banger, "validate", "-f", path]
