@@ -92,6 +92,16 @@ std::vector<Check> run_checks(const std::string& state_dir, const HostFacts& f) 
   } else {
     out.push_back({Level::Ok, "state dir", state_dir + " is private"});
   }
+  if (f.state_db_checked && f.state_db_problem.empty()) {
+    out.push_back({Level::Ok, "state db", state_dir + "/state.db passes SQLite's quick_check"});
+  } else if (f.state_db_checked) {
+    // The records are how banger knows what it made: without them it would
+    // leave its objects behind, so starting afresh means removing them first.
+    out.push_back({Level::Fail, "state db",
+                   f.state_db_problem + ". To start afresh: remove what banger made by hand (links bg-*, " +
+                       "nft table ip banger, VM processes under the run dir), then move " + state_dir +
+                       "/state.db and its -wal and -shm files away"});
+  }
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include "drivers/nat.h"
 #include "drivers/netlink.h"
 #include "drivers/sysctl.h"
+#include "state/store.h"
 
 namespace banger {
 
@@ -41,6 +42,20 @@ HostFacts observe_host_facts(const HostOptions& opts) {
     f.state_dir_exists = true;
     f.state_dir_private = (st.st_mode & 022) == 0 && st.st_uid == ::geteuid();
     f.reflink = DiskDriver::reflink_supported(opts.state_dir, &f.reflink_why);
+    const std::string db = opts.state_dir + "/state.db";
+    if (f.root && f.state_dir_private && ::stat(db.c_str(), &st) == 0) {
+      f.state_db_checked = true;
+      try {
+        Store store(opts.state_dir);
+        std::string check = store.quick_check();
+        if (check != "ok") f.state_db_problem = db + ": SQLite's quick_check says: " + check;
+        for (const std::string& d : store.schema_drift()) {
+          f.state_db_problem += (f.state_db_problem.empty() ? db + ": " : "; ") + d;
+        }
+      } catch (const HostError& e) {
+        f.state_db_problem = e.what();
+      }
+    }
   }
   try {
     f.ip_forward = ipv4_forwarding_enabled();

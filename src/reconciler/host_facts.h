@@ -24,6 +24,10 @@ struct HostFacts {
   std::string devmapper_why;             ///< why not (no side effects were made to find out)
   bool state_dir_exists = false;
   bool state_dir_private = false;        ///< owned by this user, not writable by others
+  /// STATE/state.db, opened as apply would and checked (PRAGMA quick_check,
+  /// schema drift); only as root, and only when it exists. "" when sound.
+  bool state_db_checked = false;
+  std::string state_db_problem;
   bool reflink = false;                  ///< FICLONE works in the state dir
   std::string reflink_why;
   std::optional<bool> ip_forward;        ///< nullopt: ip_forward_error

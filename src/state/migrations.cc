@@ -127,6 +127,24 @@ int read_user_version(sqlite3* db) {
   return st.step() ? static_cast<int>(st.int64(0)) : 0;
 }
 
+// A database at version 0 that already holds tables is somebody else's (a
+// --state-dir pointed at another tool's folder): banger never writes its
+// tables into it.
+void refuse_if_foreign(sqlite3* db) {
+  sqlite::Stmt st(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
+  std::string names;
+  int n = 0;
+  while (st.step()) {
+    if (n++ < 3) names += (names.empty() ? "" : ", ") + st.text(0);
+  }
+  if (n == 0) return;
+  const char* file = sqlite3_db_filename(db, "main");
+  throw HostError(std::string(file && *file ? file : "state.db") + " is not a banger database: it holds " +
+                  std::to_string(n) + " table(s) (" + names + (n > 3 ? ", ..." : "") +
+                  ") and no banger schema, and banger never writes into a database it did not create; "
+                  "point --state-dir at banger's own folder (banger doctor checks it)");
+}
+
 void refuse_if_newer(int version) {
   if (version > Store::kSchemaVersion)
     throw HostError("state.db was written by a newer banger (schema " + std::to_string(version) +
@@ -157,6 +175,14 @@ std::vector<std::string> Store::schema_drift() {
   return out;
 }
 
+std::string Store::quick_check() {
+  std::lock_guard lock(mu_);
+  sqlite::Stmt st(db_, "PRAGMA quick_check");
+  std::string out;
+  while (st.step()) out += (out.empty() ? "" : "; ") + st.text(0);
+  return out;
+}
+
 void Store::migrate() {
   refuse_if_newer(read_user_version(db_));
   if (read_user_version(db_) == kSchemaVersion) return;
@@ -165,6 +191,7 @@ void Store::migrate() {
     // between the check above and BEGIN IMMEDIATE.
     const int current = read_user_version(db_);
     refuse_if_newer(current);
+    if (current == 0) refuse_if_foreign(db_);
     for (const Migration& m : kMigrations) {
       if (m.version <= current) continue;
       sqlite::exec(db_, m.sql);

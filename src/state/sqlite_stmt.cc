@@ -25,7 +25,7 @@ const char* hint(int rc) {
       return "check that the state dir is writable by this user (run as root or set --state-dir)";
     case SQLITE_NOTADB:
     case SQLITE_CORRUPT:
-      return "the file is not a usable banger database; move it away to start afresh";
+      return "the file is not a usable banger database; banger doctor says how to start afresh (move it away)";
     default:
       return nullptr;
   }

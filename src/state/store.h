@@ -45,6 +45,8 @@ class Store {
   /// a column missing on either side or of another SQL type. Empty when the
   /// schema and the records agree, as they must after migrate().
   std::vector<std::string> schema_drift();
+  /// SQLite's PRAGMA quick_check: "ok", or what is damaged (for doctor).
+  std::string quick_check();
 
   std::vector<ResourceRecord> resources();
   std::optional<ResourceRecord> resource(const std::string& kind, const std::string& name);

@@ -77,6 +77,23 @@ TEST_F(HostCli, DoctorReportsEachCheck) {
   EXPECT_NE(missing.out.find("/nonexistent/firecracker"), std::string::npos) << missing.out;
 }
 
+// A damaged database: every command names it and points at doctor, and
+// doctor says what starting afresh takes (banger forgets what it made).
+TEST_F(HostCli, ADamagedStateDatabaseIsNamedAndDoctorSaysHowToStartAfresh) {
+  const std::string state = dir_->path() + "/state";
+  ASSERT_EQ(::mkdir(state.c_str(), 0700), 0);
+  dir_->write("state/state.db", std::string(8192, 'G'));
+  auto g = banger({"get", "vm"}, false);
+  EXPECT_EQ(g.exit_code, 1);
+  EXPECT_NE(g.err.find(state + "/state.db"), std::string::npos) << g.err;
+  EXPECT_NE(g.err.find("banger doctor says how to start afresh"), std::string::npos) << g.err;
+  auto d = banger({"doctor"}, false);
+  EXPECT_EQ(d.exit_code, 1) << d.out;
+  EXPECT_NE(d.out.find("fail  state db: "), std::string::npos) << d.out;
+  EXPECT_NE(d.out.find("then move " + state + "/state.db and its -wal and -shm files away"), std::string::npos)
+      << d.out;
+}
+
 TEST_F(HostCli, SecondApplyFailsFastWithNoWaitWhileTheLockIsHeld) {
   dir_->write("m/fleet.yaml", fleet());
   banger::Store store(dir_->path() + "/state");

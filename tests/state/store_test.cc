@@ -185,7 +185,33 @@ TEST(Store, GarbageDatabaseFileIsReportedNotCrashed) {
   } catch (const HostError& e) {
     EXPECT_NE(std::string(e.what()).find("state.db"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("move it away"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("banger doctor says how to start afresh"), std::string::npos) << e.what();
   }
+}
+
+// A --state-dir that points at another tool's folder: its database is
+// refused, named, and left byte for byte as it was.
+TEST(Store, AForeignDatabaseIsRefusedAndLeftAsItWas) {
+  TempDir t;
+  ASSERT_EQ(::mkdir(t.state_dir().c_str(), 0700), 0);
+  const std::string db = t.state_dir() + "/state.db";
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(db.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "CREATE TABLE invoices (id INTEGER); INSERT INTO invoices VALUES (7);", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  try {
+    Store s(t.state_dir());
+    FAIL() << "opened a foreign database";
+  } catch (const HostError& e) {
+    EXPECT_NE(std::string(e.what()).find(db + " is not a banger database: it holds 1 table(s) (invoices)"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("banger doctor"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(raw_pragma(db, "PRAGMA user_version"), "0");
+  EXPECT_EQ(raw_pragma(db, "SELECT group_concat(name) FROM sqlite_master"), "invoices") << "banger wrote into it";
 }
 
 TEST(Store, ResourceCrudAndGenerationRules) {
