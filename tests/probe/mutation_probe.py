@@ -213,11 +213,13 @@ def main():
         os.remove(path)
 
     t0 = time.monotonic()
-    with ThreadPoolExecutor(a.jobs) as pool:
-        list(pool.map(lambda i: one("manifest", i), range(a.manifests)))
-        list(pool.map(lambda i: one("export", i), range(a.exports)))
+    try:
+        with ThreadPoolExecutor(a.jobs) as pool:
+            list(pool.map(lambda i: one("manifest", i), range(a.manifests)))
+            list(pool.map(lambda i: one("export", i), range(a.exports)))
+    finally:  # also when interrupted: the inputs can be tens of MB each
+        shutil.rmtree(work, ignore_errors=True)
     wall = time.monotonic() - t0
-    shutil.rmtree(work, ignore_errors=True)
 
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     times.sort()
