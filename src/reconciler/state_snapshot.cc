@@ -2,6 +2,8 @@
 
 #include "common/host_error.h"
 #include "reconciler/applied_spec.h"
+#include "resources/names.h"
+#include "resources/yaml_scalar.h"
 
 #include <nlohmann/json.hpp>
 #include <set>
@@ -387,9 +389,17 @@ StateSnapshot snapshot_from_json(const std::string& text, const std::string& fil
 
   ObservedState& o = s.observed;
   const json& records = r.object(doc, "", "records");
+  // Every name banger writes passed the manifests' name rule; one that does
+  // not (a path, say) is the file's fault, named here, not a bug later.
+  auto check_name = [&](const std::string& p, const std::string& name) {
+    if (!is_dns1123_label(name)) {
+      r.fail(p + ".name", "\"" + printable(name) + "\" is not a name banger writes (a DNS-1123 label)");
+    }
+  };
   r.each_object(records, "records", "resources", [&](const json& j, const std::string& p) {
     auto rec = read_record<ResourceRecord>(r, j, p);
     if (!parse_kind(rec.kind)) r.fail(p + ".kind", "\"" + rec.kind + "\" is not a banger kind");
+    check_name(p, rec.name);
     // Values are checked here, where the file and field can be named, not
     // later as if banger had computed them wrong.
     try {
@@ -402,11 +412,13 @@ StateSnapshot snapshot_from_json(const std::string& text, const std::string& fil
   });
   r.each_object(records, "records", "vms", [&](const json& j, const std::string& p) {
     auto v = read_record<VmRecord>(r, j, p);
+    check_name(p, v.name);
     std::string name = v.name;
     if (!o.vms.emplace(name, std::move(v)).second) r.fail(p, "VM/" + name + " is listed twice");
   });
   r.each_object(records, "records", "runtimes", [&](const json& j, const std::string& p) {
     auto rt = read_record<VmRuntime>(r, j, p);
+    check_name(p, rt.name);
     std::string name = rt.name;
     if (!o.runtimes.emplace(name, std::move(rt)).second) r.fail(p, "VM/" + name + " is listed twice");
   });

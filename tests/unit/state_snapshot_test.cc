@@ -353,6 +353,10 @@ TEST(StateSnapshot, InvalidValuesInRecordsAreErrorsNamingTheField) {
             "writes");
   EXPECT_NE(error_of(edited("\"memory\": \"256Mi\"", "\"memory\": \"lots\"")).find("VM/web: memory \"lots\""),
             std::string::npos);
+  // The mutation probe's finding: a name that is a path reached the NAT
+  // target and was blamed on banger ("This is a bug in what banger computed").
+  EXPECT_EQ(error_of(edited("\"name\": \"lab\"", "\"name\": \"../..\"")),
+            "host-state.json: records.resources[0].name: \"../..\" is not a name banger writes (a DNS-1123 label)");
 }
 
 TEST(StateSnapshot, UnknownSchemaVersionsAreRefused) {
