@@ -3,6 +3,7 @@
 #include <map>
 #include <set>
 #include <algorithm>
+#include <functional>
 #include <tuple>
 
 #include "resources/model.h"
@@ -182,11 +183,9 @@ class Checker {
       std::map<uint32_t, const PortForward*> by_address;
     };
     std::map<std::pair<uint16_t, Protocol>, OnPort> by_port;
-    std::map<const PortForward*, size_t> order;
     for (const PortForward& p : set_.port_forwards) {
       reference(p, p.vm, "spec.vm", set_.vms, "VM", "a");
       if (!p.host_port.set) continue;
-      order.emplace(&p, order.size());
       OnPort& on = by_port[{p.host_port.value, p.protocol.value}];
       const uint32_t a = p.host_address.value.value;
       const PortForward* o = nullptr;
@@ -195,7 +194,8 @@ class Checker {
       } else {
         auto same = on.by_address.find(a);
         const PortForward* s = same == on.by_address.end() ? nullptr : same->second;
-        o = !s ? on.first_any : !on.first_any ? s : order.at(s) < order.at(on.first_any) ? s : on.first_any;
+        // Both point into set_.port_forwards: the lower address was declared first.
+        o = !s ? on.first_any : !on.first_any ? s : std::min(s, on.first_any, std::less<>());
       }
       if (o) {
         error(p, p.host_port.mark, "spec.hostPort",
