@@ -6,6 +6,7 @@
 
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/host_error.h"
 #include "drivers/nat_rules.h"
@@ -60,19 +61,61 @@ NatDriver::~NatDriver() {
 }
 
 NatObserved NatDriver::observe() {
-  std::string listing;
-  {
-    std::lock_guard lock(nft_mutex());
-    nft_ctx_output_set_flags(ctx_->nft, NFT_CTX_OUTPUT_JSON);
-    if (nft_run_cmd_from_buffer(ctx_->nft, "list table ip banger") != 0) {
-      std::string err = trimmed(nft_ctx_get_error_buffer(ctx_->nft));
-      // The only way nft 1.0.6 says "no such table" (measured).
-      if (err.find("No such file or directory") != std::string::npos) return {};
-      throw HostError("could not list nftables table 'ip banger': " + err + ". " + kHint);
-    }
-    listing = nft_ctx_get_output_buffer(ctx_->nft);
+  std::lock_guard lock(nft_mutex());
+  auto refused = [this](const std::string& what) {
+    return HostError("could not list nftables " + what + ": " + trimmed(nft_ctx_get_error_buffer(ctx_->nft)) +
+                     ". " + kHint);
+  };
+  auto absent = [this] {
+    // The only way nft 1.0.6 says "no such table" (measured).
+    return trimmed(nft_ctx_get_error_buffer(ctx_->nft)).find("No such file or directory") != std::string::npos;
+  };
+  // The usual case, and always banger's own table (it sets no flags): one
+  // JSON listing. A table with flags (made by hand) meets the libnftables
+  // 1.0.6 bug described in nat_rules.h: its JSON says a wrong flag, or is cut
+  // short. Either way it is then read again the careful way below, which
+  // costs two more listings; one text listing up front for every observe
+  // cost 30 ms at a thousand forwards.
+  nft_ctx_output_set_flags(ctx_->nft, NFT_CTX_OUTPUT_JSON);
+  if (nft_run_cmd_from_buffer(ctx_->nft, "list table ip banger") != 0) {
+    if (absent()) return {};
+    throw refused("table 'ip banger'");
   }
-  return nat::parse_listing(listing);
+  try {
+    NatObserved whole = nat::parse_listing(nft_ctx_get_output_buffer(ctx_->nft));
+    if (!whole.has_table_flags()) return whole;
+  } catch (const HostError&) {
+    // Cut short by the bug, or not JSON at all: the careful way decides.
+  }
+  nft_ctx_output_set_flags(ctx_->nft, 0);
+  if (nft_run_cmd_from_buffer(ctx_->nft, "list table ip banger") != 0) {
+    if (absent()) return {};
+    throw refused("table 'ip banger'");
+  }
+  const nat::TableOutline outline = nat::parse_outline(nft_ctx_get_output_buffer(ctx_->nft));
+  nft_ctx_output_set_flags(ctx_->nft, NFT_CTX_OUTPUT_JSON);
+  if (!outline.has_flags) {
+    // No flags after all: the JSON was bad for another reason; parse it
+    // again so that the error names it.
+    if (nft_run_cmd_from_buffer(ctx_->nft, "list table ip banger") != 0) {
+      if (absent()) return {};
+      throw refused("table 'ip banger'");
+    }
+    return nat::parse_listing(nft_ctx_get_output_buffer(ctx_->nft));
+  }
+  // Chain by chain, which prints no table object. One chain per command:
+  // with two `list chain` in one buffer, 1.0.6 says the first chain does not
+  // exist (measured).
+  std::vector<std::string> chains;
+  if (nft_run_cmd_from_buffer(ctx_->nft, "list chains ip") != 0) throw refused("chains");
+  for (const std::string& name : nat::chain_names(nft_ctx_get_output_buffer(ctx_->nft))) {
+    if (nft_run_cmd_from_buffer(ctx_->nft, nat::list_chain_command(name).c_str()) != 0) {
+      if (absent()) continue;  // deleted since `list chains`
+      throw refused("chain '" + name + "' of table 'ip banger'");
+    }
+    chains.emplace_back(nft_ctx_get_output_buffer(ctx_->nft));
+  }
+  return nat::parse_pieces(outline, chains);
 }
 
 void NatDriver::apply(const NatRuleset& rules) {

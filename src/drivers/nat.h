@@ -42,6 +42,15 @@ struct NatRuleset {
 struct NatObserved {
   bool table_exists = false;
   std::map<std::string, std::vector<std::string>> rules_by_owner;
+  /// The table carries flags ("table flags ..." among the foreign lines).
+  bool has_table_flags() const {
+    auto it = rules_by_owner.find("");
+    if (it == rules_by_owner.end()) return false;
+    for (const std::string& line : it->second) {
+      if (line.rfind("table flags ", 0) == 0) return true;
+    }
+    return false;
+  }
 };
 
 class NatDriver {
@@ -51,7 +60,8 @@ class NatDriver {
   NatDriver(const NatDriver&) = delete;
   NatDriver& operator=(const NatDriver&) = delete;
 
-  /// One JSON listing of table `ip banger`; a missing table is empty.
+  /// One JSON listing of table `ip banger` (three or more for a table with
+  /// flags, see nat_rules.h); a missing table is empty.
   NatObserved observe();
   /// Replaces the table with exactly `rules` in one transaction; an empty
   /// ruleset deletes the table. Throws HostError with nft's message.

@@ -292,6 +292,114 @@ NatObserved parse_listing(std::string_view text) {
   }
 }
 
+namespace {
+
+json parse_doc(std::string_view text) {
+  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object() || !doc.contains("nftables") || !doc["nftables"].is_array()) {
+    unexpected_json("no \"nftables\" array in: " + std::string(text.substr(0, 160)));
+  }
+  return doc;
+}
+
+}  // namespace
+
+TableOutline parse_outline(std::string_view text) {
+  // table ip banger { # progname banger
+  // \tflags dormant,owner
+  // \tcomment "..."
+  // \tset NAME {        (objects and chains: one tab, then "KIND NAME {")
+  // \t\t...             (their insides: two tabs or more)
+  TableOutline out;
+  size_t pos = 0;
+  bool header = true;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (header) {  // the "table ip banger {" line
+      header = false;
+      continue;
+    }
+    if (line.size() < 2 || line[0] != '\t' || line[1] == '\t') continue;
+    line.remove_prefix(1);
+    if (line.rfind("flags", 0) == 0 && (line.size() == 5 || line[5] == ' ')) {
+      out.has_flags = true;
+      std::string_view rest = line.substr(std::min<size_t>(line.size(), 6));
+      while (!rest.empty()) {
+        size_t comma = rest.find(',');
+        std::string_view one = rest.substr(0, comma);
+        while (!one.empty() && one.back() == ' ') one.remove_suffix(1);
+        while (!one.empty() && one.front() == ' ') one.remove_prefix(1);
+        if (!one.empty()) out.flags.emplace_back(one);
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
+      continue;
+    }
+    constexpr std::string_view kOpen = " {";
+    if (line.size() > kOpen.size() && line.substr(line.size() - kOpen.size()) == kOpen &&
+        line.rfind("chain ", 0) != 0) {
+      out.objects.emplace_back(line.substr(0, line.size() - kOpen.size()));
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> chain_names(std::string_view chains_json) {
+  json doc = parse_doc(chains_json);
+  std::vector<std::string> names;
+  for (const json& item : doc["nftables"]) {
+    if (!item.is_object() || !item.contains("chain")) continue;
+    const json& c = item["chain"];
+    if (!c.is_object() || c.value("family", json()) != "ip" || c.value("table", json()) != kTable ||
+        !c.contains("name") || !c["name"].is_string()) {
+      continue;
+    }
+    names.push_back(c["name"].get<std::string>());
+  }
+  return names;
+}
+
+std::string list_chain_command(const std::string& chain) {
+  json cmd = {{"list", {{"chain", {{"family", "ip"}, {"table", kTable}, {"name", chain}}}}}};
+  return json{{"nftables", json::array({cmd})}}.dump();
+}
+
+NatObserved parse_pieces(const TableOutline& outline, const std::vector<std::string>& chains) {
+  // One document shaped like the JSON of `list table ip banger`, so that
+  // parse_items() reads it exactly as it reads that listing.
+  json table = {{"family", "ip"}, {"name", kTable}};
+  if (outline.flags.size() == 1) {
+    table["flags"] = outline.flags[0];  // libnftables' shape for one flag
+  } else if (!outline.flags.empty()) {
+    table["flags"] = outline.flags;
+  } else if (outline.has_flags) {
+    table["flags"] = "?";  // set, but named by nothing this libnftables knows
+  }
+  json items = json::array({json{{"table", table}}});
+  for (const std::string& text : chains) {
+    json doc = parse_doc(text);
+    for (json& item : doc["nftables"]) {
+      if (item.is_object() && (item.contains("metainfo") || item.contains("table"))) continue;
+      items.push_back(std::move(item));
+    }
+  }
+  NatObserved obs;
+  try {
+    obs = parse_items(json{{"nftables", std::move(items)}});
+  } catch (const json::exception& e) {
+    unexpected_json(e.what());
+  }
+  if (!outline.objects.empty()) {
+    std::vector<std::string>& drift = obs.rules_by_owner[""];
+    drift.insert(drift.end(), outline.objects.begin(), outline.objects.end());
+    std::sort(drift.begin(), drift.end());
+  }
+  return obs;
+}
+
 }  // namespace banger::nat
 
 namespace banger {

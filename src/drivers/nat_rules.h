@@ -41,4 +41,33 @@ std::string canonical(const std::string& chain, const std::string& body);
 /// is not an nft listing.
 NatObserved parse_listing(std::string_view json);
 
+// ---- reading a table that has flags -----------------------------------
+// libnftables 1.0.6 (Debian 12) prints the JSON of a table with exactly one
+// flag (e.g. "flags owner") from a jansson string it has already freed
+// (json.c table_flags_json(), json_unpack "[o]"; fixed upstream by "json: fix
+// use after free in table_flags_json()"): the listing then says "flags":
+// "<whatever reused that memory>", or under ASan stops in the middle. So
+// observe() asks for the JSON of a table with flags only chain by chain (which
+// prints no table object), and takes the table's own lines from the text
+// listing, which prints the flags correctly.
+
+/// The table's own lines in the text listing of `list table ip banger`.
+struct TableOutline {
+  std::vector<std::string> flags;    ///< as nft spells them: "owner", "dormant"
+  bool has_flags = false;            ///< a "flags" line, even one nft cannot name
+  std::vector<std::string> objects;  ///< "set NAME", "ct helper NAME", ...: all but chains
+};
+TableOutline parse_outline(std::string_view text);
+
+/// Names of the chains of table ip banger in the JSON of `list chains ip`.
+std::vector<std::string> chain_names(std::string_view chains_json);
+
+/// A JSON command listing one chain of table ip banger and its rules; JSON, so
+/// that any chain name is passed exactly.
+std::string list_chain_command(const std::string& chain);
+
+/// The same NatObserved that parse_listing() would give for the whole table,
+/// from its outline and the JSON listing of each of its chains.
+NatObserved parse_pieces(const TableOutline& outline, const std::vector<std::string>& chains);
+
 }  // namespace banger::nat

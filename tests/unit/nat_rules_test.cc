@@ -228,6 +228,60 @@ TEST(NatRules, EmptyTableAndBadJson) {
   EXPECT_THROW(nat::parse_listing(R"({"nftables":[{"chain":[1,2]}]})"), HostError);
 }
 
+// libnftables 1.0.6 prints the JSON of a one-flag table from freed memory,
+// so observe() reads such a table as text outline + chain-by-chain JSON. That
+// must give what parse_listing() gives for a correct whole-table listing.
+TEST(NatRules, FlaggedTableFromOutlineAndChainsEqualsWholeListing) {
+  // What `list table ip banger` printed (text, libnftables 1.0.6, measured).
+  const char* text =
+      "table ip banger { # progname driver_tests\n"
+      "\tflags owner\n"
+      "\tcomment \"hi\"\n"
+      "\n"
+      "\tct helper h1 {\n\t\ttype \"ftp\" protocol tcp\n\t\tl3proto ip\n\t}\n"
+      "\n"
+      "\tset s1 {\n\t\ttype ipv4_addr\n\t\telements = { 1.2.3.4 }\n\t}\n"
+      "\n"
+      "\tchain prerouting {\n"
+      "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
+      "\t\ttcp dport 1 dnat to 10.0.0.2\n"
+      "\t}\n"
+      "}\n";
+  const nat::TableOutline outline = nat::parse_outline(text);
+  EXPECT_TRUE(outline.has_flags);
+  EXPECT_EQ(outline.flags, std::vector<std::string>{"owner"});
+  EXPECT_EQ(outline.objects, (std::vector<std::string>{"ct helper h1", "set s1"}));
+  EXPECT_FALSE(nat::parse_outline("table ip banger {\n\tchain a {\n\t}\n}\n").has_flags);
+  EXPECT_EQ(nat::parse_outline("table ip banger {\n\tflags dormant,owner\n}\n").flags,
+            (std::vector<std::string>{"dormant", "owner"}));
+
+  const std::string chains_json =
+      R"({"nftables": [{"metainfo": {"version": "1.0.6"}},)"
+      R"( {"chain": {"family": "ip", "table": "banger", "name": "prerouting", "handle": 1}},)"
+      R"( {"chain": {"family": "ip", "table": "other", "name": "x", "handle": 1}},)"
+      R"( {"chain": {"family": "ip6", "table": "banger", "name": "y", "handle": 1}}]})";
+  EXPECT_EQ(nat::chain_names(chains_json), std::vector<std::string>{"prerouting"});
+  EXPECT_EQ(json::parse(nat::list_chain_command("a \"b\""))["nftables"][0]["list"]["chain"]["name"],
+            "a \"b\"");
+
+  const std::string chain = R"({"nftables": [{"metainfo": {"version": "1.0.6"}},
+{"chain": {"family": "ip", "table": "banger", "name": "prerouting", "handle": 1, "type": "nat", "hook": "prerouting", "prio": -100, "policy": "accept"}},
+{"rule": {"family": "ip", "table": "banger", "chain": "prerouting", "handle": 2, "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 1}}, {"dnat": {"addr": "10.0.0.2"}}]}}]})";
+  const NatObserved got = nat::parse_pieces(outline, {chain});
+  // The same table as a correct libnftables would list it whole.
+  json whole = json::parse(chain);
+  whole["nftables"].insert(whole["nftables"].begin() + 1,
+                           json::parse(R"({"table": {"family": "ip", "name": "banger",
+                                           "handle": 1, "flags": "owner"}})"));
+  whole["nftables"].push_back(json::parse(R"({"set": {"family": "ip", "name": "s1"}})"));
+  whole["nftables"].push_back(json::parse(R"({"ct helper": {"family": "ip", "name": "h1"}})"));
+  const NatObserved want = nat::parse_listing(whole.dump());
+  EXPECT_TRUE(got.table_exists);
+  EXPECT_EQ(got.rules_by_owner, want.rules_by_owner);
+  EXPECT_EQ(got.rules_by_owner.at("").size(), 4u);  // flag, rule, set, helper
+  EXPECT_THROW(nat::parse_pieces(outline, {"not json"}), HostError);
+}
+
 TEST(NatRules, BadValuesAreRejectedBeforeNft) {
   struct Case {
     const char* what;
