@@ -202,7 +202,7 @@ int run_get(const GetOptions& o, const GlobalOptions& g) {
   std::string name = o.target.size() > 1 ? o.target[1] : "";
   if (!require_root("get", g)) return kExitError;
   Session s(session_options(g, o.host, /*lock=*/false));
-  const ObservedState& obs = s.observe();
+  const ObservedState obs = s.observe_without_nat();
   bool wide = o.output == "wide";
   std::map<std::string, ReadyStatus> ready;
   if (!only || *only == Kind::VM) ready = readiness(obs, name);

@@ -35,15 +35,19 @@ std::string step_text(const StepDone& s) {
   const std::string& st = s.step;
   if (st == "bridge.ensure" || st == "bridge.delete") return "bridge " + s.object + " " + s.result;
   if (st == "tap.ensure") return "tap " + s.object + " " + s.result;
-  if (st == "vm.stop_for_restart") return "stopped for restart";
+  // "killed": the guest did not shut down within --grace.
+  const std::string killed = fact(s, "stop") == "killed" ? " (killed: no shutdown within --grace)" : "";
+  if (st == "vm.stop_for_restart") return "stopped for restart" + killed;
   if (st == "disk.remove") return "old disk removed";
   if (st == "disk.ensure") {
     return s.result == "grown" ? "disk grown to " + fact(s, "size") : "disk " + s.result + " by " + fact(s, "method");
   }
   if (st == "vm.start") return "started as " + fact(s, "runtime") + " (pid " + fact(s, "pid") + ", " + fact(s, "ip") + ")";
-  if (st == "vm.stop") return "stopped";
+  if (st == "vm.stop") return "stopped" + killed;
   if (st == "vm.reap") return "killed " + fact(s, "count") + " unrecorded process(es) of an interrupted run";
-  if (st == "vm.delete") return "process, tap " + fact(s, "tap") + ", disk and address " + fact(s, "ip") + " removed";
+  if (st == "vm.delete") {
+    return "process, tap " + fact(s, "tap") + ", disk and address " + fact(s, "ip") + " removed" + killed;
+  }
   if (st == "nat.sync") {
     return fact(s, "masquerades") + " masquerade and " + fact(s, "forwards") + " forward rule sets written";
   }

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "common/host_error.h"
+#include "common/profile.h"
 #include "drivers/vm_files.h"
 #include "drivers/firecracker_api.h"
 
@@ -70,6 +71,7 @@ VmHandle FirecrackerDriver::start(const VmLaunch& vm) {
   ProcessIdentity proc;
   try {
     // cwd = run dir: the VM must not pin whatever folder banger ran in.
+    profile::Scope p("firecracker.spawn");
     proc = spawn_detached({{binary_, "--api-sock", sock, "--id", vm.name}, log, dir, exit_status_file(dir)});
   } catch (const HostError& e) {
     unlink(sock.c_str());  // best effort: the spawn error is the one to report
@@ -94,8 +96,11 @@ VmHandle FirecrackerDriver::start(const VmLaunch& vm) {
                       " (log: " + log + ")" + tail);
     }
   };
-  step("wait for API",
-       [&] { api->wait_ready(kApiReadyTimeout, [&] { return is_running(proc); }); });
+  step("wait for API", [&] {
+    profile::Scope p("firecracker.wait_ready");
+    api->wait_ready(kApiReadyTimeout, [&] { return is_running(proc); });
+  });
+  profile::Scope configure("firecracker.configure");
   step("machine-config", [&] {
     api->put("/machine-config",
              json{{"vcpu_count", vm.vcpus}, {"mem_size_mib", vm.mem_mib}}.dump());
@@ -135,28 +140,46 @@ VmHandle FirecrackerDriver::start(const VmLaunch& vm) {
   return VmHandle{proc, sock, log};
 }
 
-void FirecrackerDriver::stop(const VmHandle& vm, std::chrono::milliseconds grace) {
+namespace {
+// SendCtrlAltDel: a guest with an i8042 controller reboots, and Firecracker
+// (which has no reboot) exits. False when not delivered: not booted yet, no
+// i8042, a hung API.
+bool send_ctrl_alt_del(const VmHandle& vm, std::chrono::milliseconds timeout) {
+  try {
+    FirecrackerApi api(vm.api_socket);
+    // A wedged VMM must not hold the call longer than the caller's wait.
+    api.set_timeout(std::max(timeout, std::chrono::milliseconds(1)));
+    api.put("/actions", json{{"action_type", "SendCtrlAltDel"}}.dump());
+    return true;
+  } catch (const HostError&) {
+    return false;
+  }
+}
+}  // namespace
+
+bool FirecrackerDriver::ask_stop(const VmHandle& vm) {
+  if (vm.api_socket.empty() || !is_running(vm.process)) return false;
+  return send_ctrl_alt_del(vm, std::chrono::seconds(1));
+}
+
+StopOutcome FirecrackerDriver::stop(const VmHandle& vm, std::chrono::milliseconds grace, bool asked) {
   using namespace std::chrono;
   const std::string who =
       "stopping firecracker (pid " + std::to_string(vm.process.pid) + ", log " + vm.log_path + ")";
   try {
     auto deadline = steady_clock::now() + grace;
-    if (grace > milliseconds(0) && !vm.api_socket.empty() && is_running(vm.process)) {
-      bool asked = false;
-      try {
-        FirecrackerApi api(vm.api_socket);
-        // A wedged VMM must not hold the API call longer than the grace.
-        api.set_timeout(grace);
-        api.put("/actions", json{{"action_type", "SendCtrlAltDel"}}.dump());
-        asked = true;
-      } catch (const HostError&) {
-        // Not booted yet, no i8042 in the guest, or a hung API: SIGKILL follows.
+    StopOutcome out = StopOutcome::Gone;
+    if (is_running(vm.process)) {
+      out = StopOutcome::Killed;
+      if (grace > milliseconds(0) && !vm.api_socket.empty()) {
+        if (!asked) asked = send_ctrl_alt_del(vm, grace);
+        auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
+        if (asked && left > milliseconds(0) && wait_for_exit(vm.process, left)) out = StopOutcome::Graceful;
       }
-      auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
-      if (asked && left > milliseconds(0)) wait_for_exit(vm.process, left);
     }
     kill_process(vm.process);  // a no-op when gone; reaps a zombie child of ours
     if (!vm.api_socket.empty()) remove_socket(vm.api_socket);
+    return out;
   } catch (const HostError& e) {
     throw HostError(who + ": " + e.what(), e.code());
   }

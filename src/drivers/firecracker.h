@@ -20,7 +20,8 @@ class FirecrackerDriver : public Hypervisor {
   explicit FirecrackerDriver(std::string binary) : binary_(std::move(binary)) {}
   const char* name() const override { return "firecracker"; }
   VmHandle start(const VmLaunch& vm) override;
-  void stop(const VmHandle& vm, std::chrono::milliseconds grace) override;
+  bool ask_stop(const VmHandle& vm) override;
+  StopOutcome stop(const VmHandle& vm, std::chrono::milliseconds grace, bool asked = false) override;
 
  private:
   std::string binary_;

@@ -131,9 +131,11 @@ void FirecrackerApi::wait_ready(std::chrono::milliseconds timeout,
                                 const std::function<bool()>& alive) {
   using namespace std::chrono;
   auto deadline = steady_clock::now() + timeout;
-  // The socket appears 6-60 ms after launch and refuses connects until
-  // listen(): poll, starting fast and backing off, instead of a fixed sleep.
-  auto pause = milliseconds(5);
+  // The socket appears some milliseconds after launch and refuses connects
+  // until listen(). A failed connect costs microseconds, so it is retried
+  // every millisecond: the answer comes within 1 ms of the VMM being ready.
+  // (An inotify watch on the folder was tried: closing an inotify instance
+  // waits for an SRCU grace period, 10 ms here, more than it saved.)
   auto saved = timeout_;
   std::string last_error = "no attempt made";
   for (;;) {
@@ -155,8 +157,7 @@ void FirecrackerApi::wait_ready(std::chrono::milliseconds timeout,
     // Rounded up, so that a timeout never ends before the time asked for.
     left = ceil<milliseconds>(deadline - steady_clock::now());
     if (left <= milliseconds(0)) break;
-    std::this_thread::sleep_for(std::min(pause, left));
-    pause = std::min(pause * 2, milliseconds(50));
+    std::this_thread::sleep_for(std::min(milliseconds(1), left));
   }
   throw HostError("Firecracker API on " + socket_ + " did not answer within " +
                   std::to_string(timeout.count()) + " ms (last error: " + last_error + ")");

@@ -30,6 +30,10 @@ struct VmHandle {
   std::string log_path;    ///< serial console and hypervisor log
 };
 
+/// How a stop ended: the process was already gone, the guest shut down
+/// within the grace period, or it was killed when the grace ran out.
+enum class StopOutcome { Gone, Graceful, Killed };
+
 class Hypervisor {
  public:
   virtual ~Hypervisor() = default;
@@ -37,9 +41,14 @@ class Hypervisor {
   /// Starts and boots the VM; on failure nothing is left running and the
   /// HostError names the step and the log file.
   virtual VmHandle start(const VmLaunch& vm) = 0;
+  /// Asks the guest to shut down (Ctrl-Alt-Del, the ACPI power button) and
+  /// returns at once: true when the ask was delivered. A delete asks every
+  /// VM first and then waits, so that the guests' shutdowns overlap.
+  virtual bool ask_stop(const VmHandle& vm) = 0;
   /// Graceful stop (e.g. SendCtrlAltDel), then SIGKILL after `grace`; removes
-  /// the socket. Absent is success.
-  virtual void stop(const VmHandle& vm, std::chrono::milliseconds grace) = 0;
+  /// the socket. Absent is success. With `asked` (ask_stop delivered it
+  /// already), only waits up to `grace` before the kill.
+  virtual StopOutcome stop(const VmHandle& vm, std::chrono::milliseconds grace, bool asked = false) = 0;
 };
 
 }  // namespace banger

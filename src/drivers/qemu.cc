@@ -177,7 +177,12 @@ VmHandle QemuDriver::start(const VmLaunch& vm) {
   return VmHandle{proc, qmp, log};
 }
 
-void QemuDriver::stop(const VmHandle& vm, std::chrono::milliseconds grace) {
+bool QemuDriver::ask_stop(const VmHandle& vm) {
+  return !vm.api_socket.empty() && is_running(vm.process) && qmp_command(vm.api_socket, "system_powerdown");
+}
+
+StopOutcome QemuDriver::stop(const VmHandle& vm, std::chrono::milliseconds grace, bool asked) {
+  StopOutcome out = StopOutcome::Gone;
   if (is_running(vm.process)) {
     // A guest that honours the power button powers off and QEMU exits
     // (-no-reboot); one that does not is killed after the grace period. The
@@ -188,13 +193,17 @@ void QemuDriver::stop(const VmHandle& vm, std::chrono::milliseconds grace) {
     bool gone = false;
     while (!gone && grace.count() > 0 && !vm.api_socket.empty()) {
       auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
-      if (left <= milliseconds(0) || !qmp_command(vm.api_socket, "system_powerdown")) break;
+      if (left <= milliseconds(0)) break;
+      if (!asked && !qmp_command(vm.api_socket, "system_powerdown")) break;
+      asked = false;  // pressed (by ask_stop or here); the next round presses again
       left = duration_cast<milliseconds>(deadline - steady_clock::now());
       gone = wait_for_exit(vm.process, std::clamp(left, milliseconds(0), milliseconds(1000)));
     }
+    out = gone ? StopOutcome::Graceful : StopOutcome::Killed;
     if (!gone) kill_process(vm.process);
   }
   if (!vm.api_socket.empty()) remove_socket(vm.api_socket);
+  return out;
 }
 
 }  // namespace banger

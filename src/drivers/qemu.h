@@ -22,7 +22,8 @@ class QemuDriver : public Hypervisor {
   QemuDriver(std::string binary, bool kvm) : binary_(std::move(binary)), kvm_(kvm) {}
   const char* name() const override { return "qemu"; }
   VmHandle start(const VmLaunch& vm) override;
-  void stop(const VmHandle& vm, std::chrono::milliseconds grace) override;
+  bool ask_stop(const VmHandle& vm) override;
+  StopOutcome stop(const VmHandle& vm, std::chrono::milliseconds grace, bool asked = false) override;
 
   /// The command line for `vm` (pure; tested on its own).
   static std::vector<std::string> command_line(const std::string& binary, const VmLaunch& vm,

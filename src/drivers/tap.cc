@@ -7,12 +7,15 @@
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
+#include <linux/rtnetlink.h>
 #include <sys/ioctl.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <random>
+#include <set>
 
 #include "common/host_error.h"
 #include "drivers/netlink_link.h"
@@ -169,6 +172,84 @@ void TapDriver::remove(const std::string& name) {
   check_is_tap(link.get(), name);
   int err = rtnl_link_delete(sk, link.get());
   if (err < 0 && !absent(err)) fail("netlink: cannot delete tap " + name, err);
+}
+
+namespace {
+
+struct CachePut {
+  void operator()(nl_cache* c) const { nl_cache_free(c); }
+};
+
+// A group number that no link has now: the delete takes exactly the links
+// moved into it. Random, so that two bangers (or a crash's leftovers) do not
+// pick the same; 0 is every link's default group and is never used.
+uint32_t unused_group(nl_cache* links) {
+  std::set<uint32_t> used;
+  for (nl_object* o = nl_cache_get_first(links); o; o = nl_cache_get_next(o)) {
+    used.insert(rtnl_link_get_group(reinterpret_cast<rtnl_link*>(o)));
+  }
+  std::random_device rd;
+  for (;;) {
+    uint32_t g = rd() | 0x10000u;
+    if (!used.count(g)) return g;
+  }
+}
+
+int delete_group(nl_sock* sk, uint32_t group) {
+  std::unique_ptr<nl_msg, decltype(&nlmsg_free)> msg(nlmsg_alloc_simple(RTM_DELLINK, NLM_F_REQUEST), &nlmsg_free);
+  if (!msg) return -NLE_NOMEM;
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;  // ifi_index 0: the kernel selects by group
+  int err = nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO);
+  if (err < 0) return err;
+  err = nla_put_u32(msg.get(), IFLA_GROUP, group);
+  if (err < 0) return err;
+  err = nl_send_auto(sk, msg.get());
+  if (err < 0) return err;
+  return nl_wait_for_ack(sk);
+}
+
+}  // namespace
+
+std::map<std::string, std::string> TapDriver::remove_many(const std::vector<std::string>& names) {
+  std::map<std::string, std::string> failed;
+  nl_sock* sk = nl_.sock();
+  nl_cache* raw = nullptr;
+  int err = rtnl_link_alloc_cache(sk, AF_UNSPEC, &raw);
+  if (err < 0) fail("netlink: cannot list links to delete taps", err);
+  std::unique_ptr<nl_cache, CachePut> links(raw);
+  const uint32_t group = unused_group(links.get());
+  std::vector<std::string> grouped;
+  for (const std::string& name : names) {
+    try {
+      check_name("tap", name);
+      LinkPtr link(rtnl_link_get_by_name(links.get(), name.c_str()));
+      if (!link) continue;  // absent: done
+      check_is_tap(link.get(), name);
+      LinkPtr change(rtnl_link_alloc());
+      if (!change) throw HostError("tap " + name + ": out of memory");
+      rtnl_link_set_group(change.get(), group);
+      err = rtnl_link_change(sk, link.get(), change.get(), 0);
+      if (absent(err)) continue;
+      if (err < 0) fail("netlink: cannot mark tap " + name + " for deletion", err);
+      grouped.push_back(name);
+    } catch (const HostError& e) {
+      failed[name] = e.what();
+    }
+  }
+  if (grouped.empty()) return failed;
+  err = delete_group(sk, group);
+  if (err >= 0 || absent(err)) return failed;
+  // Refused as a group (a link without a delete operation joined it?):
+  // one by one, so that each tap gets its own answer.
+  for (const std::string& name : grouped) {
+    try {
+      remove(name);
+    } catch (const HostError& e) {
+      failed[name] = e.what();
+    }
+  }
+  return failed;
 }
 
 std::string tap_name_for(const std::string& vm_name) {

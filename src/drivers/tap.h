@@ -3,7 +3,9 @@
 // TUNSETIFF (a running VM holds it: EBUSY); it is fixed through netlink.
 #pragma once
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include "drivers/netlink.h"
 #include "drivers/op_result.h"
@@ -21,6 +23,15 @@ class TapDriver {
   OpResult ensure(const TapSpec& spec, const LinkSnapshot& seen);
   /// Deletes the tap; absent is success.
   void remove(const std::string& name);
+  /// Deletes several taps in one kernel call. The kernel waits for an RCU
+  /// barrier once per delete request (about 17 ms here, whatever the
+  /// number of links): 100 taps took 1.7 s one by one and 64 ms as a
+  /// group. Each tap is moved into a link group that no other link uses,
+  /// and that group is deleted (RTM_DELLINK with IFLA_GROUP, as `ip link
+  /// delete group N`). Returns the taps that could not be deleted, each
+  /// with its error; absent ones are success, a link that is not a tap
+  /// is refused and left alone.
+  std::map<std::string, std::string> remove_many(const std::vector<std::string>& names);
 
  private:
   Netlink& nl_;

@@ -1,6 +1,7 @@
 #include "reconciler/host_reconciler.h"
 
 #include "common/fault.h"
+#include "common/profile.h"
 
 #include "reconciler/applied_spec.h"
 
@@ -21,6 +22,7 @@
 #include "drivers/netlink.h"
 #include "drivers/process.h"
 #include "drivers/sysctl.h"
+#include "drivers/tap.h"
 #include "reconciler/nat_target.h"
 #include "reconciler/source_path.h"
 
@@ -31,6 +33,11 @@ namespace banger {
 HostReconciler::HostReconciler(Store& store, HostOptions opts)
     : store_(store),
       opts_(std::move(opts)),
+      tap_deletes_([this](const std::vector<std::string>& taps) {
+        std::lock_guard lock(net_mu_);
+        Netlink nl;
+        return TapDriver(nl).remove_many(taps);
+      }),
       artifacts_(opts_.state_dir, opts_.download),
       disks_(store_, opts_.state_dir) {}
 HostReconciler::~HostReconciler() = default;
@@ -90,8 +97,14 @@ ObservedState HostReconciler::records() {
   return o;
 }
 
-ObservedState HostReconciler::observe() {
-  ObservedState o = records();
+ObservedState HostReconciler::observe(bool with_nat) {
+  profile::Scope whole("observe");
+  ObservedState o;
+  {
+    profile::Scope p("observe.records");
+    o = records();
+  }
+  profile::Scope host_phase("observe.host");
   for (const auto& [name, rt] : o.runtimes) {
     ProcessIdentity p{static_cast<pid_t>(rt.pid), rt.start_time, rt.exe};
     if (is_running(p)) {
@@ -101,8 +114,14 @@ ObservedState HostReconciler::observe() {
     }
   }
   o.now_ms = now_ms();
-  o.disk_host = disks_.observe();
-  o.hypervisors = observe_hypervisors(opts_);
+  {
+    profile::Scope p("observe.disks");
+    o.disk_host = disks_.observe();
+  }
+  {
+    profile::Scope p("observe.hypervisors");
+    o.hypervisors = observe_hypervisors(opts_);
+  }
   {
     std::lock_guard lock(disk_host_mu_);
     seen_disks_ = o.disk_host;
@@ -121,18 +140,24 @@ ObservedState HostReconciler::observe() {
     if (::stat(rec.disk_path.c_str(), &st) == 0) o.disks_present.insert(name);
   }
   {
+    profile::Scope p("observe.links");
     std::lock_guard lock(net_mu_);
     Netlink nl;
     o.links = nl.dump();
     seen_links_ = o.links;
   }
-  o.nat = nat_.observe();
+  if (with_nat) {
+    profile::Scope p_nat("observe.nat");
+    o.nat = nat_.observe();
+  }
   o.ip_forward = ipv4_forwarding_enabled();
   return o;
 }
 
 ActionOutcome HostReconciler::run(const Action& a, const Plan& plan, const DesiredState& d) {
+  const auto t0 = std::chrono::steady_clock::now();
   ActionOutcome out = dispatch(a, plan, d);
+  if (profile::enabled()) profile::add(std::string("action.") + to_string(a.type), std::chrono::steady_clock::now() - t0);
   // Done without an error: whatever an earlier run left unfinished for this
   // resource is finished (or, for a delete, moot). Host-wide actions carry
   // no owner of their own.

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "reconciler/plan.h"
 #include "reconciler/runtime_choice.h"
 #include "reconciler/journaled.h"
+#include "reconciler/tap_batch.h"
 #include "state/store.h"
 
 namespace banger {
@@ -51,7 +53,13 @@ class HostReconciler {
 
   /// One netlink dump, one nft listing, one pass over recorded processes,
   /// one dm listing and one pass over loop devices, plus the store.
-  ObservedState observe();
+  /// Without `with_nat`, no nft listing: `nat` stays empty.
+  ObservedState observe(bool with_nat = true);
+  /// Before the plan's actions: asks every VM the plan stops (deletes,
+  /// restarts, state: Stopped) to shut down, all at once, so that the
+  /// guests' shutdowns overlap and each stop then only waits out what is
+  /// left of its grace (stop_asks.cc).
+  void begin(const Plan& plan, const DesiredState& desired);
   /// Carries out one action of `plan` (thread-safe; called by the executor).
   ActionOutcome run(const Action& a, const Plan& plan, const DesiredState& desired);
 
@@ -101,7 +109,12 @@ class HostReconciler {
   ObservedState records();
   /// The NAT ruleset this plan converges to, from the store as it is now.
   NatRuleset target_rules(const DesiredState& d, const Plan& plan);
-  void stop_vm(const std::string& name);
+  /// Stops the VM's recorded process (graceful, then killed after the
+  /// grace: counted from begin()'s ask when there was one).
+  StopOutcome stop_vm(const std::string& name);
+  /// VMs begin() asked to shut down, and when (under asked_mu_).
+  std::mutex asked_mu_;
+  std::map<std::string, std::chrono::steady_clock::time_point> asked_;
   /// Kills every process under the VM's run dir that its runtime record does
   /// not name: a hypervisor started by a run that died before recording it.
   /// Returns how many.
@@ -133,6 +146,8 @@ class HostReconciler {
   Store& store_;
   HostOptions opts_;
   std::mutex net_mu_;    ///< link changes are serialized: bridge before its taps, no racing dumps
+  /// Deletes of taps from concurrent delete_vm calls, sent as one request.
+  TapBatch tap_deletes_;
   NatDriver nat_;
   ArtifactStore artifacts_;  ///< one per run: its per-hash locks make same-hash downloads share one
   /// Links as of the last observe(). Drivers trust it to skip work that is

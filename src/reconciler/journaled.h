@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "common/fault.h"
+#include "common/profile.h"
 #include "state/store.h"
 
 namespace banger {
@@ -29,12 +30,15 @@ auto journaled_change(Store& store, const std::string& action, const std::string
   const std::string step = type + "." + action;
   int64_t entry = with_store(store, [&] { return store.journal_begin(action, type, id, owner); });
   fault_point("before", step);
+  const auto t0 = std::chrono::steady_clock::now();
   if constexpr (std::is_void_v<decltype(fn())>) {
     fn();
+    if (profile::enabled()) profile::add("host." + step, std::chrono::steady_clock::now() - t0);
     fault_point("after", step);
     with_store(store, [&] { store.journal_end(entry); });
   } else {
     auto result = fn();
+    if (profile::enabled()) profile::add("host." + step, std::chrono::steady_clock::now() - t0);
     fault_point("after", step);
     with_store(store, [&] { store.journal_end(entry); });
     return result;

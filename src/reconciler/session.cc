@@ -1,5 +1,7 @@
 #include "reconciler/session.h"
 
+#include "common/profile.h"
+
 namespace banger {
 
 Session::Session(SessionOptions opts) : opts_(std::move(opts)) {
@@ -23,6 +25,8 @@ const ObservedState& Session::observe() {
   return *observed_;
 }
 
+ObservedState Session::observe_without_nat() { return host_->observe(/*with_nat=*/false); }
+
 Plan Session::plan_apply(const DesiredState& desired, bool prune) {
   DiffOptions opts;
   opts.prune = prune;
@@ -30,7 +34,14 @@ Plan Session::plan_apply(const DesiredState& desired, bool prune) {
 }
 
 Plan Session::plan_apply(const DesiredState& desired, const DiffOptions& opts) {
-  return make_plan(compute_diff(desired, observe(), opts), desired);
+  const ObservedState& o = observe();
+  Diff diff;
+  {
+    profile::Scope p("diff");
+    diff = compute_diff(desired, o, opts);
+  }
+  profile::Scope p("plan");
+  return make_plan(std::move(diff), desired);
 }
 
 Plan Session::plan_delete(const std::set<ResourceKey>& keys) {
@@ -39,6 +50,8 @@ Plan Session::plan_delete(const std::set<ResourceKey>& keys) {
 
 ExecutionReport Session::execute(const Plan& plan, const DesiredState& desired,
                                  const std::atomic<bool>& stop, const ProgressFn& progress) {
+  profile::Scope p("execute");
+  host_->begin(plan, desired);
   ExecutionReport r = banger::execute(
       plan, [&](const Action& a) { return host_->run(a, plan, desired); }, opts_.workers, stop,
       progress);

@@ -23,7 +23,7 @@ struct SessionOptions {
   std::chrono::milliseconds lock_timeout{0};  ///< 0: wait as long as it takes
   std::string command = "banger";             ///< "banger apply": who holds the lock, for a waiting run
   std::function<void(const std::string& holder)> on_lock_wait;
-  int workers = 4;
+  int workers = 8;
 };
 
 class Session {
@@ -33,6 +33,10 @@ class Session {
   ~Session();
 
   const ObservedState& observe();  ///< cached after the first call
+  /// What `get` shows: the records, processes, links and disks, without the
+  /// nft listing (the costliest read at a thousand forwards, and get shows
+  /// no rule). Not cached: observe() after it reads everything.
+  ObservedState observe_without_nat();
   Plan plan_apply(const DesiredState& desired, bool prune);
   /// As above with every diff option (the watcher's prune scope).
   Plan plan_apply(const DesiredState& desired, const DiffOptions& opts);

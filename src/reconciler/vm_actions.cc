@@ -10,6 +10,7 @@
 
 #include "common/fault.h"
 #include "common/host_error.h"
+#include "common/profile.h"
 #include "drivers/disk.h"
 #include "drivers/firecracker.h"
 #include "drivers/qemu.h"
@@ -33,6 +34,14 @@ std::unique_ptr<Hypervisor> HostReconciler::hypervisor_for(const VM& vm, std::st
   return std::make_unique<FirecrackerDriver>(c.binary);
 }
 
+namespace {
+// How a stop ended, for the report: "stop": "killed" when the grace ran out.
+std::map<std::string, std::string> stop_facts(StopOutcome o) {
+  if (o == StopOutcome::Killed) return {{"stop", "killed"}};
+  return {{"stop", o == StopOutcome::Graceful ? "graceful" : "gone"}};
+}
+}  // namespace
+
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -49,27 +58,48 @@ void HostReconciler::record_restart(const std::string& name, const VmRuntime& rt
   });
 }
 
-void HostReconciler::stop_vm(const std::string& name) {
+StopOutcome HostReconciler::stop_vm(const std::string& name) {
   auto rt = locked([&] { return store_.runtime(name); });
-  if (!rt) return;
+  if (!rt) return StopOutcome::Gone;
   VmHandle h{{static_cast<pid_t>(rt->pid), rt->start_time, rt->exe}, rt->api_socket, rt->log_path};
+  // Asked by begin(): the grace runs from then, and the ask is not repeated.
+  std::chrono::milliseconds grace = opts_.stop_grace;
+  bool asked = false;
+  {
+    std::lock_guard lock(asked_mu_);
+    if (auto it = asked_.find(name); it != asked_.end()) {
+      using namespace std::chrono;
+      asked = true;
+      grace = std::max(milliseconds(0), duration_cast<milliseconds>(it->second + grace - steady_clock::now()));
+      asked_.erase(it);
+    }
+  }
+  StopOutcome out = StopOutcome::Gone;
   journaled("stop", "process", std::to_string(rt->pid), "VM/" + name, [&] {
     // Stop works from the recorded handle; the binary path is not needed.
     if (rt->hypervisor == "qemu") {
-      QemuDriver("", false).stop(h, opts_.stop_grace);
+      out = QemuDriver("", false).stop(h, grace, asked);
     } else {
-      FirecrackerDriver("").stop(h, opts_.stop_grace);
+      out = FirecrackerDriver("").stop(h, grace, asked);
     }
   });
+  if (asked && out == StopOutcome::Gone) out = StopOutcome::Graceful;  // it went when asked
   // The reaper writes the exit status once the process is gone; wait for it
   // (briefly) so that nothing writes into the run dir after it is removed.
   const std::string status = exit_status_file(vm_run_dir(name));
-  for (int i = 0; i < 100 && !fs::exists(status); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  {
+    // The reaper renames its file into place within moments of the
+    // process's end, which stop() has waited for: a 1 ms poll finds it at
+    // once (an inotify watch would cost 10 ms to close).
+    profile::Scope wait("vm.stop.exit_status");
+    for (int i = 0; i < 2000 && !fs::exists(status); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   std::error_code ec;
   fs::remove(status, ec);  // a deliberate stop is not an exit to restart from
   locked([&] {
     store_.delete_runtime(name);
   });
+  return out;
 }
 
 int HostReconciler::reap_unrecorded(const std::string& name) {
@@ -112,9 +142,7 @@ VmRuntime HostReconciler::start_vm(const VM& vm, const VmRecord& rec, const Desi
   launch.mem_mib = vm.memory.value / MiB;
   launch.tap = rec.tap;
   launch.mac = rec.mac;
-  locked([&] {
-    store_.record_owned({"rundir", launch.run_dir, "VM/" + vm.name()});
-  });
+  // The run dir was recorded with the VM (vm_record_step).
   VmHandle h = journaled("start", "process", vm.name(), "VM/" + vm.name(), [&] { return hv->start(launch); });
   VmRuntime rt{vm.name(), h.process.pid, h.process.start_time, h.process.exe, h.api_socket,
                h.log_path, hv->name(), static_cast<int64_t>(std::time(nullptr)), accel};
@@ -129,8 +157,8 @@ VmRuntime HostReconciler::start_vm(const VM& vm, const VmRecord& rec, const Desi
 // Their names (vm.record, vm.stop_for_restart, tap.ensure, disk.ensure,
 // vm.process) are what logs and errors can point at.
 
-// vm.record: records first (address, sticky; MAC; tap and disk names), so
-// that everything made after them is already owned.
+// vm.record: records first (address, sticky; MAC; tap, disk and run dir),
+// in one synced commit, so that everything made after them is already owned.
 VmRecord HostReconciler::vm_record_step(const VmStep& s) {
   return locked([&] {
     VmRecord r;
@@ -144,6 +172,7 @@ VmRecord HostReconciler::vm_record_step(const VmStep& s) {
                        old ? old->disk_path : disk_path(s.name)};
           store_.record_owned({"tap", r.tap, s.owner});
           store_.record_owned({"disk", r.disk_path, s.owner});
+          store_.record_owned({"rundir", vm_run_dir(s.name), s.owner});
           store_.put_vm(r);
         },
         Store::Sync::Full);
@@ -158,8 +187,7 @@ void HostReconciler::vm_stop_for_restart_step(const VmStep& s, ActionOutcome& di
   const Change* c = s.change;
   const bool replace = c && c->type == ChangeType::Replace;
   if (c && c->stop_first && locked([&] { return store_.runtime(s.name).has_value(); })) {
-    stop_vm(s.name);
-    did.add({"vm.stop_for_restart", "", "stopped", {}});
+    did.add({"vm.stop_for_restart", "", "stopped", stop_facts(stop_vm(s.name))});
   }
   if (replace) {
     disks_.remove(s.name, s.owner);
@@ -169,10 +197,13 @@ void HostReconciler::vm_stop_for_restart_step(const VmStep& s, ActionOutcome& di
 
 // tap.ensure: the VM's tap on its network's bridge.
 void HostReconciler::tap_ensure_step(const VmStep& s, const VmRecord& rec, ActionOutcome& did) {
-  std::lock_guard lock(net_mu_);
-  Netlink nl;
-  OpResult r = journaled("ensure", "tap", rec.tap, s.owner,
-                         [&] { return TapDriver(nl).ensure({rec.tap, s.net.bridge.value}, seen_links_); });
+  // net_mu_ only around the kernel calls: held across the journal's store
+  // writes, it made every other worker's tap wait for this one's commit.
+  OpResult r = journaled("ensure", "tap", rec.tap, s.owner, [&] {
+    std::lock_guard lock(net_mu_);
+    Netlink nl;
+    return TapDriver(nl).ensure({rec.tap, s.net.bridge.value}, seen_links_);
+  });
   if (r != OpResult::Unchanged) did.add({"tap.ensure", rec.tap, to_string(r), {}});
 }
 
@@ -214,8 +245,7 @@ void HostReconciler::vm_process_step(const VmStep& s, const VmRecord& rec, const
     did.add({"vm.start", "", "started",
              {{"runtime", started.label()}, {"pid", std::to_string(started.pid)}, {"ip", rec.ip}}});
   } else if (!want_running && alive) {
-    stop_vm(s.name);
-    did.add({"vm.stop", "", "stopped", {}});
+    did.add({"vm.stop", "", "stopped", stop_facts(stop_vm(s.name))});
   }
 }
 
@@ -231,11 +261,25 @@ ActionOutcome HostReconciler::ensure_vm(const Action& a, const Change* c, const 
 
   const VmStep s{*vm, *net, *image, c, a.key.str(), vm->name()};
   ActionOutcome did;
-  VmRecord rec = vm_record_step(s);
+  VmRecord rec;
+  {
+    profile::Scope p("vm.record");
+    rec = vm_record_step(s);
+  }
   vm_stop_for_restart_step(s, did);
-  tap_ensure_step(s, rec, did);
-  disk_ensure_step(s, rec, did);
-  vm_process_step(s, rec, d, did);
+  {
+    profile::Scope p("vm.tap");
+    tap_ensure_step(s, rec, did);
+  }
+  {
+    profile::Scope p("vm.disk");
+    disk_ensure_step(s, rec, did);
+  }
+  {
+    profile::Scope p("vm.process");
+    vm_process_step(s, rec, d, did);
+  }
+  profile::Scope p("vm.resource_record");
   record(a.key, d);
   if (did.steps.empty()) did.note = c && c->type != ChangeType::Repair ? "record updated" : "up to date";
   return did;
@@ -244,16 +288,15 @@ ActionOutcome HostReconciler::ensure_vm(const Action& a, const Change* c, const 
 ActionOutcome HostReconciler::delete_vm(const std::string& name) {
   const std::string owner = "VM/" + name;
   auto rec = locked([&] { return store_.vm(name); });
-  stop_vm(name);
-  reap_unrecorded(name);
+  StopOutcome stopped;
+  {
+    profile::Scope p("vm.delete.stop");
+    stopped = stop_vm(name);
+    reap_unrecorded(name);
+  }
   if (rec) {
-    {
-      std::lock_guard lock(net_mu_);
-      Netlink nl;
-      journaled("delete", "tap", rec->tap, owner, [&] {
-        TapDriver(nl).remove(rec->tap);
-      });
-    }
+    journaled("delete", "tap", rec->tap, owner, [&] { tap_deletes_.remove(rec->tap); });
+    profile::Scope p("vm.delete.disk");
     disks_.remove(name, owner);
   }
   // The run dir is forgotten only once it is gone: a record kept is a
@@ -277,7 +320,10 @@ ActionOutcome HostReconciler::delete_vm(const std::string& name) {
     });
   });
   if (!rec) return ActionOutcome::noted("deleted");
-  return ActionOutcome{{{"vm.delete", "", "removed", {{"tap", rec->tap}, {"ip", rec->ip}}}}, ""};
+  auto facts = stop_facts(stopped);
+  facts["tap"] = rec->tap;
+  facts["ip"] = rec->ip;
+  return ActionOutcome{{{"vm.delete", "", "removed", facts}}, ""};
 }
 
 }  // namespace banger

@@ -116,7 +116,7 @@ class Store {
   int tx_depth_ = 0;
   bool synced_ = false;  ///< the open outer transaction commits with synchronous=FULL
   int64_t durable_commits_ = 0;
-  /// fn in a synced transaction (record_owned, journal_begin).
+  /// fn in a synced transaction (record_owned).
   void durable_write(const std::function<void()>& fn);
   void restore_sync();
 };
