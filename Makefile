@@ -99,7 +99,7 @@ unit: build
 bench: build
 	$(BUILD)/bench_validate 1000
 	$(BUILD)/bench_validate_memory 21
-	$(BUILD)/bench_apply $(BUILD)/banger $(BUILD)/tests/fake-firecracker 100 1000
+	$(BUILD)/bench_apply $(BUILD)/banger $(BUILD)/tests/fake-firecracker bench/shell_peer.sh 100 300 1000
 	$(BUILD)/bench_watch $(BUILD)/banger $(BUILD)/tests/fake-firecracker 20 100
 	$(BUILD)/bench_artifacts 256 1024
 	$(SUDO) bench/run_disk_bench.sh $(BUILD) 100

@@ -1,34 +1,51 @@
-// Applies N VMs (with a port forward each) on the fake Firecracker inside a
-// private network namespace, then prints: apply time, no-op diff time, get
-// time, and banger's peak RSS for each. Needs root (unshare, taps, nftables).
-// Usage: bench_apply BANGER_BIN FAKE_FIRECRACKER_BIN [N...]   (default N: 100 1000)
+// banger against the shell way, side by side in one run, on the same
+// Firecracker double, inside one private network namespace. For each N:
+//   - the double's floor: N doubles started and configured (5 API calls
+//     each) by a minimal C++ driver, two at a time (2 cores); the CPU the
+//     doubles themselves used is what no driver can go below;
+//   - banger: apply, no-op diff, get, no-op apply, graceful delete;
+//   - bench/shell_peer.sh: one ip/nft/curl process per object, up, then
+//     graceful down one VM at a time (what the imperative daemon did).
+// Prints one table. Needs root (unshare, taps, nftables).
+// Usage: bench_apply BANGER_BIN FAKE_FIRECRACKER_BIN SHELL_PEER [N...]   (default N: 100 300 1000)
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace fs = std::filesystem;
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
 struct Run {
   int status = -1;
   double seconds = 0;
   long max_rss_kib = 0;
+  bool ok() const { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
 };
 
-// Runs argv with stdout/stderr to `log`, returning its time and peak RSS.
+// Runs argv with stdout/stderr appended to `log`; its time and peak RSS.
 Run run(const std::vector<std::string>& argv, const std::string& log) {
-  auto t0 = std::chrono::steady_clock::now();
+  auto t0 = Clock::now();
   pid_t pid = fork();
   if (pid == 0) {
     int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
@@ -43,7 +60,7 @@ Run run(const std::vector<std::string>& argv, const std::string& log) {
   Run r;
   rusage ru{};
   wait4(pid, &r.status, 0, &ru);
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.seconds = since(t0);
   r.max_rss_kib = ru.ru_maxrss;
   return r;
 }
@@ -66,28 +83,135 @@ void write_manifests(const fs::path& dir, int n) {
   }
 }
 
+// --- the double's floor --------------------------------------------------------
+
+// One HTTP request on a fresh connection; true on a 2xx answer.
+bool http_put(const std::string& sock, const std::string& path, const std::string& body) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, sock.c_str(), sizeof addr.sun_path - 1);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return false;
+  }
+  std::string req = (body.empty() ? "GET " : "PUT ") + path + " HTTP/1.1\r\nHost: localhost\r\n";
+  if (!body.empty()) {
+    req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  }
+  req += "\r\n" + body;
+  bool ok = write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size());
+  char buf[512];
+  ssize_t n = ok ? read(fd, buf, sizeof buf - 1) : -1;
+  close(fd);
+  if (n < 12) return false;
+  buf[n] = 0;
+  return std::strncmp(buf + 9, "2", 1) == 0;
+}
+
+struct Floor {
+  double wall = 0;
+  double double_cpu = 0;  ///< user+system CPU of the doubles themselves
+  bool ok = true;
+};
+
+// N doubles, started and configured like a VM, two lanes at a time.
+Floor measure_floor(const std::string& fake, const fs::path& dir, int n) {
+  fs::create_directories(dir);
+  std::vector<pid_t> pids(static_cast<size_t>(n), 0);
+  std::atomic<int> next{0};
+  std::atomic<bool> ok{true};
+  auto t0 = Clock::now();
+  auto lane = [&] {
+    for (int i = next++; i < n; i = next++) {
+      const std::string sock = (dir / ("fc-" + std::to_string(i) + ".sock")).string();
+      pid_t pid = fork();
+      if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl(fake.c_str(), fake.c_str(), "--api-sock", sock.c_str(), "--id", ("vm-" + std::to_string(i)).c_str(),
+              static_cast<char*>(nullptr));
+        _exit(127);
+      }
+      pids[static_cast<size_t>(i)] = pid;
+      auto deadline = Clock::now() + std::chrono::seconds(5);
+      while (!http_put(sock, "/", "") && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::microseconds(200));
+      const std::string img = (dir / "img").string();
+      bool good = http_put(sock, "/machine-config", R"({"vcpu_count": 1, "mem_size_mib": 128})") &&
+                  http_put(sock, "/boot-source", R"({"kernel_image_path": ")" + img + R"(", "boot_args": "console=ttyS0"})") &&
+                  http_put(sock, "/drives/rootfs", R"({"drive_id": "rootfs", "path_on_host": ")" + img +
+                                                       R"(", "is_root_device": true, "is_read_only": false})") &&
+                  http_put(sock, "/network-interfaces/eth0", R"({"iface_id": "eth0", "host_dev_name": "lo"})") &&
+                  http_put(sock, "/actions", R"({"action_type": "InstanceStart"})");
+      if (!good) ok = false;
+    }
+  };
+  { std::ofstream(dir / "img") << "x"; }
+  std::thread other(lane);
+  lane();
+  other.join();
+  Floor f;
+  f.wall = since(t0);
+  f.ok = ok;
+  for (pid_t p : pids) {
+    if (p > 0) kill(p, SIGKILL);
+  }
+  for (pid_t p : pids) {
+    if (p > 0) waitpid(p, nullptr, 0);
+  }
+  rusage ru{};
+  getrusage(RUSAGE_CHILDREN, &ru);  // the doubles are this process's only children so far
+  f.double_cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                 static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  fs::remove_all(dir);
+  return f;
+}
+
+double children_cpu() {
+  rusage ru{};
+  getrusage(RUSAGE_CHILDREN, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 3) {
-    std::fprintf(stderr, "usage: %s BANGER_BIN FAKE_FIRECRACKER_BIN [N...]\n", argv[0]);
+  if (argc < 4) {
+    std::fprintf(stderr, "usage: %s BANGER_BIN FAKE_FIRECRACKER_BIN SHELL_PEER [N...]\n", argv[0]);
     return 2;
   }
   if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
     std::fprintf(stderr, "bench_apply needs root (a private network namespace)\n");
     return 2;
   }
-  std::string banger = argv[1], fake = argv[2];
+  const std::string banger = argv[1], fake = argv[2], peer = argv[3];
   std::vector<int> sizes;
-  for (int i = 3; i < argc; ++i) sizes.push_back(std::atoi(argv[i]));
-  if (sizes.empty()) sizes = {100, 1000};
-  std::printf("%8s %12s %12s %12s %14s %14s\n", "VMs", "apply s", "diff s", "get s", "apply RSS MiB",
-              "diff RSS MiB");
+  for (int i = 4; i < argc; ++i) sizes.push_back(std::atoi(argv[i]));
+  if (sizes.empty()) sizes = {100, 300, 1000};
+
+  struct Row {
+    int n;
+    Floor floor;
+    Run apply, diff, get, noop, del, sh_up, sh_down;
+    double double_cpu_banger = 0;
+  };
+  std::vector<Row> rows;
   int rc = 0;
   for (int n : sizes) {
+    Row r{};
+    r.n = n;
     fs::path dir = fs::temp_directory_path() / ("banger-bench-" + std::to_string(getpid()) + "-" + std::to_string(n));
+    // The floor first: getrusage(RUSAGE_CHILDREN) then holds only the doubles.
+    double cpu0 = children_cpu();
+    r.floor = measure_floor(fake, dir / "floor", n);
+    r.floor.double_cpu -= cpu0;
     write_manifests(dir, n);
-    std::vector<std::string> common = {"--state-dir", (dir / "state").string(), "--run-dir", (dir / "run").string()};
+    // As installed: state on disk, the run dir (sockets, logs) on tmpfs.
+    const fs::path run_dir = fs::path(fs::is_directory("/run") ? "/run" : "/tmp") / dir.filename();
+    std::vector<std::string> common = {"--state-dir", (dir / "state").string(), "--run-dir", run_dir.string()};
     auto cmd = [&](std::vector<std::string> a, bool fc) {
       std::vector<std::string> v{banger};
       v.insert(v.end(), a.begin(), a.end());
@@ -95,23 +219,46 @@ int main(int argc, char** argv) {
       if (fc) v.insert(v.end(), {"--firecracker", fake, "-q"});
       return v;
     };
-    std::string log = (dir / "bench.log").string();
-    Run apply = run(cmd({"apply", "-f", (dir / "m").string()}, true), log);
-    Run diff = run(cmd({"diff", "-f", (dir / "m").string()}, true), log);
-    Run get = run(cmd({"get", "vms"}, false), log);
-    Run del = run(cmd({"delete", "-f", (dir / "m").string()}, true), log);
-    bool ok = WEXITSTATUS(apply.status) == 0 && WEXITSTATUS(diff.status) == 0 && WEXITSTATUS(get.status) == 0 &&
-              WEXITSTATUS(del.status) == 0;
-    std::printf("%8d %12.2f %12.2f %12.2f %14.1f %14.1f%s\n", n, apply.seconds, diff.seconds, get.seconds,
-                apply.max_rss_kib / 1024.0, diff.max_rss_kib / 1024.0, ok ? "" : "  (FAILED: see log)");
-    std::printf("%8s delete of everything: %.2f s\n", "", del.seconds);
-    std::fflush(stdout);
+    const std::string log = (dir / "bench.log").string();
+    const std::string m = (dir / "m").string();
+    r.apply = run(cmd({"apply", "-f", m}, true), log);
+    r.diff = run(cmd({"diff", "-f", m}, true), log);
+    r.get = run(cmd({"get", "vms"}, false), log);
+    r.noop = run(cmd({"apply", "-f", m}, true), log);
+    r.del = run(cmd({"delete", "-f", m}, true), log);
+    const std::string sh_dir = (dir / "shell").string();
+    fs::create_directories(sh_dir);
+    r.sh_up = run({"/bin/bash", peer, "up", sh_dir, std::to_string(n), fake, (dir / "vmlinux").string(),
+                   (dir / "rootfs.ext4").string()},
+                  log);
+    r.sh_down = run({"/bin/bash", peer, "down", sh_dir, std::to_string(n), "5000"}, log);
+    bool ok = r.floor.ok && r.apply.ok() && r.diff.ok() && r.get.ok() && r.noop.ok() && r.del.ok() && r.sh_up.ok() &&
+              r.sh_down.ok();
     if (!ok) {
-      std::printf("log kept at %s\n", log.c_str());
+      std::fprintf(stderr, "N=%d: a step failed; log kept at %s\n", n, log.c_str());
       rc = 1;
     } else {
       fs::remove_all(dir);
+      fs::remove_all(run_dir);
     }
+    rows.push_back(r);
+    std::fprintf(stderr, "N=%d done\n", n);
   }
+
+  std::printf("\nbanger vs the shell way (bench/shell_peer.sh), same Firecracker double, one private netns\n");
+  std::printf("%6s | %9s %9s | %9s %9s %6s | %9s %9s %6s | %7s %7s %7s | %9s %9s %9s\n", "VMs", "floor s", "dbl CPU s",
+              "apply s", "shell s", "ratio", "delete s", "shell s", "ratio", "diff s", "get s", "noop s", "diff MiB",
+              "get MiB", "noop MiB");
+  for (const Row& r : rows) {
+    std::printf("%6d | %9.2f %9.2f | %9.2f %9.2f %5.1fx | %9.2f %9.2f %5.1fx | %7.3f %7.3f %7.3f | %9.1f %9.1f %9.1f\n",
+                r.n, r.floor.wall, r.floor.double_cpu, r.apply.seconds, r.sh_up.seconds,
+                r.sh_up.seconds / r.apply.seconds, r.del.seconds, r.sh_down.seconds, r.sh_down.seconds / r.del.seconds,
+                r.diff.seconds, r.get.seconds, r.noop.seconds, r.diff.max_rss_kib / 1024.0, r.get.max_rss_kib / 1024.0,
+                r.noop.max_rss_kib / 1024.0);
+  }
+  std::printf("floor: N doubles started and configured by a minimal driver, 2 at a time (wall); dbl CPU: the doubles' "
+              "own CPU.\napply RSS peak: ");
+  for (const Row& r : rows) std::printf("%s%d: %.1f MiB", &r == &rows[0] ? "" : ", ", r.n, r.apply.max_rss_kib / 1024.0);
+  std::printf("\n");
   return rc;
 }
