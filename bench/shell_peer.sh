@@ -55,13 +55,21 @@ up() {
   done
 }
 
+# kill -0 also answers for a zombie (the VM's parent, the `up` shell, is
+# gone, and init reaps when it gets to it): read the state instead.
+alive() {
+  local st
+  read -r _ _ st _ <"/proc/$1/stat" 2>/dev/null || return 1
+  [[ $st != Z ]]
+}
+
 down() {
   local grace_ms=${1:-5000}
   for ((i = 0; i < n; i++)); do
     local vm=$dir/vm-$i pid waited=0
     pid=$(cat "$vm/pid")
     api "$vm/api.sock" PUT /actions '{"action_type": "SendCtrlAltDel"}' || true
-    while kill -0 "$pid" 2>/dev/null && ((waited < grace_ms)); do sleep 0.01; waited=$((waited + 10)); done
+    while alive "$pid" && ((waited < grace_ms)); do sleep 0.01; waited=$((waited + 10)); done
     kill -9 "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     nft delete rule ip shpeer prerouting handle "$(cat "$vm/rule")"

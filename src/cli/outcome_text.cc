@@ -36,7 +36,7 @@ std::string step_text(const StepDone& s) {
   if (st == "bridge.ensure" || st == "bridge.delete") return "bridge " + s.object + " " + s.result;
   if (st == "tap.ensure") return "tap " + s.object + " " + s.result;
   // "killed": the guest did not shut down within --grace.
-  const std::string killed = fact(s, "stop") == "killed" ? " (killed: no shutdown within --grace)" : "";
+  const std::string killed = fact(s, "stop") == "killed" ? " (killed: no shutdown within --stop-timeout)" : "";
   if (st == "vm.stop_for_restart") return "stopped for restart" + killed;
   if (st == "disk.remove") return "old disk removed";
   if (st == "disk.ensure") {

@@ -253,3 +253,58 @@ TEST_F(Crash, ABridgeWhoseNetworkWasNeverRecordedIsRemovedOnceNoManifestWantsIt)
 }
 
 }  // namespace
+
+namespace {
+
+// The points a traced run reached, every time (not only the first).
+std::vector<std::string> trace_lines(const std::string& path) {
+  std::vector<std::string> out;
+  std::ifstream f(path);
+  for (std::string line; std::getline(f, line);) out.push_back(line);
+  return out;
+}
+
+}  // namespace
+
+// A delete asks every VM to shut down before it waits for any of them, so
+// that the guests' shutdowns overlap instead of adding up.
+TEST_F(Crash, DeleteAsksEveryVmToShutDownBeforeWaitingForAny) {
+  ASSERT_EQ(banger({"apply", "-f", manifest_dir()}).exit_code, 0);
+  const std::string trace = root() + "/trace-all";
+  setenv("BANGER_FAULT_TRACE", trace.c_str(), 1);
+  auto r = banger({"delete", "-f", manifest_dir()});
+  unsetenv("BANGER_FAULT_TRACE");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  size_t asked = 0, stops = 0;
+  for (const std::string& line : trace_lines(trace)) {
+    if (line == "after:process.ask_stop") {
+      EXPECT_EQ(stops, 0u) << "a VM was asked to shut down after another's stop had begun";
+      ++asked;
+    }
+    if (line == "before:process.stop") ++stops;
+  }
+  EXPECT_EQ(asked, kVms.size());
+  EXPECT_EQ(stops, kVms.size());
+  EXPECT_NE(r.out.find("removed"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("killed"), std::string::npos) << "the guests shut down when asked:\n" << r.out;
+  expect_nothing_left("the delete");
+}
+
+// A guest that ignores Ctrl-Alt-Del is killed once --stop-timeout has run
+// out, and the report says so.
+TEST_F(Crash, AGuestThatIgnoresTheShutdownIsKilledAndReported) {
+  setenv("FAKE_FIRECRACKER_IGNORE_CTRL_ALT_DEL", "1", 1);  // inherited by the VMs apply starts
+  auto a = banger({"apply", "-f", manifest_dir()});
+  unsetenv("FAKE_FIRECRACKER_IGNORE_CTRL_ALT_DEL");
+  ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+  stop_timeout_ = "300ms";
+  auto r = banger({"delete", "-f", manifest_dir()});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  size_t killed = 0;
+  for (size_t at = r.out.find("killed: no shutdown within --stop-timeout"); at != std::string::npos;
+       at = r.out.find("killed: no shutdown within --stop-timeout", at + 1)) {
+    ++killed;
+  }
+  EXPECT_EQ(killed, kVms.size()) << r.out;
+  expect_nothing_left("a delete that had to kill");
+}

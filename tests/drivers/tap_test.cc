@@ -19,7 +19,9 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <set>
+#include <vector>
 #include <sstream>
 #include <stdexcept>
 
@@ -243,6 +245,42 @@ TEST(TapDriver, RemoveDeletesAndAbsentIsSuccess) {
   EXPECT_EQ(env.nl.dump().find("bgtap-d"), nullptr);
   EXPECT_NO_THROW(env.taps.remove("bgtap-d"));
   EXPECT_NE(ip_link("bg-tb4"), "") << "removing a tap leaves its bridge";
+}
+
+// Many taps in one kernel delete (a link group): ours go, absent ones are
+// success, a non-tap of such a name is refused and kept, a foreign link that
+// happens to share a group is kept too (the group is one nobody used).
+TEST(TapDriver, RemoveManyDeletesOnlyItsTapsInOneGroup) {
+  REQUIRE_PRIVATE_NETNS();
+  std::vector<std::string> names;
+  for (int i = 0; i < 40; ++i) names.push_back("bgtap-m" + std::to_string(i));
+  std::vector<std::string> guarded = names;
+  guarded.insert(guarded.end(), {"bg-tb9", "bgtap-mv", "fg-grp", "fg-tap1"});
+  LinkGuard guard{guarded};
+  Env env;
+  env.bridges.ensure(bridge("bg-tb9", "10.69.0.1/24"), env.nl.dump());
+  for (const auto& n : names) env.taps.ensure({n, "bg-tb9"}, env.nl.dump());
+  ip({"link", "add", "bgtap-mv", "type", "veth", "peer", "name", "bgtap-mv1"});
+  ip({"link", "add", "fg-grp", "type", "veth", "peer", "name", "fg-grp1"});
+  ip({"link", "set", "fg-grp", "group", "7"});
+  ip({"tuntap", "add", "fg-tap1", "mode", "tap"});
+  const std::string veth_before = ip_link("bgtap-mv");
+
+  std::vector<std::string> asked = names;
+  asked.push_back("bgtap-mv");     // not a tap: refused
+  asked.push_back("bgtap-absent");  // absent: success
+  asked.push_back("bad name!");     // not an interface name: refused
+  std::map<std::string, std::string> failed = env.taps.remove_many(asked);
+  EXPECT_EQ(failed.size(), 2u);
+  EXPECT_NE(failed["bgtap-mv"].find("not a tap"), std::string::npos) << failed["bgtap-mv"];
+  EXPECT_NE(failed["bad name!"].find("not a valid interface name"), std::string::npos) << failed["bad name!"];
+  for (const auto& n : names) EXPECT_EQ(ip_link(n), "") << n << " is still there";
+  EXPECT_EQ(ip_link("bgtap-mv"), veth_before);
+  EXPECT_NE(ip_link("fg-grp"), "");
+  EXPECT_NE(ip_link("fg-tap1"), "");
+  EXPECT_NE(ip_link("bg-tb9"), "") << "removing taps leaves their bridge";
+  EXPECT_TRUE(env.taps.remove_many({}).empty());
+  EXPECT_TRUE(env.taps.remove_many({"bgtap-m0"}).empty()) << "gone already: success";
 }
 
 TEST(TapDriver, RejectsNamesTheKernelWouldTruncate) {
