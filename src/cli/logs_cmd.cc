@@ -13,6 +13,7 @@
 
 #include "cli/host_flags.h"
 #include "drivers/process.h"
+#include "reconciler/recorded_vm.h"
 #include "state/store.h"
 
 namespace banger::cli {
@@ -64,7 +65,7 @@ int run_logs(const LogsOptions& o, const GlobalOptions& g) {
   sa.sa_handler = [](int) { g_interrupted = true; };
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-  ProcessIdentity p = rt ? ProcessIdentity{static_cast<pid_t>(rt->pid), rt->start_time, rt->exe} : ProcessIdentity{};
+  ProcessIdentity p = rt ? recorded_process(*rt) : ProcessIdentity{};
   while (!g_interrupted) {
     bool alive = rt && is_running(p);
     std::ifstream f(log, std::ios::binary);

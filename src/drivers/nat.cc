@@ -4,7 +4,9 @@
 
 #include <nftables/libnftables.h>
 
+#include <exception>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,58 +64,49 @@ NatDriver::~NatDriver() {
 
 NatObserved NatDriver::observe() {
   std::lock_guard lock(nft_mutex());
-  auto refused = [this](const std::string& what) {
-    return HostError("could not list nftables " + what + ": " + trimmed(nft_ctx_get_error_buffer(ctx_->nft)) +
-                     ". " + kHint);
-  };
-  auto absent = [this] {
+  // Runs one listing command; nullopt when what it lists is not there.
+  auto list = [this](const std::string& command, uint32_t flags, const std::string& what,
+                     bool absent_ok = true) -> std::optional<std::string> {
+    nft_ctx_output_set_flags(ctx_->nft, flags);
+    if (nft_run_cmd_from_buffer(ctx_->nft, command.c_str()) == 0) return std::string(nft_ctx_get_output_buffer(ctx_->nft));
+    const std::string err = trimmed(nft_ctx_get_error_buffer(ctx_->nft));
     // The only way nft 1.0.6 says "no such table" (measured).
-    return trimmed(nft_ctx_get_error_buffer(ctx_->nft)).find("No such file or directory") != std::string::npos;
+    if (absent_ok && err.find("No such file or directory") != std::string::npos) return std::nullopt;
+    throw HostError("could not list nftables " + what + ": " + err + ". " + kHint);
   };
   // The usual case, and always banger's own table (it sets no flags): one
   // JSON listing. A table with flags (made by hand) meets the libnftables
   // 1.0.6 bug described in nat_rules.h: its JSON says a wrong flag, or is cut
-  // short. Either way it is then read again the careful way below, which
-  // costs two more listings; one text listing up front for every observe
-  // cost 30 ms at a thousand forwards.
-  nft_ctx_output_set_flags(ctx_->nft, NFT_CTX_OUTPUT_JSON);
-  if (nft_run_cmd_from_buffer(ctx_->nft, "list table ip banger") != 0) {
-    if (absent()) return {};
-    throw refused("table 'ip banger'");
-  }
+  // short. Either way it is then read again the careful way below; one text
+  // listing up front for every observe cost 30 ms at a thousand forwards.
+  const auto json_listing = list("list table ip banger", NFT_CTX_OUTPUT_JSON, "table 'ip banger'");
+  if (!json_listing) return {};
+  std::exception_ptr unreadable;  // the JSON listing's own error, kept for a table without flags
   try {
-    NatObserved whole = nat::parse_listing(nft_ctx_get_output_buffer(ctx_->nft));
+    NatObserved whole = nat::parse_listing(*json_listing);
     if (!whole.has_table_flags()) return whole;
   } catch (const HostError&) {
-    // Cut short by the bug, or not JSON at all: the careful way decides.
+    unreadable = std::current_exception();  // cut short by the bug, or not JSON at all
   }
-  nft_ctx_output_set_flags(ctx_->nft, 0);
-  if (nft_run_cmd_from_buffer(ctx_->nft, "list table ip banger") != 0) {
-    if (absent()) return {};
-    throw refused("table 'ip banger'");
-  }
-  const nat::TableOutline outline = nat::parse_outline(nft_ctx_get_output_buffer(ctx_->nft));
-  nft_ctx_output_set_flags(ctx_->nft, NFT_CTX_OUTPUT_JSON);
+  const auto text_listing = list("list table ip banger", 0, "table 'ip banger'");
+  if (!text_listing) return {};
+  const nat::TableOutline outline = nat::parse_outline(*text_listing);
   if (!outline.has_flags) {
-    // No flags after all: the JSON was bad for another reason; parse it
-    // again so that the error names it.
-    if (nft_run_cmd_from_buffer(ctx_->nft, "list table ip banger") != 0) {
-      if (absent()) return {};
-      throw refused("table 'ip banger'");
-    }
-    return nat::parse_listing(nft_ctx_get_output_buffer(ctx_->nft));
+    // No flags after all (set and cleared in between, or the JSON was bad for
+    // another reason): the JSON listing's own answer stands.
+    if (unreadable) std::rethrow_exception(unreadable);
+    return nat::parse_listing(*json_listing);
   }
   // Chain by chain, which prints no table object. One chain per command:
   // with two `list chain` in one buffer, 1.0.6 says the first chain does not
   // exist (measured).
   std::vector<std::string> chains;
-  if (nft_run_cmd_from_buffer(ctx_->nft, "list chains ip") != 0) throw refused("chains");
-  for (const std::string& name : nat::chain_names(nft_ctx_get_output_buffer(ctx_->nft))) {
-    if (nft_run_cmd_from_buffer(ctx_->nft, nat::list_chain_command(name).c_str()) != 0) {
-      if (absent()) continue;  // deleted since `list chains`
-      throw refused("chain '" + name + "' of table 'ip banger'");
+  const auto chain_list = list("list chains ip", NFT_CTX_OUTPUT_JSON, "chains", /*absent_ok=*/false);
+  for (const std::string& name : nat::chain_names(*chain_list)) {
+    // Absent: deleted since `list chains`.
+    if (auto chain = list(nat::list_chain_command(name), NFT_CTX_OUTPUT_JSON, "chain '" + name + "' of table 'ip banger'")) {
+      chains.push_back(std::move(*chain));
     }
-    chains.emplace_back(nft_ctx_get_output_buffer(ctx_->nft));
   }
   return nat::parse_pieces(outline, chains);
 }

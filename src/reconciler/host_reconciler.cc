@@ -24,6 +24,7 @@
 #include "drivers/sysctl.h"
 #include "drivers/tap.h"
 #include "reconciler/nat_target.h"
+#include "reconciler/recorded_vm.h"
 #include "reconciler/source_path.h"
 
 namespace fs = std::filesystem;
@@ -106,8 +107,7 @@ ObservedState HostReconciler::observe(bool with_nat) {
   }
   profile::Scope host_phase("observe.host");
   for (const auto& [name, rt] : o.runtimes) {
-    ProcessIdentity p{static_cast<pid_t>(rt.pid), rt.start_time, rt.exe};
-    if (is_running(p)) {
+    if (is_running(recorded_process(rt))) {
       o.running.insert(name);
     } else if (auto ex = read_exit_status(exit_status_file(vm_run_dir(name)))) {
       o.exits.emplace(name, *ex);

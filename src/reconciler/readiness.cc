@@ -6,6 +6,7 @@
 
 #include "drivers/vm_files.h"
 #include "reconciler/applied_spec.h"
+#include "reconciler/recorded_vm.h"
 #include "resources/quantity.h"
 
 namespace banger {
@@ -40,7 +41,7 @@ ReadyTarget ready_target(const ResourceRecord& vm, const VmRecord* rec, const Vm
                           t.readiness.path.empty() ? "/" : t.readiness.path};
   }
   if (rt) {
-    t.process = ProcessIdentity{static_cast<pid_t>(rt->pid), rt->start_time, rt->exe};
+    t.process = recorded_process(*rt);
     t.log_path = rt->log_path;
   }
   return t;

@@ -7,6 +7,7 @@
 #include "reconciler/source_path.h"
 #include "reconciler/watcher.h"
 #include "resources/manifest_loader.h"
+#include "reconciler/recorded_vm.h"
 #include "state/store.h"
 
 namespace banger {
@@ -211,7 +212,7 @@ bool Watcher::watch_processes(Session& s, const DesiredState& desired) {
   std::map<std::string, ProcessIdentity> procs;
   for (const VmRuntime& rt : s.store().runtimes()) {
     if (!desired.find({Kind::VM, rt.name})) continue;
-    procs[rt.name] = ProcessIdentity{static_cast<pid_t>(rt.pid), rt.start_time, rt.exe};
+    procs[rt.name] = recorded_process(rt);
   }
   std::vector<std::string> gone = pidfds_.reset(procs);
   for (const std::string& vm : gone) {
