@@ -112,9 +112,18 @@ class HostReconciler {
   /// Stops the VM's recorded process (graceful, then killed after the
   /// grace: counted from begin()'s ask when there was one).
   StopOutcome stop_vm(const std::string& name);
-  /// VMs begin() asked to shut down, and when (under asked_mu_).
+  /// A VM begin() asked to shut down: when, and its journal entry, which
+  /// stays open until stop_vm has seen the process gone. A run killed in
+  /// between leaves it, and the next run finishes that stop (vm_process_step)
+  /// instead of counting a guest on its way down as running.
+  struct Asked {
+    std::chrono::steady_clock::time_point at;
+    int64_t entry = 0;
+  };
   std::mutex asked_mu_;
-  std::map<std::string, std::chrono::steady_clock::time_point> asked_;
+  std::map<std::string, Asked> asked_;  ///< under asked_mu_
+  /// An earlier, killed run asked this VM to shut down and never saw it go.
+  bool left_going_down(const std::string& name);
   /// Kills every process under the VM's run dir that its runtime record does
   /// not name: a hypervisor started by a run that died before recording it.
   /// Returns how many.

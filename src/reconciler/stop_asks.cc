@@ -8,10 +8,10 @@
 #include <atomic>
 #include <thread>
 
+#include "common/fault.h"
 #include "common/profile.h"
-#include "drivers/firecracker.h"
-#include "drivers/qemu.h"
 #include "reconciler/host_reconciler.h"
+#include "reconciler/recorded_vm.h"
 
 namespace banger {
 
@@ -45,15 +45,21 @@ void HostReconciler::begin(const Plan& plan, const DesiredState& desired) {
   auto ask = [&] {
     for (size_t i = next++; i < to_ask.size(); i = next++) {
       const VmRuntime& rt = to_ask[i];
-      VmHandle h{{static_cast<pid_t>(rt.pid), rt.start_time, rt.exe}, rt.api_socket, rt.log_path};
+      const VmHandle h = recorded_handle(rt);
       if (!is_running(h.process)) continue;
-      bool asked = false;
-      journaled("ask_stop", "process", std::to_string(rt.pid), "VM/" + rt.name, [&] {
-        asked = rt.hypervisor == "qemu" ? QemuDriver("", false).ask_stop(h) : FirecrackerDriver("").ask_stop(h);
-      });
-      if (!asked) continue;  // stop_vm asks again, and kills after its grace
+      // Journaled like any host change, but the entry stays open until the
+      // VM's stop_vm has seen it gone (see Asked).
+      const int64_t entry =
+          locked([&] { return store_.journal_begin("ask_stop", "process", std::to_string(rt.pid), "VM/" + rt.name); });
+      fault_point("before", "process.ask_stop");
+      const bool asked = recorded_hypervisor(rt)->ask_stop(h);
+      fault_point("after", "process.ask_stop");
+      if (!asked) {  // stop_vm asks again, and kills after its grace
+        locked([&] { store_.journal_end(entry); });
+        continue;
+      }
       std::lock_guard lock(asked_mu_);
-      asked_[rt.name] = std::chrono::steady_clock::now();
+      asked_[rt.name] = Asked{std::chrono::steady_clock::now(), entry};
     }
   };
   std::vector<std::thread> threads;
@@ -61,6 +67,20 @@ void HostReconciler::begin(const Plan& plan, const DesiredState& desired) {
   for (size_t i = 1; i < n; ++i) threads.emplace_back(ask);
   ask();
   for (auto& t : threads) t.join();
+}
+
+bool HostReconciler::left_going_down(const std::string& name) {
+  {
+    std::lock_guard lock(asked_mu_);
+    if (asked_.count(name)) return false;  // this run's own ask: stop_vm follows
+  }
+  const std::string owner = "VM/" + name;
+  return locked([&] {
+    for (const JournalEntry& e : store_.pending_journal()) {
+      if (e.owner == owner && e.type == "process" && e.action == "ask_stop") return true;
+    }
+    return false;
+  });
 }
 
 }  // namespace banger

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "common/fault.h"
@@ -20,6 +21,7 @@
 #include "drivers/vm_files.h"
 #include "reconciler/restart_policy.h"
 #include "reconciler/host_reconciler.h"
+#include "reconciler/recorded_vm.h"
 
 namespace fs = std::filesystem;
 
@@ -59,30 +61,35 @@ void HostReconciler::record_restart(const std::string& name, const VmRuntime& rt
 }
 
 StopOutcome HostReconciler::stop_vm(const std::string& name) {
-  auto rt = locked([&] { return store_.runtime(name); });
-  if (!rt) return StopOutcome::Gone;
-  VmHandle h{{static_cast<pid_t>(rt->pid), rt->start_time, rt->exe}, rt->api_socket, rt->log_path};
   // Asked by begin(): the grace runs from then, and the ask is not repeated.
-  std::chrono::milliseconds grace = opts_.stop_grace;
-  bool asked = false;
+  std::optional<Asked> ask;
   {
     std::lock_guard lock(asked_mu_);
     if (auto it = asked_.find(name); it != asked_.end()) {
-      using namespace std::chrono;
-      asked = true;
-      grace = std::max(milliseconds(0), duration_cast<milliseconds>(it->second + grace - steady_clock::now()));
+      ask = it->second;
       asked_.erase(it);
     }
   }
+  // The ask's entry closes once the process is seen gone (or never was).
+  auto close_ask = [&] {
+    if (ask) locked([&] { store_.journal_end(ask->entry); });
+  };
+  auto rt = locked([&] { return store_.runtime(name); });
+  if (!rt) {
+    close_ask();
+    return StopOutcome::Gone;
+  }
+  const VmHandle h = recorded_handle(*rt);
+  std::chrono::milliseconds grace = opts_.stop_grace;
+  const bool asked = ask.has_value();
+  if (ask) {
+    using namespace std::chrono;
+    grace = std::max(milliseconds(0), duration_cast<milliseconds>(ask->at + grace - steady_clock::now()));
+  }
   StopOutcome out = StopOutcome::Gone;
-  journaled("stop", "process", std::to_string(rt->pid), "VM/" + name, [&] {
-    // Stop works from the recorded handle; the binary path is not needed.
-    if (rt->hypervisor == "qemu") {
-      out = QemuDriver("", false).stop(h, grace, asked);
-    } else {
-      out = FirecrackerDriver("").stop(h, grace, asked);
-    }
-  });
+  journaled("stop", "process", std::to_string(rt->pid), "VM/" + name,
+            [&] { out = recorded_hypervisor(*rt)->stop(h, grace, asked); });
+  close_ask();
   if (asked && out == StopOutcome::Gone) out = StopOutcome::Graceful;  // it went when asked
   // The reaper writes the exit status once the process is gone; wait for it
   // (briefly) so that nothing writes into the run dir after it is removed.
@@ -229,8 +236,15 @@ void HostReconciler::disk_ensure_step(const VmStep& s, VmRecord& rec, ActionOutc
 // restart; restartPolicy and back-off were weighed by diff (keep_down).
 void HostReconciler::vm_process_step(const VmStep& s, const VmRecord& rec, const DesiredState& d,
                                      ActionOutcome& did) {
+  // A killed run asked this VM to shut down and never saw it go: the guest
+  // is on its way down, so that stop is finished first (counted as running,
+  // it would exit right after this run). Its exit is no crash to restart from.
+  if (left_going_down(s.name)) {
+    StopOutcome o = stop_vm(s.name);
+    if (o != StopOutcome::Gone) did.add({"vm.stop", "", "stopped", stop_facts(o)});
+  }
   auto rt = locked([&] { return store_.runtime(s.name); });
-  const bool alive = rt && is_running({static_cast<pid_t>(rt->pid), rt->start_time, rt->exe});
+  const bool alive = rt && is_running(recorded_process(*rt));
   const bool keep_down = s.change && s.change->keep_down;
   const bool want_running = s.vm.state.value == VmState::Running;
   if (rt && !alive && !keep_down) {
