@@ -1,7 +1,6 @@
 #include "drivers/devmapper.h"
 
 #include <fcntl.h>
-#include <libdevmapper.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -17,6 +16,7 @@
 
 #include "common/host_error.h"
 #include "common/unique_fd.h"
+#include "drivers/dm_lib.h"
 
 namespace banger {
 
@@ -63,7 +63,7 @@ extern "C" __attribute__((format(printf, 5, 6))) void log_to_spdlog(int level, c
 
 void route_logs() {
   static std::once_flag once;
-  std::call_once(once, [] { dm_log_with_errno_init(log_to_spdlog); });
+  std::call_once(once, [] { dm_api().dm_log_with_errno_init(log_to_spdlog); });
 }
 
 /// " (libdevmapper: <last error>)", or "" when it said nothing.
@@ -72,16 +72,16 @@ std::string library_says() {
 }
 
 struct TaskDeleter {
-  void operator()(dm_task* t) const { dm_task_destroy(t); }
+  void operator()(dm_task* t) const { dm_api().dm_task_destroy(t); }
 };
 using Task = std::unique_ptr<dm_task, TaskDeleter>;
 
 Task make_task(int type, const std::string& name, const std::string& what) {
   t_last_error.clear();
-  Task t(dm_task_create(type));
+  Task t(dm_api().dm_task_create(type));
   // NULL also when the kernel driver's version cannot be read.
   if (!t) throw HostError("device-mapper: cannot " + what + library_says());
-  if (!name.empty() && !dm_task_set_name(t.get(), name.c_str())) {
+  if (!name.empty() && !dm_api().dm_task_set_name(t.get(), name.c_str())) {
     throw HostError("device-mapper: cannot " + what + ": bad name \"" + name + "\"" +
                     library_says());
   }
@@ -171,7 +171,7 @@ bool path_exists(const std::string& path) {
 /// Runs the queued /dev/mapper node operations. Without udev sync the cookie
 /// is 0 and this is where libdevmapper mknods or unlinks the node itself.
 void wait_cookie(uint32_t cookie, const std::string& name) {
-  if (!dm_udev_wait(cookie)) {
+  if (!dm_api().dm_udev_wait(cookie)) {
     spdlog::warn("device-mapper: {}: waiting for udev/node creation failed{}", name,
                  library_says());
   }
@@ -179,17 +179,17 @@ void wait_cookie(uint32_t cookie, const std::string& name) {
 
 std::optional<DmDevice> get_locked(const std::string& name) {
   Task t = make_task(DM_DEVICE_TABLE, name, "read the table of " + name);
-  if (!dm_task_run(t.get())) {
-    int e = dm_task_get_errno(t.get());
+  if (!dm_api().dm_task_run(t.get())) {
+    int e = dm_api().dm_task_get_errno(t.get());
     if (e == ENXIO || e == ENODEV) return std::nullopt;
     throw HostError(errno_message("device-mapper: cannot read the table of " + name, e) +
                     library_says(), code_of_errno(e));
   }
   dm_info info{};
-  if (!dm_task_get_info(t.get(), &info) || !info.exists) return std::nullopt;
+  if (!dm_api().dm_task_get_info(t.get(), &info) || !info.exists) return std::nullopt;
   DmDevice d;
   d.name = name;
-  if (const char* uuid = dm_task_get_uuid(t.get())) d.uuid = uuid;
+  if (const char* uuid = dm_api().dm_task_get_uuid(t.get())) d.uuid = uuid;
   d.major = info.major;
   d.minor = info.minor;
   d.open_count = info.open_count;
@@ -199,18 +199,18 @@ std::optional<DmDevice> get_locked(const std::string& name) {
     uint64_t start = 0, length = 0;
     char* type = nullptr;
     char* params = nullptr;
-    next = dm_get_next_target(t.get(), next, &start, &length, &type, &params);
+    next = dm_api().dm_get_next_target(t.get(), next, &start, &length, &type, &params);
     if (type) d.targets.push_back({start, length, type, params ? params : ""});
   } while (next);
 
   Task deps = make_task(DM_DEVICE_DEPS, name, "read what " + name + " uses");
-  if (!dm_task_run(deps.get())) {
-    int e = dm_task_get_errno(deps.get());
+  if (!dm_api().dm_task_run(deps.get())) {
+    int e = dm_api().dm_task_get_errno(deps.get());
     if (e == ENXIO || e == ENODEV) return std::nullopt;  // removed meanwhile
     throw HostError(errno_message("device-mapper: cannot read what " + name + " uses", e) +
                     library_says(), code_of_errno(e));
   }
-  if (dm_deps* dd = dm_task_get_deps(deps.get())) {
+  if (dm_deps* dd = dm_api().dm_task_get_deps(deps.get())) {
     for (uint32_t i = 0; i < dd->count; ++i) {
       // The kernel's 64-bit encoding, which glibc's major()/minor() read.
       dev_t dev = static_cast<dev_t>(dd->device[i]);
@@ -250,7 +250,7 @@ bool DeviceMapper::available(std::string* why) {
   route_logs();
   t_last_error.clear();
   char version[64] = {};
-  if (!dm_driver_version(version, sizeof version)) {
+  if (!dm_api().dm_driver_version(version, sizeof version)) {
     return no("device-mapper is in the kernel but libdevmapper cannot reach it through "
               "/dev/mapper/control" +
               library_says() + (::geteuid() != 0 ? "; banger needs root" : ""));
@@ -266,12 +266,12 @@ DeviceMapper::DeviceMapper() {
   // No waiting on udev: it may be absent (containers, minimal hosts) or in
   // another namespace, and a wait on it would hang. The library then makes
   // the /dev/mapper nodes itself in dm_udev_wait().
-  dm_udev_set_sync_support(0);
+  dm_api().dm_udev_set_sync_support(0);
 }
 
 DeviceMapper::~DeviceMapper() {
   std::lock_guard lock(g_mutex);
-  dm_lib_release();  // closes the control fd; the next call reopens it
+  dm_api().dm_lib_release();  // closes the control fd; the next call reopens it
 }
 
 std::string DeviceMapper::device_path(const std::string& name) { return "/dev/mapper/" + name; }
@@ -301,28 +301,28 @@ OpResult DeviceMapper::create_snapshot(const std::string& name, const std::strin
     }
     // The node may be missing after a crash before dm_udev_wait(), or on a
     // fresh /dev; making it again is cheap.
-    if (!path_exists(device_path(name))) dm_mknodes(name.c_str());
+    if (!path_exists(device_path(name))) dm_api().dm_mknodes(name.c_str());
     return OpResult::Unchanged;
   }
 
   Task t = make_task(DM_DEVICE_CREATE, name, "create " + name);
-  if (!dm_task_set_uuid(t.get(), uuid.c_str())) {
+  if (!dm_api().dm_task_set_uuid(t.get(), uuid.c_str())) {
     throw HostError("device-mapper: cannot create " + name + ": bad uuid \"" + uuid + "\"" +
                     library_says());
   }
-  if (!dm_task_add_target(t.get(), 0, sectors, "snapshot", params.c_str())) {
+  if (!dm_api().dm_task_add_target(t.get(), 0, sectors, "snapshot", params.c_str())) {
     throw HostError("device-mapper: cannot create " + name + ": out of memory" + library_says());
   }
   uint32_t cookie = 0;
-  if (!dm_task_set_cookie(t.get(), &cookie, 0)) {
+  if (!dm_api().dm_task_set_cookie(t.get(), &cookie, 0)) {
     throw HostError("device-mapper: cannot create " + name + ": no udev cookie" + library_says());
   }
   // CREATE with a table is create + load + resume; when the load fails the
   // library removes the half-made device again.
   KernelLog kernel;
-  bool ok = dm_task_run(t.get()) != 0;
+  bool ok = dm_api().dm_task_run(t.get()) != 0;
   // 0 after a refused table: the library's cleanup (remove) ran last.
-  int e = ok ? 0 : dm_task_get_errno(t.get());
+  int e = ok ? 0 : dm_api().dm_task_get_errno(t.get());
   std::string said = library_says();
   wait_cookie(cookie, name);
   if (!ok) {
@@ -338,7 +338,7 @@ OpResult DeviceMapper::create_snapshot(const std::string& name, const std::strin
     throw HostError(errno_message(what, e) + root_hint(e) + said, code_of_errno(e));
   }
   if (!path_exists(device_path(name))) {
-    dm_mknodes(name.c_str());
+    dm_api().dm_mknodes(name.c_str());
     if (!path_exists(device_path(name))) {
       spdlog::warn("device-mapper: {} was created but {} did not appear", name,
                    device_path(name));
@@ -354,19 +354,19 @@ void DeviceMapper::remove(const std::string& name) {
   if (!have) {
     // A node left behind by a crash between the ioctl and the node removal:
     // MKNODES on an absent device unlinks it.
-    if (path_exists(device_path(name))) dm_mknodes(name.c_str());
+    if (path_exists(device_path(name))) dm_api().dm_mknodes(name.c_str());
     return;
   }
   Task t = make_task(DM_DEVICE_REMOVE, name, "remove " + name);
   // Something may hold the device for a moment (udev's blkid probe right
   // after create): the library retries for a few seconds on EBUSY.
-  dm_task_retry_remove(t.get());
+  dm_api().dm_task_retry_remove(t.get());
   uint32_t cookie = 0;
-  if (!dm_task_set_cookie(t.get(), &cookie, 0)) {
+  if (!dm_api().dm_task_set_cookie(t.get(), &cookie, 0)) {
     throw HostError("device-mapper: cannot remove " + name + ": no udev cookie" + library_says());
   }
-  bool ok = dm_task_run(t.get()) != 0;
-  int e = ok ? 0 : dm_task_get_errno(t.get());
+  bool ok = dm_api().dm_task_run(t.get()) != 0;
+  int e = ok ? 0 : dm_api().dm_task_get_errno(t.get());
   std::string said = library_says();
   wait_cookie(cookie, name);
   if (ok || e == ENXIO || e == ENODEV) return;
@@ -386,12 +386,12 @@ std::vector<DmDevice> DeviceMapper::list(const std::string& prefix) {
   std::vector<std::string> names;
   {
     Task t = make_task(DM_DEVICE_LIST, "", "list devices");
-    if (!dm_task_run(t.get())) {
+    if (!dm_api().dm_task_run(t.get())) {
       throw HostError(errno_message("device-mapper: cannot list devices",
-                                    dm_task_get_errno(t.get())) +
-                      library_says(), code_of_errno(dm_task_get_errno(t.get())));
+                                    dm_api().dm_task_get_errno(t.get())) +
+                      library_says(), code_of_errno(dm_api().dm_task_get_errno(t.get())));
     }
-    dm_names* n = dm_task_get_names(t.get());
+    dm_names* n = dm_api().dm_task_get_names(t.get());
     // dev == 0: the list is empty; entries are chained by byte offsets.
     if (n && n->dev) {
       uint32_t next = 0;
@@ -421,26 +421,26 @@ std::optional<SnapshotStatus> DeviceMapper::snapshot_status(const std::string& n
   check_name(name);
   std::lock_guard lock(g_mutex);
   Task t = make_task(DM_DEVICE_STATUS, name, "read the status of " + name);
-  if (!dm_task_run(t.get())) {
-    int e = dm_task_get_errno(t.get());
+  if (!dm_api().dm_task_run(t.get())) {
+    int e = dm_api().dm_task_get_errno(t.get());
     if (e == ENXIO || e == ENODEV) return std::nullopt;
     throw HostError(errno_message("device-mapper: cannot read the status of " + name, e) +
                     library_says(), code_of_errno(e));
   }
   dm_info info{};
-  if (!dm_task_get_info(t.get(), &info) || !info.exists) return std::nullopt;
+  if (!dm_api().dm_task_get_info(t.get(), &info) || !info.exists) return std::nullopt;
   uint64_t start = 0, length = 0;
   char* type = nullptr;
   char* params = nullptr;
-  dm_get_next_target(t.get(), nullptr, &start, &length, &type, &params);
+  dm_api().dm_get_next_target(t.get(), nullptr, &start, &length, &type, &params);
   if (!type || std::string(type) != "snapshot" || !params) {
     throw HostError("device-mapper: " + name + " is not a snapshot (its first target is " +
                     (type ? std::string("\"") + type + "\"" : std::string("missing")) + ")");
   }
-  std::unique_ptr<dm_pool, void (*)(dm_pool*)> mem(dm_pool_create("banger-status", 512),
-                                                   dm_pool_destroy);
+  std::unique_ptr<dm_pool, void (*)(dm_pool*)> mem(dm_api().dm_pool_create("banger-status", 512),
+                                                   dm_api().dm_pool_destroy);
   dm_status_snapshot* st = nullptr;
-  if (!mem || !dm_get_status_snapshot(mem.get(), params, &st) || !st) {
+  if (!mem || !dm_api().dm_get_status_snapshot(mem.get(), params, &st) || !st) {
     throw HostError("device-mapper: cannot parse the status \"" + std::string(params) + "\" of " +
                     name + library_says());
   }

@@ -5,7 +5,6 @@
 
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <openssl/evp.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +16,7 @@
 
 #include "common/host_error.h"
 #include "common/unique_fd.h"
+#include "drivers/crypto_lib.h"
 
 namespace banger {
 
@@ -314,8 +314,10 @@ void DiskDriver::remove(const std::string& disk_path) {
 std::string sha256_file(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) throw HostError::from_errno("opening " + path + " to check its sha256", errno);
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
+  const CryptoLib& lib = crypto_api();
+  std::unique_ptr<EVP_MD_CTX, decltype(CryptoLib::EVP_MD_CTX_free)> ctx(lib.EVP_MD_CTX_new(),
+                                                                        lib.EVP_MD_CTX_free);
+  if (!ctx || lib.EVP_DigestInit_ex(ctx.get(), lib.EVP_sha256(), nullptr) != 1)
     throw HostError("sha256 of " + path + ": OpenSSL could not start a digest");
   std::vector<unsigned char> buf(kBufSize);
   for (;;) {
@@ -323,11 +325,11 @@ std::string sha256_file(const std::string& path) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw HostError::from_errno("reading " + path + " to check its sha256", errno);
     if (n == 0) break;
-    EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
+    lib.EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
   }
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_DigestFinal_ex(ctx.get(), md, &len) != 1)
+  if (lib.EVP_DigestFinal_ex(ctx.get(), md, &len) != 1)
     throw HostError("sha256 of " + path + ": OpenSSL could not finish the digest");
   static const char* hex = "0123456789abcdef";
   std::string out;

@@ -1,6 +1,5 @@
 #include "drivers/download.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 
 #include "common/host_error.h"
 #include "common/unique_fd.h"
+#include "drivers/curl_lib.h"
 
 namespace banger {
 namespace {
@@ -37,7 +37,7 @@ struct Transfer {
 
   long status() const {
     long code = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+    curl_api().curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
     return code;  // 0 for file://
   }
 };
@@ -126,13 +126,12 @@ void truncate_to_zero(int fd, const std::string& path) {
 
 DownloadResult download_to_file(const std::string& label, const std::string& url,
                                 const std::string& path, const DownloadOptions& opts) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   const std::string who = label + ": downloading " + url;
 
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   if (!fd) throw HostError(who + ": " + errno_message("opening " + path, errno));
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+  std::unique_ptr<CURL, decltype(CurlLib::curl_easy_cleanup)> curl(curl_api().curl_easy_init(),
+                                                                   curl_api().curl_easy_cleanup);
   if (!curl) throw HostError(who + ": libcurl could not create a handle (out of memory?)");
 
   DownloadResult result;
@@ -158,27 +157,28 @@ DownloadResult download_to_file(const std::string& label, const std::string& url
     t.write_errno = 0;
     char errbuf[CURL_ERROR_SIZE] = "";
     CURL* c = curl.get();
-    curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, opts.max_redirects);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // worker threads: no SIGALRM for timeouts
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(opts.connect_timeout.count()));
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, opts.stall_bytes_per_second);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(opts.stall_time.count()));
-    curl_easy_setopt(c, CURLOPT_BUFFERSIZE, kBufferSize);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "banger");
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
-    if (t.offset > 0) curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(t.offset));
+    curl_api().curl_easy_reset(c);
+    curl_api().curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_api().curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
+    curl_api().curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_api().curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_api().curl_easy_setopt(c, CURLOPT_MAXREDIRS, opts.max_redirects);
+    curl_api().curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // worker threads: no SIGALRM for timeouts
+    curl_api().curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(opts.connect_timeout.count()));
+    curl_api().curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, opts.stall_bytes_per_second);
+    curl_api().curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(opts.stall_time.count()));
+    curl_api().curl_easy_setopt(c, CURLOPT_BUFFERSIZE, kBufferSize);
+    curl_api().curl_easy_setopt(c, CURLOPT_USERAGENT, "banger");
+    curl_api().curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_api().curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+    curl_api().curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+    curl_api().curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_api().curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_api().curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+    if (t.offset > 0)
+      curl_api().curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(t.offset));
 
-    CURLcode rc = curl_easy_perform(c);
+    CURLcode rc = curl_api().curl_easy_perform(c);
     long code = t.status();
     if (t.write_errno != 0) {
       // Not the network's fault: retrying would fail the same way.
@@ -207,7 +207,7 @@ DownloadResult download_to_file(const std::string& label, const std::string& url
       done = true;
       break;
     }
-    last_error = errbuf[0] ? std::string(errbuf) : curl_easy_strerror(rc);
+    last_error = errbuf[0] ? std::string(errbuf) : curl_api().curl_easy_strerror(rc);
     if (!transient(rc)) throw HostError(who + ": " + last_error, ErrorCode::Invalid);
   }
   if (!done) {

@@ -1,13 +1,12 @@
 #include "drivers/firecracker_api.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "common/host_error.h"
+#include "drivers/curl_lib.h"
 
 namespace banger {
 namespace {
@@ -34,7 +33,7 @@ std::string fault_of(const std::string& body) {
 }
 
 struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+  void operator()(curl_slist* l) const { curl_api().curl_slist_free_all(l); }
 };
 
 }  // namespace
@@ -46,25 +45,22 @@ FirecrackerApi::FirecrackerApi(std::string socket_path) : socket_(std::move(sock
                     std::to_string(kMaxSocketPath) +
                     " bytes: use a shorter run dir (--run-dir or BANGER_RUN_DIR)");
   }
-  // Thread-safe in libcurl >= 7.84, but once is all it needs.
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  curl_ = curl_easy_init();
+  curl_ = curl_api().curl_easy_init();
   if (!curl_)
     throw HostError("libcurl could not create a handle for " + socket_ + " (out of memory?)");
 }
 
-FirecrackerApi::~FirecrackerApi() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
+FirecrackerApi::~FirecrackerApi() { curl_api().curl_easy_cleanup(static_cast<CURL*>(curl_)); }
 
 ApiResponse FirecrackerApi::request(const char* method, const std::string& path,
                                     const std::string* body) {
   CURL* c = static_cast<CURL*>(curl_);
-  curl_easy_reset(c);
+  curl_api().curl_easy_reset(c);
   std::string url = "http://localhost" + path;
   ApiResponse resp;
   std::unique_ptr<curl_slist, SlistDeleter> headers;
   auto add = [&](const char* h) {
-    curl_slist* l = curl_slist_append(headers.get(), h);
+    curl_slist* l = curl_api().curl_slist_append(headers.get(), h);
     if (!l) throw HostError("libcurl: out of memory building headers");
     headers.release();
     headers.reset(l);
@@ -73,32 +69,32 @@ ApiResponse FirecrackerApi::request(const char* method, const std::string& path,
   // Without this, libcurl waits up to 1 s for "100 Continue" on large bodies.
   add("Expect:");
   long total_ms = std::max<long>(1, static_cast<long>(timeout_.count()));
-  curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_.c_str());
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+  curl_api().curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_.c_str());
+  curl_api().curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_api().curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
   if (body) {
     add("Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
+    curl_api().curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->data());
+    curl_api().curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
   } else {
-    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    curl_api().curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
   }
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, append_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp.body);
+  curl_api().curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  curl_api().curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, append_body);
+  curl_api().curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp.body);
   // No SIGALRM-based timeouts: banger is multithreaded.
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::min(total_ms, 1000L));
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, total_ms);
-  CURLcode rc = curl_easy_perform(c);
+  curl_api().curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_api().curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::min(total_ms, 1000L));
+  curl_api().curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, total_ms);
+  CURLcode rc = curl_api().curl_easy_perform(c);
   if (rc != CURLE_OK) {
     throw HostError(std::string("Firecracker API ") + method + " " + path + " on " + socket_ +
-                    ": " + curl_easy_strerror(rc) +
+                    ": " + curl_api().curl_easy_strerror(rc) +
                     (rc == CURLE_OPERATION_TIMEDOUT
                          ? " (no answer within " + std::to_string(total_ms) + " ms)"
                          : ""));
   }
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
+  curl_api().curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
   return resp;
 }
 

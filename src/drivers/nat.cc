@@ -2,7 +2,9 @@
 // the rules say lives in nat_rules.cc.
 #include "drivers/nat.h"
 
-#include <nftables/libnftables.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <exception>
 #include <mutex>
@@ -11,7 +13,12 @@
 #include <vector>
 
 #include "common/host_error.h"
+#include "common/read_file.h"
+#include "common/unique_fd.h"
+#include "drivers/nat_cache.h"
 #include "drivers/nat_rules.h"
+#include "drivers/nft_generation.h"
+#include "drivers/nft_lib.h"
 
 namespace banger {
 namespace {
@@ -40,36 +47,114 @@ constexpr const char* kHint =
 }  // namespace
 
 struct NatDriver::Ctx {
-  nft_ctx* nft = nullptr;
+  nft_ctx* nft = nullptr;  ///< made on first use: a cache hit never loads libnftables
+  std::string cache_path;
+  std::mutex cache_mu;  ///< guards the two below
+  std::optional<nat::CacheKey> cached_key;  ///< what `cached` was listed at
+  NatObserved cached;
 };
 
-NatDriver::NatDriver() : ctx_(new Ctx) {
-  std::lock_guard lock(nft_mutex());
-  ctx_->nft = nft_ctx_new(NFT_CTX_DEFAULT);
+NatDriver::NatDriver(std::string cache_path) : ctx_(new Ctx) { ctx_->cache_path = std::move(cache_path); }
+
+NatDriver::~NatDriver() {
+  if (ctx_->nft) {
+    std::lock_guard lock(nft_mutex());
+    nft_api().nft_ctx_free(ctx_->nft);
+  }
+  delete ctx_;
+}
+
+nft_ctx* NatDriver::context() {
+  // Called with nft_mutex() held.
+  if (ctx_->nft) return ctx_->nft;
+  nft_ctx* nft = nft_api().nft_ctx_new(NFT_CTX_DEFAULT);
   // Buffered, so that nft never prints to banger's own stdout or stderr.
-  if (!ctx_->nft || nft_ctx_buffer_output(ctx_->nft) != 0 || nft_ctx_buffer_error(ctx_->nft) != 0) {
-    if (ctx_->nft) nft_ctx_free(ctx_->nft);
-    delete ctx_;
+  if (!nft || nft_api().nft_ctx_buffer_output(nft) != 0 || nft_api().nft_ctx_buffer_error(nft) != 0) {
+    if (nft) nft_api().nft_ctx_free(nft);
     throw HostError(
         "could not create a libnftables context; check that libnftables 1.0 is "
         "installed and memory is not exhausted");
   }
-}
-
-NatDriver::~NatDriver() {
-  std::lock_guard lock(nft_mutex());
-  nft_ctx_free(ctx_->nft);
-  delete ctx_;
+  return ctx_->nft = nft;
 }
 
 NatObserved NatDriver::observe() {
+  std::optional<nat::CacheKey> key;
+  if (!ctx_->cache_path.empty()) key = cache_key();
+  if (key) {
+    std::lock_guard lock(ctx_->cache_mu);
+    if (ctx_->cached_key && ctx_->cached_key->scope == key->scope &&
+        ctx_->cached_key->generation == key->generation)
+      return ctx_->cached;
+    if (auto text = read_small_file(ctx_->cache_path, 64 << 20)) {
+      if (auto hit = nat::decode_cache(*text, *key)) {
+        ctx_->cached_key = key;
+        ctx_->cached = *hit;
+        return std::move(*hit);
+      }
+    }
+  }
+  NatObserved listed = list_table();
+  // Kept only if nothing was committed while it was listed: then the listing
+  // is the ruleset of that generation.
+  if (key && nft_generation() == key->generation) {
+    std::lock_guard lock(ctx_->cache_mu);
+    ctx_->cached_key = key;
+    ctx_->cached = listed;
+    write_cache(*key, listed);
+  }
+  return listed;
+}
+
+std::optional<nat::CacheKey> NatDriver::cache_key() const {
+  static const std::string scope = [] {
+    std::string s = nft_generation_scope();
+    struct stat st {};
+    // The binary too: an upgraded banger may spell rules another way.
+    if (s.empty() || ::stat("/proc/self/exe", &st) != 0) return std::string();
+    return s + " exe " + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
+           std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+  }();
+  if (scope.empty()) return std::nullopt;
+  auto generation = nft_generation();
+  if (!generation) return std::nullopt;
+  return nat::CacheKey{scope, *generation};
+}
+
+void NatDriver::write_cache(const nat::CacheKey& key, const NatObserved& listed) {
+  // The file exists only while the table does: with no table there is
+  // nothing worth caching, and a host banger has left holds nothing of it.
+  if (!listed.table_exists) {
+    ::unlink(ctx_->cache_path.c_str());
+    return;
+  }
+  // Best effort: a cache that cannot be written is a slower next run.
+  const std::string tmp = ctx_->cache_path + ".tmp." + std::to_string(::getpid()) + "." +
+                          std::to_string(::gettid());
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd) return;
+  const std::string text = nat::encode_cache(key, listed);
+  const bool ok = ::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  fd.reset();
+  if (!ok || ::rename(tmp.c_str(), ctx_->cache_path.c_str()) != 0) ::unlink(tmp.c_str());
+}
+
+void NatDriver::forget_cache() {
+  std::lock_guard lock(ctx_->cache_mu);
+  ctx_->cached_key.reset();
+  if (!ctx_->cache_path.empty()) ::unlink(ctx_->cache_path.c_str());
+}
+
+NatObserved NatDriver::list_table() {
   std::lock_guard lock(nft_mutex());
+  nft_ctx* nft = context();
   // Runs one listing command; nullopt when what it lists is not there.
-  auto list = [this](const std::string& command, uint32_t flags, const std::string& what,
-                     bool absent_ok = true) -> std::optional<std::string> {
-    nft_ctx_output_set_flags(ctx_->nft, flags);
-    if (nft_run_cmd_from_buffer(ctx_->nft, command.c_str()) == 0) return std::string(nft_ctx_get_output_buffer(ctx_->nft));
-    const std::string err = trimmed(nft_ctx_get_error_buffer(ctx_->nft));
+  auto list = [nft](const std::string& command, uint32_t flags, const std::string& what,
+                    bool absent_ok = true) -> std::optional<std::string> {
+    nft_api().nft_ctx_output_set_flags(nft, flags);
+    if (nft_api().nft_run_cmd_from_buffer(nft, command.c_str()) == 0)
+      return std::string(nft_api().nft_ctx_get_output_buffer(nft));
+    const std::string err = trimmed(nft_api().nft_ctx_get_error_buffer(nft));
     // The only way nft 1.0.6 says "no such table" (measured).
     if (absent_ok && err.find("No such file or directory") != std::string::npos) return std::nullopt;
     throw HostError("could not list nftables " + what + ": " + err + ". " + kHint);
@@ -113,10 +198,13 @@ NatObserved NatDriver::observe() {
 
 void NatDriver::apply(const NatRuleset& rules) {
   const std::string script = nat::render_batch(rules);  // validates; throws before nft
+  // Whatever happens next, the cached listing is of a ruleset about to go.
+  forget_cache();
   std::lock_guard lock(nft_mutex());
-  nft_ctx_output_set_flags(ctx_->nft, 0);
-  if (nft_run_cmd_from_buffer(ctx_->nft, script.c_str()) != 0) {
-    std::string err = trimmed(nft_ctx_get_error_buffer(ctx_->nft));
+  nft_ctx* nft = context();
+  nft_api().nft_ctx_output_set_flags(nft, 0);
+  if (nft_api().nft_run_cmd_from_buffer(nft, script.c_str()) != 0) {
+    std::string err = trimmed(nft_api().nft_ctx_get_error_buffer(nft));
     // EPERM as root means the table is "flags owner" of another process.
     std::string hint = err.find("Operation not permitted") != std::string::npos
                            ? "Run banger as root; if it is root, another program owns table "

@@ -7,13 +7,19 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "resources/model.h"
 #include "resources/netaddr.h"
 
+struct nft_ctx;
+
 namespace banger {
+namespace nat {
+struct CacheKey;
+}
 
 struct MasqueradeRule {
   std::string network;  ///< Network name
@@ -55,13 +61,17 @@ struct NatObserved {
 
 class NatDriver {
  public:
-  NatDriver();
+  /// With a `cache_path`, observe() keeps its last listing there and reuses
+  /// it while the nf_tables generation stays the same (nat_cache.h); apply()
+  /// removes it. Without, every observe() lists.
+  explicit NatDriver(std::string cache_path = {});
   ~NatDriver();
   NatDriver(const NatDriver&) = delete;
   NatDriver& operator=(const NatDriver&) = delete;
 
-  /// One JSON listing of table `ip banger` (three or more for a table with
-  /// flags, see nat_rules.h); a missing table is empty.
+  /// The cached listing if the generation has not moved, else one JSON
+  /// listing of table `ip banger` (three or more for a table with flags, see
+  /// nat_rules.h); a missing table is empty.
   NatObserved observe();
   /// Replaces the table with exactly `rules` in one transaction; an empty
   /// ruleset deletes the table. Throws HostError with nft's message.
@@ -73,6 +83,11 @@ class NatDriver {
   static std::string forward_owner(const std::string& name) { return "banger:fwd:" + name; }
 
  private:
+  nft_ctx* context();  ///< libnftables' context, made on first use; nft_mutex() held
+  NatObserved list_table();
+  std::optional<nat::CacheKey> cache_key() const;
+  void write_cache(const nat::CacheKey& key, const NatObserved& listed);
+  void forget_cache();
   struct Ctx;
   Ctx* ctx_;
 };

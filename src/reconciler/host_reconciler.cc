@@ -39,6 +39,9 @@ HostReconciler::HostReconciler(Store& store, HostOptions opts)
         Netlink nl;
         return TapDriver(nl).remove_many(taps);
       }),
+      // In the run dir: the generation it is keyed on does not survive a
+      // reboot either.
+      nat_(opts_.run_dir + "/nat.cache"),
       artifacts_(opts_.state_dir, opts_.download),
       disks_(store_, opts_.state_dir) {}
 HostReconciler::~HostReconciler() = default;

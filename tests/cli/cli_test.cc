@@ -9,6 +9,7 @@
 
 namespace fs = std::filesystem;
 using banger::test::run_banger;
+using banger::test::run_command;
 using banger::test::TempDir;
 
 namespace {
@@ -42,6 +43,22 @@ TEST(Cli, VersionAndHelpExitZero) {
   auto vh = run_banger({"validate", "--help"});
   EXPECT_EQ(vh.exit_code, 0);
   EXPECT_NE(vh.out.find("-f,--filename"), std::string::npos);
+}
+
+// Start-up cost: the libraries only host changes need (libcurl, libnftables,
+// libdevmapper, libcrypto and the 38 they pull in) are opened on first use,
+// never by a command that does not change the host (src/common/lazy_lib.h).
+TEST(Cli, ValidateLoadsNoHostLibrary) {
+  TempDir dir;
+  const std::string file = dir.write("vm.yaml",
+                                     "apiVersion: banger.dev/v1\nkind: Kernel\nmetadata: {name: k}\n"
+                                     "spec: {path: /boot/vmlinuz}\n");
+  auto r = run_command({"/usr/bin/env", "LD_DEBUG=libs", BANGER_BIN, "validate", "-f", file});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("libyaml-cpp"), std::string::npos) << "LD_DEBUG printed nothing?";
+  for (const char* lib : {"libcurl", "libnftables", "libdevmapper", "libcrypto", "libgnutls"}) {
+    EXPECT_EQ(r.err.find(lib), std::string::npos) << lib << " was loaded";
+  }
 }
 
 TEST(Cli, UnknownCommandIsAnErrorWithAHint) {

@@ -8,13 +8,18 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
 #include <thread>
 
 #include "common/host_error.h"
+#include "common/read_file.h"
+#include "drivers/nft_generation.h"
 #include "netns.h"
+#include "state/temp_dir.h"
 
 namespace banger {
 namespace {
@@ -89,6 +94,64 @@ NatRuleset sample() {
 void expect_same(const NatObserved& got, const NatObserved& want) {
   EXPECT_EQ(got.table_exists, want.table_exists);
   EXPECT_EQ(got.rules_by_owner, want.rules_by_owner);
+}
+
+TEST(NftGeneration, EveryCommitByAnyoneMovesIt) {
+  REQUIRE_PRIVATE_NETNS();
+  OtherTableCleanup cleanup;
+  auto g1 = nft_generation();
+  ASSERT_TRUE(g1);
+  EXPECT_EQ(nft_generation(), g1);  // reading it changes nothing
+  HandNft hand;
+  hand.run("add table ip other");
+  auto g2 = nft_generation();
+  ASSERT_TRUE(g2);
+  EXPECT_NE(*g2, *g1);
+  EXPECT_FALSE(hand.ok("add rule ip other nochain accept"));  // a refused change
+  hand.run("add chain ip other c");
+  EXPECT_NE(nft_generation(), g2);
+  EXPECT_FALSE(nft_generation_scope().empty());
+}
+
+// With a cache file: a second driver (a later run) answers from it while the
+// generation stands, and lists again as soon as anyone commits anything.
+TEST(NatDriver, CachedListingIsTrustedOnlyWhileTheGenerationStands) {
+  REQUIRE_PRIVATE_NETNS();
+  BangerTableCleanup cleanup;
+  OtherTableCleanup cleanup_other;
+  state_test::TempDir dir;
+  const std::string cache = dir.path() + "/nat.cache";
+  NatDriver first(cache);
+  first.apply(sample());
+  EXPECT_FALSE(std::filesystem::exists(cache));  // apply drops it
+  expect_same(first.observe(), NatDriver::expected(sample()));
+  ASSERT_TRUE(std::filesystem::exists(cache));
+
+  // Doctor the cached text (same length, so it stays well formed): a driver
+  // that reads the file says what the file says; that is how the test knows
+  // the listing was not made again.
+  std::string text = *read_small_file(cache);
+  const size_t at = text.find("172.20.0.2:80");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 13, "172.20.0.9:80");
+  { std::ofstream(cache, std::ios::trunc) << text; }
+  NatDriver later(cache);
+  NatObserved from_file = later.observe();
+  EXPECT_NE(from_file.rules_by_owner, NatDriver::expected(sample()).rules_by_owner);
+
+  // Anyone's commit, even to another table, and the listing is made again.
+  HandNft().run("add table ip other");
+  NatDriver after(cache);
+  expect_same(after.observe(), NatDriver::expected(sample()));
+  // The same driver sees a change by hand on its next observe.
+  const long h = HandNft().handle_of("prerouting", NatDriver::forward_owner("web"));
+  HandNft().run("delete rule ip banger prerouting handle " + std::to_string(h));
+  EXPECT_NE(after.observe().rules_by_owner, NatDriver::expected(sample()).rules_by_owner);
+
+  // No table, no file: a host banger has left keeps nothing of it.
+  after.apply(NatRuleset{});
+  EXPECT_FALSE(after.observe().table_exists);
+  EXPECT_FALSE(std::filesystem::exists(cache));
 }
 
 TEST(NatDriver, ObserveWithoutTableIsEmpty) {
