@@ -57,6 +57,7 @@ std::map<std::string, ReadyStatus> readiness(const ObservedState& o, const std::
     auto rt = o.runtimes.find(key.name);
     targets.push_back(ready_target(rec, vm != o.vms.end() ? &vm->second : nullptr,
                                    rt != o.runtimes.end() ? &rt->second : nullptr));
+    targets.back().seen_running = true;  // o.running: observe read /proc a moment ago
   }
   auto status = check_ready(targets, kReadyCheck);
   std::map<std::string, ReadyStatus> out;

@@ -66,7 +66,7 @@ std::vector<ReadyStatus> check_ready(const std::vector<ReadyTarget>& targets, mi
   std::vector<size_t> index;
   for (size_t i = 0; i < targets.size(); ++i) {
     const ReadyTarget& t = targets[i];
-    if (!t.process || !is_running(*t.process)) {
+    if (!t.process || (!t.seen_running && !is_running(*t.process))) {
       out[i] = {false, "process not running"};
     } else if (t.readiness.probe == Readiness::Probe::None) {
       out[i] = {true, "process running"};

@@ -25,6 +25,9 @@ struct ReadyTarget {
   std::optional<ProbeTarget> probe;         ///< set when readiness.probe != None
   std::optional<ProcessIdentity> process;   ///< nullopt: no recorded process
   std::string log_path;                     ///< console, for the tail on failure
+  /// The caller has just seen the process running (get, right after its
+  /// observe): check_ready does not read /proc for it again.
+  bool seen_running = false;
 };
 
 /// The target for one applied VM from its records (null when absent).

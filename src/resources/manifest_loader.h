@@ -19,8 +19,10 @@ struct LoadResult {
   bool ok() const { return diags.empty(); }
 };
 
-/// Pure: from texts already read.
-LoadResult load_texts(const std::vector<SourceText>& sources);
+/// Pure: from texts already read. Files, and pieces of files over 64 KiB,
+/// are parsed on up to `threads` threads (0: one per core); the result is
+/// the same for any number.
+LoadResult load_texts(const std::vector<SourceText>& sources, size_t threads = 0);
 /// Reads `paths` ("-" = `in`), then as load_texts.
 LoadResult load_manifests(const std::vector<std::string>& paths, std::istream& in);
 

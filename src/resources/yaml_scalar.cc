@@ -12,6 +12,11 @@ bool is_null_word(const std::string& s) {
 }
 
 bool is_float_word(const std::string& s) {
+  // Every float word starts with a digit or '.', after an optional sign:
+  // most scalars ("banger.dev/v1", names) are turned away here without the
+  // regex, which cost 5% of loading a thousand-VM fleet.
+  const size_t first = !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  if (first >= s.size() || !(s[first] == '.' || (s[first] >= '0' && s[first] <= '9'))) return false;
   static const std::regex re(
       R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))");
   return std::regex_match(s, re);
