@@ -162,15 +162,15 @@ DiskResult DiskManager::make_snapshot(const DiskRequest& req, uint64_t image_siz
   const std::string image = fs::weakly_canonical(req.image_path, ec).string();
   const std::string cow = (fs::weakly_canonical(state_dir_, ec) / "vms" / req.vm / "cow.img").string();
   DiskRecord rec{req.vm, "snapshot", static_cast<int64_t>(image_size), image.empty() ? req.image_path : image, cow};
-  locked([&] {
-    store_.transaction(
-        [&] {
-          store_.put_disk_record(rec);
-          store_.record_owned({"dm", dm_name(req.vm), req.owner});
-          store_.record_owned({"cow", rec.cow, req.owner});
-        },
-        Store::Sync::Full);
-  });
+  // Not under locked(): the transaction holds the store itself, and its
+  // sync then waits with the store let go (Store::transaction).
+  store_.transaction(
+      [&] {
+        store_.put_disk_record(rec);
+        store_.record_owned({"dm", dm_name(req.vm), req.owner});
+        store_.record_owned({"cow", rec.cow, req.owner});
+      },
+      Store::Sync::Full);
   try {
     make_dir(vm_dir(req.vm));
     journaled("create", "cow", rec.cow, req.owner, [&] {

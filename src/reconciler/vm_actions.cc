@@ -167,25 +167,25 @@ VmRuntime HostReconciler::start_vm(const VM& vm, const VmRecord& rec, const Desi
 // vm.record: records first (address, sticky; MAC; tap, disk and run dir),
 // in one synced commit, so that everything made after them is already owned.
 VmRecord HostReconciler::vm_record_step(const VmStep& s) {
-  return locked([&] {
-    VmRecord r;
-    store_.transaction(
-        [&] {
-          auto old = store_.vm(s.name);
-          if (old && old->network != s.net.name()) store_.release_ips(s.name);
-          Ipv4 ip = store_.allocate_ip(s.net.name(), s.net.subnet.value, s.name, s.vm.ip.value);
-          // The disk's path stays as recorded: a snapshot's is its dm device.
-          r = VmRecord{s.name, s.net.name(), ip.str(), mac_for(ip), tap_name_for(s.name),
-                       old ? old->disk_path : disk_path(s.name)};
-          store_.record_owned({"tap", r.tap, s.owner});
-          store_.record_owned({"disk", r.disk_path, s.owner});
-          store_.record_owned({"rundir", vm_run_dir(s.name), s.owner});
-          store_.put_vm(r);
-        },
-        Store::Sync::Full);
-    fault_point("after", "vm.record");
-    return r;
-  });
+  // Not under locked(): the transaction holds the store itself, and its sync
+  // then waits with the store let go, so the workers' records share fsyncs.
+  VmRecord r;
+  store_.transaction(
+      [&] {
+        auto old = store_.vm(s.name);
+        if (old && old->network != s.net.name()) store_.release_ips(s.name);
+        Ipv4 ip = store_.allocate_ip(s.net.name(), s.net.subnet.value, s.name, s.vm.ip.value);
+        // The disk's path stays as recorded: a snapshot's is its dm device.
+        r = VmRecord{s.name, s.net.name(), ip.str(), mac_for(ip), tap_name_for(s.name),
+                     old ? old->disk_path : disk_path(s.name)};
+        store_.record_owned({"tap", r.tap, s.owner});
+        store_.record_owned({"disk", r.disk_path, s.owner});
+        store_.record_owned({"rundir", vm_run_dir(s.name), s.owner});
+        store_.put_vm(r);
+      },
+      Store::Sync::Full);
+  fault_point("after", "vm.record");
+  return r;
 }
 
 // vm.stop_for_restart: a restart or a new disk stops the old process first,

@@ -2,8 +2,11 @@
 // IP allocation lives in ip_allocator.cc, the schema in migrations.cc.
 #include "state/store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <utility>
 
@@ -35,6 +38,7 @@ int64_t now() { return static_cast<int64_t>(std::time(nullptr)); }
 Store::Store(const std::string& state_dir) {
   ensure_state_dir(state_dir);
   const std::string path = state_dir + "/state.db";
+  wal_path_ = path + "-wal";
   int rc =
       sqlite3_open_v2(path.c_str(), &db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
@@ -66,54 +70,99 @@ Store::Store(const std::string& state_dir) {
   }
 }
 
-Store::~Store() { sqlite3_close_v2(db_); }
+Store::~Store() {
+  sqlite3_close_v2(db_);
+  if (wal_fd_ >= 0) ::close(wal_fd_);
+}
 
 void Store::transaction(const std::function<void()>& fn, Sync sync) {
-  std::lock_guard lock(mu_);
-  // The level is set before BEGIN: SQLite does not change it inside one.
-  if (tx_depth_ == 0 && sync == Sync::Full) {
-    sqlite::exec(db_, "PRAGMA synchronous = FULL");
-    synced_ = true;
-  }
-  // The outer call takes the write lock up front (IMMEDIATE), so a
-  // read-then-write inside fn never fails half way with SQLITE_BUSY. Nested
-  // calls are savepoints of the outer transaction: they commit with it, and
-  // a nested failure that the caller catches undoes only its own part.
-  const bool outer = tx_depth_ == 0;
-  sqlite::exec(db_, outer ? "BEGIN IMMEDIATE" : "SAVEPOINT nested");
-  ++tx_depth_;
-  try {
-    fn();
-  } catch (...) {
+  uint64_t durable_seq = 0;
+  {
+    std::lock_guard lock(mu_);
+    const bool outer = tx_depth_ == 0;
+    if (outer && sync == Sync::Full) {
+      synced_ = true;
+      if (wal_fd_ < 0) wal_fd_ = ::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
+      // No -wal file to sync (not made yet, or unreadable): SQLite syncs
+      // this commit itself. The level is set before BEGIN: SQLite does not
+      // change it inside one.
+      if (wal_fd_ < 0) {
+        sqlite::exec(db_, "PRAGMA synchronous = FULL");
+        full_pragma_ = true;
+      }
+    }
+    // The outer call takes the write lock up front (IMMEDIATE), so a
+    // read-then-write inside fn never fails half way with SQLITE_BUSY.
+    // Nested calls are savepoints of the outer transaction: they commit
+    // with it, and a nested failure that the caller catches undoes only its
+    // own part.
+    sqlite::exec(db_, outer ? "BEGIN IMMEDIATE" : "SAVEPOINT nested");
+    ++tx_depth_;
+    try {
+      fn();
+    } catch (...) {
+      --tx_depth_;
+      if (outer) restore_sync();
+      // sqlite may already have rolled back by itself (e.g. disk full); the
+      // original exception is what the caller needs, so errors here are
+      // dropped.
+      if (!sqlite3_get_autocommit(db_))
+        sqlite3_exec(db_, outer ? "ROLLBACK" : "ROLLBACK TO nested; RELEASE nested", nullptr, nullptr,
+                     nullptr);
+      throw;
+    }
     --tx_depth_;
-    if (outer) restore_sync();
-    // sqlite may already have rolled back by itself (e.g. disk full); the
-    // original exception is what the caller needs, so errors here are dropped.
-    if (!sqlite3_get_autocommit(db_))
-      sqlite3_exec(db_, outer ? "ROLLBACK" : "ROLLBACK TO nested; RELEASE nested", nullptr, nullptr,
-                   nullptr);
-    throw;
-  }
-  --tx_depth_;
-  if (!outer) {
-    sqlite::exec(db_, "RELEASE nested");
-    return;
-  }
-  try {
-    profile::Scope p(synced_ ? "store.commit.durable" : "store.commit");
-    sqlite::exec(db_, "COMMIT");
-  } catch (...) {
-    if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (!outer) {
+      sqlite::exec(db_, "RELEASE nested");
+      return;
+    }
+    try {
+      profile::Scope p(full_pragma_ ? "store.commit.durable" : "store.commit");
+      sqlite::exec(db_, "COMMIT");
+    } catch (...) {
+      if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      restore_sync();
+      throw;
+    }
+    if (synced_) {
+      ++durable_commits_;
+      if (!full_pragma_) durable_seq = ++commit_seq_;
+    }
     restore_sync();
-    throw;
   }
-  if (synced_) ++durable_commits_;
-  restore_sync();
+  if (durable_seq) sync_wal_through(durable_seq);
+}
+
+void Store::sync_wal_through(uint64_t seq) {
+  profile::Scope p("store.sync");
+  std::unique_lock lock(sync_mu_);
+  while (synced_seq_ < seq) {
+    if (syncing_) {
+      sync_cv_.wait(lock);
+      continue;
+    }
+    syncing_ = true;
+    // Every commit counted so far has written its frames: this fsync makes
+    // them all durable. (Not read under mu_: a thread holding mu_ may be
+    // waiting here for sync_mu_.)
+    const uint64_t covers = commit_seq_.load();
+    lock.unlock();
+    const int rc = ::fdatasync(wal_fd_);
+    const int err = errno;
+    ++wal_syncs_;
+    lock.lock();
+    syncing_ = false;
+    sync_cv_.notify_all();
+    if (rc != 0) throw HostError::from_errno("syncing the state database's WAL " + wal_path_, err);
+    synced_seq_ = std::max(synced_seq_, covers);
+  }
 }
 
 void Store::restore_sync() {
   if (!synced_) return;
   synced_ = false;
+  if (!full_pragma_) return;
+  full_pragma_ = false;
   sqlite3_exec(db_, "PRAGMA synchronous = NORMAL", nullptr, nullptr, nullptr);
 }
 

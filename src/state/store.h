@@ -3,6 +3,8 @@
 // transaction(); a single call outside one is its own transaction.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -30,9 +32,11 @@ class Store {
 
   /// Runs fn in one transaction (nested calls join the outer one); rolls
   /// back and rethrows when fn throws.
-  /// Full: the commit is synced to disk (synchronous=FULL) before it
-  /// returns; for what records objects banger is about to make. Only the
-  /// outermost call's level counts.
+  /// Full: the commit is on disk before it returns; for what records
+  /// objects banger is about to make. Only the outermost call's level
+  /// counts. The WAL is synced after the store is let go (group commit):
+  /// workers committing at once share one fsync instead of queueing for
+  /// one each. Called while hold() is held, the sync happens under it.
   enum class Sync { Normal, Full };
   void transaction(const std::function<void()>& fn, Sync sync = Sync::Normal);
   /// Holds the store for a sequence of calls, so no other thread's call
@@ -41,6 +45,9 @@ class Store {
   int schema_version();
   /// Commits whose records were synced to disk (synchronous=FULL) so far.
   int64_t durable_commits() const { return durable_commits_; }
+  /// fdatasyncs of the WAL so far; below durable_commits() when commits of
+  /// several threads shared one.
+  int64_t wal_syncs() const { return wal_syncs_.load(); }
   /// Where a table differs from its record's definition (state/records/):
   /// a column missing on either side or of another SQL type. Empty when the
   /// schema and the records agree, as they must after migrate().
@@ -114,8 +121,21 @@ class Store {
   // transaction) holds this so another thread's writes never land inside it.
   std::recursive_mutex mu_;
   int tx_depth_ = 0;
-  bool synced_ = false;  ///< the open outer transaction commits with synchronous=FULL
+  bool synced_ = false;  ///< the open outer transaction must be durable
+  bool full_pragma_ = false;  ///< ...and commits with synchronous=FULL (no WAL fd)
   int64_t durable_commits_ = 0;
+  std::string wal_path_;
+  int wal_fd_ = -1;  ///< the -wal file, for fsync; -1 until it can be opened
+  std::atomic<uint64_t> commit_seq_{0};  ///< durable commits whose frames are written
+  // Group commit: one thread fsyncs the WAL at a time; whoever committed
+  // before that fsync began is covered by it.
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  uint64_t synced_seq_ = 0;
+  bool syncing_ = false;
+  std::atomic<int64_t> wal_syncs_{0};
+  /// Returns once commit number `seq` is on disk.
+  void sync_wal_through(uint64_t seq);
   /// fn in a synced transaction (record_owned).
   void durable_write(const std::function<void()>& fn);
   void restore_sync();

@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdio>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include "common/host_error.h"
 #include "state/temp_dir.h"
@@ -110,6 +112,46 @@ TEST(Store, RecordsOfWhatIsAboutToBeMadeAreSyncedOthersAreNot) {
   // caught here rather than lost in a power cut.
   EXPECT_THROW(s.transaction([&] { s.record_owned({"tap", "bg-other", "VM/x"}); }), HostError);
   EXPECT_EQ(s.owned().size(), 4u);
+}
+
+// Durable commits of many workers share WAL syncs (group commit), and one
+// made while the store is held (a worker inside locked()) neither deadlocks
+// with another thread's sync nor returns before its own commit is synced.
+TEST(Store, ConcurrentDurableCommitsShareSyncsAndAllLand) {
+  TempDir t;
+  Store s(t.state_dir());
+  s.record_owned({"tap", "bg-first", "VM/first"});  // the -wal file exists from here
+  const int64_t commits = s.durable_commits();
+  const int64_t syncs = s.wal_syncs();
+  constexpr int kThreads = 16, kEach = 20;
+  std::vector<std::thread> workers;
+  for (int w = 0; w < kThreads; ++w) {
+    workers.emplace_back([&s, w] {
+      for (int i = 0; i < kEach; ++i) {
+        const std::string id = "bg-" + std::to_string(w) + "-" + std::to_string(i);
+        if (i % 2) {
+          auto held = s.hold();
+          s.record_owned({"tap", id, "VM/w"});
+        } else {
+          s.transaction([&] { s.record_owned({"disk", "/d/" + id, "VM/w"}); }, Store::Sync::Full);
+        }
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  EXPECT_EQ(s.durable_commits(), commits + kThreads * kEach);
+  EXPECT_GE(s.wal_syncs(), syncs + 1);
+  EXPECT_LE(s.wal_syncs(), syncs + kThreads * kEach);
+  EXPECT_EQ(s.owned().size(), 1u + kThreads * kEach);
+  // Another connection sees every record.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((t.state_dir() + "/state.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM owned", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(st, 0), 1 + kThreads * kEach);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
 }
 
 TEST(Store, ReopenKeepsData) {
