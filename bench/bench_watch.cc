@@ -1,8 +1,9 @@
 // `banger watch` figures, on the fake Firecracker inside a private network
 // namespace (needs root):
 //  1. latency from a manifest write (temp file + rename, as editors and git
-//     do) to the VM's process being up (its API socket exists) and to its
-//     InstanceStart, over `samples` new VMs one at a time: median and max;
+//     do) to the plan (its lines in the watcher's log), to the VM's process
+//     being up (its API socket exists) and to its InstanceStart, over
+//     `samples` new VMs one at a time: median and max;
 //  2. the watcher's CPU use while idle with `idle_vms` VMs running, over
 //     `idle_s` seconds with the default 30 s resync (utime+stime from
 //     /proc/PID/stat).
@@ -18,10 +19,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -103,6 +106,28 @@ bool instance_started(const fs::path& dir, const std::string& vm) {
   return false;
 }
 
+// Reads what the watcher's log gained since the last call.
+class LogTail {
+ public:
+  explicit LogTail(fs::path path) : path_(std::move(path)) {}
+  bool saw(const std::string& needle) {
+    std::ifstream f(path_);
+    f.seekg(static_cast<std::streamoff>(offset_));
+    std::string chunk((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    offset_ += chunk.size();
+    seen_ += chunk;
+    if (seen_.find(needle) != std::string::npos) return true;
+    // Keep a tail long enough for a needle cut across two reads.
+    if (seen_.size() > 4096) seen_.erase(0, seen_.size() - 256);
+    return false;
+  }
+
+ private:
+  fs::path path_;
+  size_t offset_ = 0;
+  std::string seen_;
+};
+
 double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 void print_stats(const char* what, std::vector<double> v) {
@@ -115,15 +140,20 @@ int latency(const fs::path& dir, int samples) {
   write_base(dir);
   pid_t w = start_watcher(dir);
   std::this_thread::sleep_for(1500ms);  // the start reconcile (network, kernel, image)
-  std::vector<double> to_process, to_start;
+  std::vector<double> to_plan, to_process, to_start;
+  LogTail log(dir / "watch.log");
+  log.saw("");
   int rc = 0;
   for (int i = 0; i < samples; ++i) {
     std::string vm = "lat-" + std::to_string(i);
     fs::path sock = dir / "run" / "vms" / vm / "firecracker.sock";
     auto t0 = Clock::now();
     write_file(dir / "m" / "vms" / (vm + ".yaml"), vm_doc(vm));
-    std::optional<Clock::time_point> up, started;
+    std::optional<Clock::time_point> planned, up, started;
     while (Clock::now() - t0 < 20s && !started) {
+      // The plan's change lines are logged as soon as the plan is made,
+      // before any action runs.
+      if (!planned && log.saw("+ VM/" + vm + "\n")) planned = Clock::now();
       if (!up && fs::exists(sock)) up = Clock::now();
       if (up && instance_started(dir, vm)) started = Clock::now();
       if (!started) std::this_thread::sleep_for(1ms);
@@ -133,12 +163,14 @@ int latency(const fs::path& dir, int samples) {
       rc = 1;
       break;
     }
+    if (planned) to_plan.push_back(ms(*planned - t0));
     to_process.push_back(ms(*up - t0));
     to_start.push_back(ms(*started - t0));
     std::this_thread::sleep_for(400ms);  // let the reconcile finish before the next write
   }
   if (!to_process.empty()) {
     std::printf("file write -> VM, %zu samples (debounce 200ms):\n", to_process.size());
+    if (!to_plan.empty()) print_stats("plan made (its lines in the log)", to_plan);
     print_stats("process up (API socket exists)", to_process);
     print_stats("InstanceStart received", to_start);
   }
