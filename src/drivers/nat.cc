@@ -200,6 +200,24 @@ void NatDriver::apply(const NatRuleset& rules) {
   const std::string script = nat::render_batch(rules);  // validates; throws before nft
   // Whatever happens next, the cached listing is of a ruleset about to go.
   forget_cache();
+  const std::optional<nat::CacheKey> before = ctx_->cache_path.empty() ? std::nullopt : cache_key();
+  apply_batch(script);
+  // One commit is one generation. If the generation moved by exactly one,
+  // nobody else committed in between, so table ip banger is exactly what
+  // was just written: cached as such, the next observe (the diff after an
+  // apply) needs no listing.
+  if (!before) return;
+  const auto after = nft_generation();
+  if (!after || *after != before->generation + 1) return;
+  const nat::CacheKey key{before->scope, *after};
+  const NatObserved now = expected(rules);
+  std::lock_guard cache_lock(ctx_->cache_mu);
+  ctx_->cached_key = key;
+  ctx_->cached = now;
+  write_cache(key, now);
+}
+
+void NatDriver::apply_batch(const std::string& script) {
   std::lock_guard lock(nft_mutex());
   nft_ctx* nft = context();
   nft_api().nft_ctx_output_set_flags(nft, 0);

@@ -63,7 +63,8 @@ class NatDriver {
  public:
   /// With a `cache_path`, observe() keeps its last listing there and reuses
   /// it while the nf_tables generation stays the same (nat_cache.h); apply()
-  /// removes it. Without, every observe() lists.
+  /// replaces it with what it wrote when no other commit came in between.
+  /// Without, every observe() lists.
   explicit NatDriver(std::string cache_path = {});
   ~NatDriver();
   NatDriver(const NatDriver&) = delete;
@@ -85,6 +86,7 @@ class NatDriver {
  private:
   nft_ctx* context();  ///< libnftables' context, made on first use; nft_mutex() held
   NatObserved list_table();
+  void apply_batch(const std::string& script);  ///< one transaction; throws HostError
   std::optional<nat::CacheKey> cache_key() const;
   void write_cache(const nat::CacheKey& key, const NatObserved& listed);
   void forget_cache();
