@@ -58,7 +58,7 @@ test-sanitize: deps
 	cmake -S . -B build-tsan -G Ninja -DBANGER_WERROR=ON -DBANGER_FAULTS=ON -DBANGER_SANITIZE=thread
 	cmake --build build-tsan -j $(JOBS) --target $(SAN_TARGETS)
 	cd build-tsan && export BANGER_SANITIZED=1 TSAN_OPTIONS=halt_on_error=1 && \
-	  ./tests/unit_tests --gtest_filter='Executor*:Watch*:Debounce*:TapBatch*' && ./tests/driver_tests --gtest_filter='WatchTest.*'
+	  ./tests/unit_tests --gtest_filter='Executor*:Watch*:Debounce*:TapBatch*:Store.Concurrent*:ParallelLoad*' && ./tests/driver_tests --gtest_filter='WatchTest.*'
 
 # The mutation probe at full size (tests/probe/mutation_probe.py): 20,000
 # mutated manifests through validate and 5,000 mutated state exports through
