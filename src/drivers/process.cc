@@ -2,9 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -196,60 +194,6 @@ void put_number(char* buf, size_t& len, int64_t v) {
   _exit(0);
 }
 
-// The VM process, from the single-threaded intermediate or reaper process:
-// vfork, since the child only execs (or reports and _exits), so there is no
-// copy of banger's memory to make and throw away; a fork here was a third
-// of the cost of a start. Its own function, so that nothing of the caller's
-// frame is live across the vfork.
-__attribute__((noinline)) pid_t vfork_exec(char* const* argv, const char* cwd, int devnull, int log,
-                                           int report) {
-  pid_t pid = vfork();
-  if (pid == 0) exec_grandchild(argv, cwd, devnull, log, report);
-  return pid;
-}
-
-struct MidArgs {
-  bool reap;
-  char* const* argv;
-  const char* cwd;
-  int devnull, log, report;
-  const char* status_path;
-  const char* status_tmp;
-};
-
-// The intermediate child, in banger's memory while banger's other threads
-// run: only system calls, nothing that allocates or takes a lock. A new
-// session (no controlling terminal, no signals from banger's terminal), then
-// the VM process from a child of this one, so that the VM is not a session
-// leader and its parent is gone: init adopts it (or adopts the reaper, whose
-// child it then is).
-int mid_main(void* p) {
-  const MidArgs& a = *static_cast<const MidArgs*>(p);
-  if (setsid() < 0) {
-    send_msg(a.report, kSetsidFailed, errno);
-    _exit(1);
-  }
-  if (a.reap) {
-    // The reaper outlives banger, so it gets a copy of the memory: a raw
-    // clone, not glibc's fork(), whose fork handlers would run here, in
-    // memory banger's other threads are using. It only makes system calls.
-    long reaper = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
-    if (reaper < 0) {
-      send_msg(a.report, kForkFailed, errno);
-      _exit(1);
-    }
-    if (reaper > 0) _exit(0);
-  }
-  pid_t grand = vfork_exec(a.argv, a.cwd, a.devnull, a.log, a.report);
-  if (grand < 0) {
-    send_msg(a.report, kForkFailed, errno);
-    _exit(1);
-  }
-  send_msg(a.report, kPid, grand);
-  if (!a.reap) _exit(0);
-  reap_child(grand, a.status_path, a.status_tmp);
-}
-
 std::string describe_failure(const Msg& m, const SpawnOptions& opts) {
   const std::string& bin = opts.argv[0];
   switch (m.kind) {
@@ -336,19 +280,36 @@ ProcessIdentity spawn_detached(const SpawnOptions& opts) {
   const std::string status_tmp = opts.exit_status_path + ".tmp";
   if (reap) unlink(opts.exit_status_path.c_str());  // a previous run's
 
-  // The intermediate child runs in banger's own memory (CLONE_VM) on a stack
-  // of its own, and this thread waits until it is gone (CLONE_VFORK): no
-  // copy of banger's memory is made for it. Copies were most of a start's
-  // cost (page tables of a 32-thread process, then copy-on-write faults).
-  MidArgs args{reap, argv.data(), cwd, devnull.get(), log.get(), wr.get(),
-               opts.exit_status_path.c_str(), status_tmp.c_str()};
-  constexpr size_t kMidStack = 256 * 1024;
-  void* stack = mmap(nullptr, kMidStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) throw HostError::from_errno("a stack for starting " + bin, errno);
-  pid_t mid = clone(mid_main, static_cast<char*>(stack) + kMidStack, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
-  const int clone_err = errno;
-  munmap(stack, kMidStack);  // mid has exited: CLONE_VFORK returns only then
-  if (mid < 0) throw HostError::from_errno("clone to start " + bin, clone_err);
+  pid_t mid = fork();
+  if (mid < 0) throw HostError::from_errno("fork to start " + bin, errno);
+  if (mid == 0) {
+    // Intermediate child: a new session (no controlling terminal, no signals
+    // from banger's terminal), then fork again so that the VM process is not
+    // a session leader and its parent is gone: init adopts it (or adopts the
+    // reaper, whose child it then is).
+    rd.release();
+    if (setsid() < 0) {
+      send_msg(wr.get(), kSetsidFailed, errno);
+      _exit(1);
+    }
+    if (reap) {
+      pid_t reaper = fork();
+      if (reaper < 0) {
+        send_msg(wr.get(), kForkFailed, errno);
+        _exit(1);
+      }
+      if (reaper > 0) _exit(0);
+    }
+    pid_t grand = fork();
+    if (grand < 0) {
+      send_msg(wr.get(), kForkFailed, errno);
+      _exit(1);
+    }
+    if (grand == 0) exec_grandchild(argv.data(), cwd, devnull.get(), log.get(), wr.get());
+    send_msg(wr.get(), kPid, grand);
+    if (!reap) _exit(0);
+    reap_child(grand, opts.exit_status_path.c_str(), status_tmp.c_str());
+  }
   wr.reset();
   // EOF arrives once the intermediate child exited and the grandchild's exec
   // closed its CLOEXEC copy (or it died): then the outcome is known.
