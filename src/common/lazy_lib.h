@@ -35,3 +35,25 @@ class LazyLib {
 };
 
 }  // namespace banger
+
+// A table of a library's functions, each member named and typed after the
+// function it holds: table.curl_easy_setopt(h, opt, v) is the same call as
+// curl_easy_setopt(h, opt, v), varargs included. SYMBOLS is an X-macro list
+// of the names.
+#define BANGER_LAZY_MEMBER_(name) decltype(&::name) name;
+#define BANGER_LAZY_MEMBERS(SYMBOLS) SYMBOLS(BANGER_LAZY_MEMBER_)
+
+// Defines `const Table& accessor()`: opens `soname` on the first call (a
+// static's initializer runs once, thread-safely; if it throws, the next call
+// tries again) and resolves every member of Table.
+#define BANGER_LAZY_RESOLVE_(name) table.name = so.symbol<decltype(&::name)>(#name);
+#define BANGER_LAZY_TABLE(Table, accessor, SYMBOLS, soname, package)   \
+  const Table& accessor() {                                             \
+    static const Table lib = [] {                                       \
+      static const ::banger::LazyLib so(soname, package);               \
+      Table table{};                                                    \
+      SYMBOLS(BANGER_LAZY_RESOLVE_)                                     \
+      return table;                                                     \
+    }();                                                                \
+    return lib;                                                         \
+  }

@@ -4,6 +4,8 @@
 
 #include <openssl/evp.h>
 
+#include "common/lazy_lib.h"
+
 namespace banger {
 
 #define BANGER_CRYPTO_SYMBOLS(X)                                                              \
@@ -11,9 +13,7 @@ namespace banger {
   X(EVP_DigestFinal_ex) X(EVP_sha256)
 
 struct CryptoLib {
-#define BANGER_MEMBER(name) decltype(&::name) name;
-  BANGER_CRYPTO_SYMBOLS(BANGER_MEMBER)
-#undef BANGER_MEMBER
+  BANGER_LAZY_MEMBERS(BANGER_CRYPTO_SYMBOLS)
 };
 
 /// Opens libcrypto once; throws HostError naming the package when it is not

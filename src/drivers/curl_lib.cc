@@ -3,16 +3,13 @@
 #include "common/lazy_lib.h"
 
 namespace banger {
+namespace {
+BANGER_LAZY_TABLE(CurlLib, curl_table, BANGER_CURL_SYMBOLS, "libcurl.so.4", "libcurl4")
+}  // namespace
 
 const CurlLib& curl_api() {
-  // A static's initializer runs once, thread-safely; if it throws, the next
-  // call tries again.
-  static const CurlLib lib = [] {
-    static const LazyLib so("libcurl.so.4", "libcurl4");
-    CurlLib l{};
-#define BANGER_RESOLVE(name) l.name = so.symbol<decltype(&::name)>(#name);
-    BANGER_CURL_SYMBOLS(BANGER_RESOLVE)
-#undef BANGER_RESOLVE
+  static const CurlLib& lib = []() -> const CurlLib& {
+    const CurlLib& l = curl_table();
     // Not thread-safe before libcurl 7.84, so it runs here, once.
     l.curl_global_init(CURL_GLOBAL_DEFAULT);
     return l;

@@ -5,6 +5,8 @@
 
 #include <curl/curl.h>
 
+#include "common/lazy_lib.h"
+
 namespace banger {
 
 #define BANGER_CURL_SYMBOLS(X)                                                               \
@@ -13,9 +15,7 @@ namespace banger {
   X(curl_slist_append) X(curl_slist_free_all)
 
 struct CurlLib {
-#define BANGER_MEMBER(name) decltype(&::name) name;
-  BANGER_CURL_SYMBOLS(BANGER_MEMBER)
-#undef BANGER_MEMBER
+  BANGER_LAZY_MEMBERS(BANGER_CURL_SYMBOLS)
 };
 
 /// Opens libcurl once (and runs curl_global_init once); throws HostError

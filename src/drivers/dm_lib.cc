@@ -4,16 +4,6 @@
 
 namespace banger {
 
-const DmLib& dm_api() {
-  static const DmLib lib = [] {
-    static const LazyLib so("libdevmapper.so.1.02.1", "libdevmapper1.02.1");
-    DmLib l{};
-#define BANGER_RESOLVE(name) l.name = so.symbol<decltype(&::name)>(#name);
-    BANGER_DM_SYMBOLS(BANGER_RESOLVE)
-#undef BANGER_RESOLVE
-    return l;
-  }();
-  return lib;
-}
+BANGER_LAZY_TABLE(DmLib, dm_api, BANGER_DM_SYMBOLS, "libdevmapper.so.1.02.1", "libdevmapper1.02.1")
 
 }  // namespace banger

@@ -4,6 +4,8 @@
 
 #include <libdevmapper.h>
 
+#include "common/lazy_lib.h"
+
 namespace banger {
 
 #define BANGER_DM_SYMBOLS(X)                                                                  \
@@ -15,9 +17,7 @@ namespace banger {
   X(dm_task_set_uuid) X(dm_udev_set_sync_support) X(dm_udev_wait)
 
 struct DmLib {
-#define BANGER_MEMBER(name) decltype(&::name) name;
-  BANGER_DM_SYMBOLS(BANGER_MEMBER)
-#undef BANGER_MEMBER
+  BANGER_LAZY_MEMBERS(BANGER_DM_SYMBOLS)
 };
 
 /// Opens libdevmapper once; throws HostError naming the package when it is

@@ -4,6 +4,8 @@
 
 #include <nftables/libnftables.h>
 
+#include "common/lazy_lib.h"
+
 namespace banger {
 
 #define BANGER_NFT_SYMBOLS(X)                                                                 \
@@ -12,9 +14,7 @@ namespace banger {
   X(nft_ctx_get_error_buffer)
 
 struct NftLib {
-#define BANGER_MEMBER(name) decltype(&::name) name;
-  BANGER_NFT_SYMBOLS(BANGER_MEMBER)
-#undef BANGER_MEMBER
+  BANGER_LAZY_MEMBERS(BANGER_NFT_SYMBOLS)
 };
 
 /// Opens libnftables once; throws HostError naming the package when it is
