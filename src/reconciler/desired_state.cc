@@ -24,10 +24,12 @@ bool network_used(const Network& n, const ManifestSet& set) {
 }  // namespace
 
 const ResourceSpec* DesiredState::find(const ResourceKey& key) const {
-  for (const auto& s : specs) {
-    if (s.key == key) return &s;
-  }
-  return nullptr;
+  return index_.find(specs, key.str(), [&](const ResourceSpec& s) { return s.key == key; });
+}
+
+void DesiredState::build_index() {
+  set.build_index();
+  index_.build(specs, [](const ResourceSpec& s) { return s.key.str(); });
 }
 
 DesiredState make_desired(const ManifestSet& set) {
@@ -40,6 +42,7 @@ DesiredState make_desired(const ManifestSet& set) {
   for (const Image& i : set.images) d.specs.push_back(spec_of(Kind::Image, i, image_fields(), set));
   for (const VM& v : set.vms) d.specs.push_back(spec_of(Kind::VM, v, vm_fields(), set));
   for (const PortForward& p : set.port_forwards) d.specs.push_back(spec_of(Kind::PortForward, p, port_forward_fields(), set));
+  d.build_index();
   return d;
 }
 

@@ -18,6 +18,10 @@ struct DesiredState {
   std::vector<ResourceSpec> specs;  ///< one per resource (the built-in network only when used)
 
   const ResourceSpec* find(const ResourceKey& key) const;
+  void build_index();  ///< once specs are final; make_desired does
+
+ private:
+  PositionIndex index_;
 };
 
 DesiredState make_desired(const ManifestSet& set);

@@ -73,15 +73,22 @@ size_t ManifestSet::count(Kind k) const {
 
 namespace {
 template <class T>
-const T* find_named(const std::vector<T>& v, std::string_view name) {
-  auto it = std::find_if(v.begin(), v.end(), [&](const T& r) { return r.name() == name; });
-  return it == v.end() ? nullptr : &*it;
+const T* find_named(const PositionIndex& index, const std::vector<T>& v, std::string_view name) {
+  return index.find(v, std::string(name), [&](const T& r) { return r.name() == name; });
 }
+const auto name_of = [](const auto& r) { return std::string(r.name()); };
 }  // namespace
 
-const Network* ManifestSet::find_network(std::string_view n) const { return find_named(networks, n); }
-const Kernel* ManifestSet::find_kernel(std::string_view n) const { return find_named(kernels, n); }
-const Image* ManifestSet::find_image(std::string_view n) const { return find_named(images, n); }
-const VM* ManifestSet::find_vm(std::string_view n) const { return find_named(vms, n); }
+const Network* ManifestSet::find_network(std::string_view n) const { return find_named(network_index_, networks, n); }
+const Kernel* ManifestSet::find_kernel(std::string_view n) const { return find_named(kernel_index_, kernels, n); }
+const Image* ManifestSet::find_image(std::string_view n) const { return find_named(image_index_, images, n); }
+const VM* ManifestSet::find_vm(std::string_view n) const { return find_named(vm_index_, vms, n); }
+
+void ManifestSet::build_index() {
+  network_index_.build(networks, name_of);
+  kernel_index_.build(kernels, name_of);
+  image_index_.build(images, name_of);
+  vm_index_.build(vms, name_of);
+}
 
 }  // namespace banger

@@ -13,6 +13,7 @@
 
 #include "resources/diagnostic.h"
 #include "resources/netaddr.h"
+#include "resources/position_index.h"
 #include "resources/quantity.h"
 
 namespace banger {
@@ -159,6 +160,12 @@ struct ManifestSet {
   const Kernel* find_kernel(std::string_view name) const;
   const Image* find_image(std::string_view name) const;
   const VM* find_vm(std::string_view name) const;
+  /// Makes the find_* above lookups instead of scans; call once the vectors
+  /// are final (a later change is still answered right, by a scan).
+  void build_index();
+
+ private:
+  PositionIndex network_index_, kernel_index_, image_index_, vm_index_;
 };
 
 }  // namespace banger
