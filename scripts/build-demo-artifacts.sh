@@ -3,10 +3,11 @@
 #   CACHE_DIR/vmlinuz      kernel of Debian's linux-image-amd64 (not installed on the host)
 #   CACHE_DIR/initrd.img   gzip'd newc cpio: busybox-static + virtio/ext4 modules + /init
 #   CACHE_DIR/rootfs.ext4  64 MiB ext4 (mke2fs -d, no loop mount): busybox + /sbin/init web server
+#                          + Debian's dropbear SSH server with its libraries
 #   CACHE_DIR/SHA256SUMS
 # Idempotent: CACHE_DIR/.build-stamp records the input versions/hashes; nothing is
 # rebuilt when they are unchanged and all outputs exist.
-# Needs (host): apt-get, dpkg-deb, kmod (depmod), busybox-static, e2fsprogs, cpio, gzip.
+# Needs (host): apt-get, dpkg-deb, kmod (depmod), busybox-static, dropbear-bin, e2fsprogs, cpio, gzip.
 set -euo pipefail
 
 usage() { echo "usage: $0 CACHE_DIR" >&2; exit 2; }
@@ -31,6 +32,9 @@ for b in /bin/busybox /usr/bin/busybox; do [ -x "$b" ] && BUSYBOX=$b && break; d
 file_is_static() { ! LC_ALL=C ldd "$1" >/dev/null 2>&1; }
 file_is_static "$BUSYBOX" || die "$BUSYBOX is dynamically linked; install busybox-static"
 BUSYBOX_VER=$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null) || die "package busybox-static is not installed"
+DROPBEAR=/usr/sbin/dropbear
+[ -x "$DROPBEAR" ] || die "dropbear not found (apt-get install dropbear-bin)"
+DROPBEAR_VER=$(dpkg-query -W -f='${Version}' dropbear-bin 2>/dev/null) || die "package dropbear-bin is not installed"
 [ -f "$GUEST_DIR/initrd-init" ] && [ -f "$GUEST_DIR/rootfs-init" ] || die "missing $GUEST_DIR/{initrd-init,rootfs-init}"
 
 # --- resolve kernel package --------------------------------------------------
@@ -48,6 +52,7 @@ stamp_content() {
     echo "kernel=$KPKG=$KPKG_VER"
     echo "busybox-static=$BUSYBOX_VER"
     echo "busybox-sha256=$(sha256sum "$BUSYBOX" | cut -d' ' -f1)"
+    echo "dropbear-bin=$DROPBEAR_VER"
     echo "modules=$REQUIRED_MODULES / $OPTIONAL_MODULES"
     echo "rootfs-size=$ROOTFS_SIZE"
     for f in "${BASH_SOURCE[0]}" "$GUEST_DIR"/*; do
@@ -145,9 +150,19 @@ done
 [ -e "$R/bin/sh" ] || ln -s busybox "$R/bin/sh"
 rm -f "$R/sbin/init"
 install -m 755 "$GUEST_DIR/rootfs-init" "$R/sbin/init"
+# The SSH server: Debian's dropbear and the libraries it links (ldd), at the
+# same paths. rootfs-init starts it with the host key banger wrote.
+cp "$DROPBEAR" "$R/usr/sbin/dropbear"
+for lib in $(ldd "$DROPBEAR" | awk '/=> \//{print $3} /^\t\/lib/{print $1}'); do
+    real=$(readlink -f "$lib")
+    mkdir -p "$R$(dirname "$lib")"
+    cp "$real" "$R$lib"
+done
+mkdir -p "$R/etc/dropbear" "$R/dev/pts"
+chmod 700 "$R/root"
+echo "/bin/sh" >"$R/etc/shells"
 echo "root:x:0:0:root:/root:/bin/sh" >"$R/etc/passwd"
 echo "root:x:0:" >"$R/etc/group"
-echo "banger-demo" >"$R/etc/hostname"
 find "$R" -exec touch -h -d @0 {} +
 E2FSPROGS_FAKE_TIME=1 mke2fs -q -F -t ext4 -L banger-demo -U 6b616e67-6572-4465-8d6f-000000000001 \
     -E root_owner=0:0,hash_seed=6b616e67-6572-4465-8d6f-000000000002 \

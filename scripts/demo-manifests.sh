@@ -28,3 +28,18 @@ spec:
   sha256: $(sum rootfs.ext4)
 YAML
 mv "$out.tmp" "$out"
+
+# The demo VM's login keys (examples/demo/web.yaml names this file): a key
+# made for the demo (so that `banger exec` works for anyone), and the
+# invoking user's own public keys when they have some.
+keys=$(dirname "$out")/demo-key.pub
+[ -s "$cache/demo_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C banger-demo -f "$cache/demo_ed25519"
+home=$HOME
+[ -n "${SUDO_USER:-}" ] && [ "$(id -u)" = 0 ] && home=$(getent passwd "$SUDO_USER" | cut -d: -f6)
+{
+    cat "$cache/demo_ed25519.pub"
+    for k in "$home"/.ssh/id_ed25519.pub "$home"/.ssh/id_ecdsa.pub "$home"/.ssh/id_rsa.pub; do
+        [ -r "$k" ] && cat "$k"
+    done
+} >"$keys.tmp"
+mv "$keys.tmp" "$keys"

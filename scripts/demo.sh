@@ -34,9 +34,12 @@ until page=$(curl -fsS --max-time 2 http://127.0.0.1:8080/ 2>/dev/null); do
 done
 echo "== http://127.0.0.1:8080/ answered $(( $(date +%s) - start )) s after apply started"
 
+echo "== banger exec web -- uname -a   (over SSH, host key pinned by banger)"
+"$banger" exec -i "$cache/demo_ed25519" web -- uname -a
 echo "== banger get -o wide"
 "$banger" get -o wide
 echo "== curl http://127.0.0.1:8080/"
 echo "$page"
 echo
+echo "Log in with: sudo $banger ssh -i $cache/demo_ed25519 web   (or with your own key, if you had one)"
 echo "Remove it with: sudo $banger delete -f examples/demo   (or: make demo-clean)"

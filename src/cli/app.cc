@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <cstring>
 #include <iostream>
 
 #include "cli/options.h"
@@ -13,6 +14,7 @@
 #include "cli/gc_cmd.h"
 #include "cli/get_cmd.h"
 #include "cli/logs_cmd.h"
+#include "cli/ssh_cmd.h"
 #include "cli/reconcile_cmds.h"
 #include "cli/state_cmd.h"
 #include "cli/validate_cmd.h"
@@ -104,6 +106,20 @@ int run(int argc, char** argv) {
   add_gc_command(app, global, command);
   add_state_command(app, global, command);
   add_explain_command(app, global, command);
+  // `ssh NAME -- CMD...` and `exec NAMES... -- CMD...`: what follows "--" is
+  // the remote command, whole (its own flags included), never banger's.
+  std::vector<std::string> remote;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) != "--") continue;
+    bool remote_cmd = false;
+    for (int j = 1; j < i; ++j) remote_cmd = remote_cmd || !std::strcmp(argv[j], "ssh") || !std::strcmp(argv[j], "exec");
+    if (remote_cmd) {
+      remote.assign(argv + i + 1, argv + argc);
+      argc = i;
+    }
+    break;
+  }
+  add_ssh_commands(app, global, command, remote);
   for (CLI::App* s : app.get_subcommands([](const CLI::App*) { return true; })) {
     s->allow_extras();
     s->fallthrough();  // global flags work after the command too, as in kubectl

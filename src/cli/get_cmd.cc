@@ -49,7 +49,9 @@ using Row = std::vector<std::pair<std::string, std::string>>;
 // guest does now rather than what the last apply saw.
 constexpr std::chrono::milliseconds kReadyCheck{1000};
 
-std::map<std::string, ReadyStatus> readiness(const ObservedState& o, const std::string& only) {
+// With `ssh` (get -o wide), each running VM's port 22 is probed in the same
+// round, under the key "ssh:NAME".
+std::map<std::string, ReadyStatus> readiness(const ObservedState& o, const std::string& only, bool ssh) {
   std::vector<ReadyTarget> targets;
   for (const auto& [key, rec] : o.applied) {
     if (key.kind != Kind::VM || (!only.empty() && key.name != only) || !o.running.count(key.name)) continue;
@@ -58,6 +60,16 @@ std::map<std::string, ReadyStatus> readiness(const ObservedState& o, const std::
     targets.push_back(ready_target(rec, vm != o.vms.end() ? &vm->second : nullptr,
                                    rt != o.runtimes.end() ? &rt->second : nullptr));
     targets.back().seen_running = true;  // o.running: observe read /proc a moment ago
+    if (ssh && vm != o.vms.end() && !vm->second.ip.empty()) {
+      ReadyTarget t;
+      t.vm = "ssh:" + key.name;
+      t.readiness.probe = Readiness::Probe::Tcp;
+      t.readiness.port = 22;
+      t.probe = ProbeTarget{vm->second.ip, 22, false, "/"};
+      t.process = targets.back().process;
+      t.seen_running = true;
+      targets.push_back(std::move(t));
+    }
   }
   auto status = check_ready(targets, kReadyCheck);
   std::map<std::string, ReadyStatus> out;
@@ -111,6 +123,13 @@ Row vm_row(const ResourceRecord& r, const ObservedState& o, const std::map<std::
     row.push_back({"LAST-EXIT", last_exit});
     auto rd = ready.find(r.name);
     row.push_back({"READINESS", rd != ready.end() ? rd->second.detail : "-"});
+    // Whether `banger ssh` would get in now: port 22 answers (ready), the VM
+    // runs but nothing answers yet (waiting), or it does not run (none).
+    auto sd = ready.find("ssh:" + r.name);
+    row.push_back({"SSH", !running              ? "none"
+                          : sd == ready.end() ? "-"  // not probed (only -o wide probes it)
+                          : sd->second.ready  ? "ready"
+                                              : "waiting"});
     row.push_back({"DESCRIPTION", f["description"].empty() ? "-" : f["description"]});
   }
   return row;
@@ -206,7 +225,7 @@ int run_get(const GetOptions& o, const GlobalOptions& g) {
   const ObservedState obs = s.observe_without_nat();
   bool wide = o.output == "wide";
   std::map<std::string, ReadyStatus> ready;
-  if (!only || *only == Kind::VM) ready = readiness(obs, name);
+  if (!only || *only == Kind::VM) ready = readiness(obs, name, wide);
   json items = json::array();
   bool found = false, printed = false;
   for (Kind k : {Kind::VM, Kind::Network, Kind::PortForward, Kind::Kernel, Kind::Image}) {

@@ -1,8 +1,9 @@
-// OpenSSL's libcrypto (for SHA-256), opened on first use (common/lazy_lib.h
-// says why). Members carry the library's own names and types.
+// OpenSSL's libcrypto (SHA-256, ed25519 host keys), opened on first use
+// (common/lazy_lib.h says why). Members carry the library's own names and types.
 #pragma once
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "common/lazy_lib.h"
 
@@ -10,7 +11,9 @@ namespace banger {
 
 #define BANGER_CRYPTO_SYMBOLS(X)                                                              \
   X(EVP_MD_CTX_new) X(EVP_MD_CTX_free) X(EVP_DigestInit_ex) X(EVP_DigestUpdate)               \
-  X(EVP_DigestFinal_ex) X(EVP_sha256)
+  X(EVP_DigestFinal_ex) X(EVP_sha256) X(EVP_PKEY_CTX_new_id) X(EVP_PKEY_CTX_free)             \
+  X(EVP_PKEY_keygen_init) X(EVP_PKEY_keygen) X(EVP_PKEY_free)                                 \
+  X(EVP_PKEY_get_raw_private_key) X(EVP_PKEY_get_raw_public_key) X(RAND_bytes)
 
 struct CryptoLib {
   BANGER_LAZY_MEMBERS(BANGER_CRYPTO_SYMBOLS)

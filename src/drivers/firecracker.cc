@@ -123,6 +123,16 @@ VmHandle FirecrackerDriver::start(const VmLaunch& vm) {
                                     {"is_read_only", false}}
                                    .dump());
   });
+  if (!vm.seed_path.empty()) {
+    // After the root drive, so that the guest still sees its root as vda.
+    step("drives/seed", [&] {
+      api->put("/drives/seed", json{{"drive_id", "seed"},
+                                    {"path_on_host", vm.seed_path},
+                                    {"is_root_device", false},
+                                    {"is_read_only", true}}
+                                   .dump());
+    });
+  }
   step("network-interfaces/eth0", [&] {
     // Firecracker opens the tap by name (TUNSETIFF), and as root that
     // creates a missing one: the VM would run with its NIC wired to nothing.

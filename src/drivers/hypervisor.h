@@ -18,6 +18,7 @@ struct VmLaunch {
   std::string initrd_path;  ///< "" = none
   std::string boot_args;    ///< the whole command line, ip= included
   std::string rootfs_path;  ///< the VM's own writable disk
+  std::string seed_path;    ///< "" = none; the NoCloud seed, a read-only second disk
   int vcpus = 1;
   uint64_t mem_mib = 512;
   std::string tap;          ///< host tap name, must exist

@@ -115,6 +115,10 @@ std::vector<std::string> QemuDriver::command_line(const std::string& binary, con
   argv.insert(argv.end(), {"-append", vm.boot_args});
   argv.insert(argv.end(), {"-drive", "id=root,file=" + vm.rootfs_path + ",format=raw,if=none,cache=writeback",
                            "-device", "virtio-blk-device,drive=root"});
+  if (!vm.seed_path.empty()) {
+    argv.insert(argv.end(), {"-drive", "id=seed,file=" + vm.seed_path + ",format=raw,if=none,readonly=on",
+                             "-device", "virtio-blk-device,drive=seed"});
+  }
   argv.insert(argv.end(), {"-netdev", "tap,id=n0,ifname=" + vm.tap + ",script=no,downscript=no",
                            "-device", "virtio-net-device,netdev=n0" + (vm.mac.empty() ? "" : ",mac=" + vm.mac)});
   argv.insert(argv.end(), {"-qmp", "unix:" + qmp_socket + ",server=on,wait=off"});

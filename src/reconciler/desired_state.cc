@@ -51,7 +51,7 @@ std::string boot_args(const Kernel& kernel, const VM& vm, Ipv4 ip, const Cidr& s
   if (!vm.kernel_args.value.empty()) args += " " + vm.kernel_args.value;
   // ip=<client-ip>:<server-ip>:<gw-ip>:<netmask>:<hostname>:<device>:<autoconf>
   args += " ip=" + ip.str() + "::" + subnet.gateway().str() + ":" + subnet.netmask() + ":" +
-          vm.name() + ":eth0:off";
+          vm.hostname() + ":eth0:off";
   return args;
 }
 

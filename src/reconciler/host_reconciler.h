@@ -129,7 +129,8 @@ class HostReconciler {
   /// Returns how many.
   int reap_unrecorded(const std::string& name);
   /// Starts `vm` and records its process; returns that record.
-  VmRuntime start_vm(const VM& vm, const VmRecord& rec, const DesiredState& d);
+  /// `seed_path`: the NoCloud seed prepare_guest made, "" for none.
+  VmRuntime start_vm(const VM& vm, const VmRecord& rec, const DesiredState& d, const std::string& seed_path);
   /// The hypervisor choose_runtime picks for `vm`; *accel gets QEMU's
   /// "kvm"/"tcg" ("" for Firecracker). Throws HostError when none can run it.
   std::unique_ptr<Hypervisor> hypervisor_for(const VM& vm, std::string* accel);

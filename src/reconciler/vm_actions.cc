@@ -9,6 +9,8 @@
 #include <optional>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "common/fault.h"
 #include "common/host_error.h"
 #include "common/profile.h"
@@ -19,6 +21,7 @@
 #include "drivers/process.h"
 #include "drivers/tap.h"
 #include "drivers/vm_files.h"
+#include "reconciler/guest_prepare.h"
 #include "reconciler/restart_policy.h"
 #include "reconciler/host_reconciler.h"
 #include "reconciler/recorded_vm.h"
@@ -132,7 +135,8 @@ int HostReconciler::reap_unrecorded(const std::string& name) {
   return reaped;
 }
 
-VmRuntime HostReconciler::start_vm(const VM& vm, const VmRecord& rec, const DesiredState& d) {
+VmRuntime HostReconciler::start_vm(const VM& vm, const VmRecord& rec, const DesiredState& d,
+                                   const std::string& seed_path) {
   const Kernel* k = d.set.find_kernel(vm.kernel.value);
   const Network* n = d.set.find_network(vm.network.value);
   if (!k || !n) throw HostError("VM/" + vm.name() + ": kernel or network is missing");
@@ -145,6 +149,7 @@ VmRuntime HostReconciler::start_vm(const VM& vm, const VmRecord& rec, const Desi
   launch.initrd_path = k->initrd ? artifact_file("Kernel/" + k->name(), "spec.initrd", *k->initrd) : "";
   launch.boot_args = boot_args(*k, vm, *parse_ipv4(rec.ip), n->subnet.value);
   launch.rootfs_path = rec.disk_path;
+  launch.seed_path = seed_path;
   launch.vcpus = vm.vcpus.value;
   launch.mem_mib = vm.memory.value / MiB;
   launch.tap = rec.tap;
@@ -255,7 +260,21 @@ void HostReconciler::vm_process_step(const VmStep& s, const VmRecord& rec, const
     // A run killed between the start and its record left a hypervisor that
     // holds the tap and the socket: it goes before a new one starts.
     if (int n = reap_unrecorded(s.name)) did.add({"vm.reap", "", "killed", {{"count", std::to_string(n)}}});
-    VmRuntime started = start_vm(s.vm, rec, d);
+    PreparedGuest guest;
+    {
+      profile::Scope p("vm.guest");
+      guest = journaled("prepare", "guest", s.name, s.owner,
+                        [&] { return prepare_guest(s.vm, rec, s.net, disks_.vm_dir(s.name)); });
+    }
+    for (const std::string& w : guest.warnings) spdlog::warn("{}", w);
+    if (guest.files_written || !guest.seed_path.empty()) {
+      std::map<std::string, std::string> facts;
+      if (guest.files_written) facts["files"] = "written";
+      if (!guest.seed_path.empty()) facts["seed"] = guest.seed_path;
+      facts["hostKey"] = guest.host_key_pinned ? "pinned" : "first use";
+      did.add({"guest.prepare", "", "prepared", facts});
+    }
+    VmRuntime started = start_vm(s.vm, rec, d, guest.seed_path);
     did.add({"vm.start", "", "started",
              {{"runtime", started.label()}, {"pid", std::to_string(started.pid)}, {"ip", rec.ip}}});
   } else if (!want_running && alive) {

@@ -7,6 +7,7 @@
 #include "reconciler/source_path.h"
 #include "reconciler/watcher.h"
 #include "resources/manifest_loader.h"
+#include "resources/guest_files.h"
 #include "reconciler/recorded_vm.h"
 #include "state/store.h"
 
@@ -75,6 +76,7 @@ Watcher::Outcome Watcher::reconcile(WatchTrigger why) {
     return keep_last_good(why, true);
   }
   LoadResult r = load_texts(sources);
+  load_guest_files(r.set, r.diags);  // key files and user-data are re-read every pass
   r.diags.append(read_errors);
   if (!r.ok()) {
     std::vector<Line> lines;

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "resources/field_table.h"
+#include "resources/fields_guest.h"
 #include "resources/readiness_text.h"
 #include "resources/value_parsers.h"
 
@@ -240,6 +241,7 @@ void add_keeping(std::vector<FieldDef<VM>>& f) {
                                        .schema = json{{"type", "string"}, {"maxLength", 256}, {"pattern", "^[^\\u0000-\\u001f\\u007f]*$"}},
                                        .def = std::string()},
                                       &VM::description, parse_description, string_text()));
+  f.push_back(guest_field());
 }
 
 KindFields<VM> make_vm_fields() {

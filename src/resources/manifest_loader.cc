@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "resources/decode.h"
+#include "resources/guest_files.h"
 #include "resources/validate.h"
 
 namespace banger {
@@ -211,6 +212,7 @@ LoadResult load_manifests(const std::vector<std::string>& paths, std::istream& i
   std::vector<SourceText> sources = read_sources(paths, in, read_errors);
   LoadResult r = load_texts(sources);
   stat_artifact_files(r.set);
+  load_guest_files(r.set, r.diags);
   validate_disks(r.set, r.diags);
   r.diags.append(read_errors);
   return r;

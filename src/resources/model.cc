@@ -71,6 +71,27 @@ size_t ManifestSet::count(Kind k) const {
   return 0;
 }
 
+template <>
+const std::vector<std::pair<std::string, GuestInject>>& enum_names<GuestInject>() {
+  static const std::vector<std::pair<std::string, GuestInject>> v = {{"auto", GuestInject::Auto},
+                                                                     {"cloud-init", GuestInject::CloudInit},
+                                                                     {"files", GuestInject::Files},
+                                                                     {"none", GuestInject::None}};
+  return v;
+}
+
+std::vector<std::string> Guest::keys() const {
+  std::vector<std::string> out;
+  for (const auto& k : authorized_keys) out.push_back(k.line);
+  for (const auto& k : file_keys) out.push_back(k.line);
+  return out;
+}
+
+const std::string& VM::ssh_user() const {
+  static const std::string root = "root";
+  return guest.ssh_user.value.empty() ? root : guest.ssh_user.value;
+}
+
 namespace {
 template <class T>
 const T* find_named(const PositionIndex& index, const std::vector<T>& v, std::string_view name) {

@@ -89,6 +89,9 @@ enum class RestartPolicy { Always, OnFailure, Never };
 enum class Runtime { Auto, Firecracker, Qemu };
 enum class DiskStrategy { Auto, Snapshot, Reflink, Copy };
 enum class Protocol { Tcp, Udp };
+/// How spec.guest reaches the guest: a NoCloud seed for cloud-init, files
+/// written into an ext4 disk, both (auto), or nothing.
+enum class GuestInject { Auto, CloudInit, Files, None };
 
 /// Each enum's spellings, in the order "expected one of" lists them: the one
 /// list the parser, to_string and the schema's "enum" all use.
@@ -99,6 +102,7 @@ template <> const std::vector<std::pair<std::string, RestartPolicy>>& enum_names
 template <> const std::vector<std::pair<std::string, Runtime>>& enum_names<Runtime>();
 template <> const std::vector<std::pair<std::string, DiskStrategy>>& enum_names<DiskStrategy>();
 template <> const std::vector<std::pair<std::string, Protocol>>& enum_names<Protocol>();
+template <> const std::vector<std::pair<std::string, GuestInject>>& enum_names<GuestInject>();
 
 template <class E>
 const char* enum_name(E v) {
@@ -112,6 +116,7 @@ inline const char* to_string(RestartPolicy v) { return enum_name(v); }
 inline const char* to_string(Runtime v) { return enum_name(v); }
 inline const char* to_string(DiskStrategy v) { return enum_name(v); }
 inline const char* to_string(Protocol v) { return enum_name(v); }
+inline const char* to_string(GuestInject v) { return enum_name(v); }
 
 struct Readiness {
   enum class Probe { None, Tcp, Http };
@@ -120,6 +125,38 @@ struct Readiness {
   std::string path;  ///< http only, starts with '/'
   std::chrono::milliseconds timeout{std::chrono::seconds(120)};
   Mark mark;
+};
+
+/// A public key line from the manifest or from a file it names.
+struct GuestKey {
+  std::string line;  ///< canonical "type base64 comment"
+  Mark mark;         ///< where it was written, or the file entry that named it
+};
+
+/// A file named in spec.guest, read by the loader (load_manifests).
+struct GuestFileRef {
+  Field<std::string> path;    ///< as written ("~/.ssh/id_ed25519.pub")
+  std::string resolved_path;  ///< ~ expanded, made absolute against the manifest's folder
+};
+
+/// spec.guest: what the VM is given at boot. Absent: hostname from the name,
+/// host keys, no login keys, inject auto.
+struct Guest {
+  bool set = false;  ///< spec.guest was written
+  Mark mark;
+  Field<std::string> hostname;  ///< "" = metadata.name
+  Field<std::string> ssh_user;  ///< default root
+  std::vector<GuestKey> authorized_keys;         ///< inline, validated
+  std::vector<GuestFileRef> authorized_keys_files;
+  std::vector<GuestKey> file_keys;               ///< read from authorized_keys_files at load
+  Field<std::string> user_data;                  ///< inline
+  GuestFileRef user_data_file;                   ///< path.set when written
+  std::string user_data_from_file;               ///< its content, read at load
+  Field<GuestInject> inject;
+
+  /// Every login key, inline first, one line each.
+  std::vector<std::string> keys() const;
+  const std::string& user_data_text() const { return user_data_file.path.set ? user_data_from_file : user_data.value; }
 };
 
 struct VM : ObjectMeta {
@@ -137,6 +174,10 @@ struct VM : ObjectMeta {
   Readiness readiness;
   Field<DiskStrategy> disk_strategy;
   Field<std::string> description;  ///< free text for people; banger only shows it
+  Guest guest;
+  /// The guest's hostname: spec.guest.hostname, else the VM's name.
+  const std::string& hostname() const { return guest.hostname.value.empty() ? name() : guest.hostname.value; }
+  const std::string& ssh_user() const;
 };
 
 struct PortForward : ObjectMeta {

@@ -48,8 +48,7 @@ bool is_interface_name(std::string_view s) {
                      [](char c) { return is_alnum(c) || c == '-' || c == '_' || c == '.'; });
 }
 
-uint64_t fnv1a64(std::string_view s) {
-  uint64_t h = 14695981039346656037ull;  // FNV offset basis 0xcbf29ce484222325
+uint64_t fnv1a64(std::string_view s, uint64_t h) {
   for (unsigned char c : s) {
     h ^= c;
     h *= 1099511628211ull;

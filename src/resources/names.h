@@ -29,7 +29,8 @@ size_t edit_distance(std::string_view a, std::string_view b);
 /// The closest candidate within a small edit distance (case-insensitive), or "".
 std::string suggest(std::string_view word, const std::vector<std::string>& candidates);
 
-/// FNV-1a, 64-bit: stable across runs and builds, used for derived names.
-uint64_t fnv1a64(std::string_view s);
+/// FNV-1a, 64-bit: stable across runs and builds, used for derived names
+/// and change detectors. `h`: the hash so far, to hash several pieces.
+uint64_t fnv1a64(std::string_view s, uint64_t h = 14695981039346656037ull);
 
 }  // namespace banger

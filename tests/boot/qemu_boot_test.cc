@@ -163,4 +163,63 @@ TEST_F(QemuBoot, DemoServesItsPageThroughTheForwardRestartsAndLeavesNothing) {
   EXPECT_EQ(http_get(8080), "");
 }
 
+// Getting in: banger wrote the hostname, the demo's login key and a host key
+// it pinned into the VM's disk (the demo image has Dropbear and no
+// cloud-init); exec runs over SSH with strict host key checking.
+TEST_F(QemuBoot, ExecRunsInTheGuestOverSshWithThePinnedHostKey) {
+  const std::string m = dir_->path() + "/m";
+  const std::string key = kCache + "/demo_ed25519";
+  auto exec = [&](std::vector<std::string> cmd, const std::string& identity, const std::string& input = "") {
+    std::vector<std::string> argv{BANGER_BIN, "exec", "-i", identity, "web", "--state-dir", dir_->path() + "/state",
+                                  "--run-dir", dir_->path() + "/run", "--"};
+    argv.insert(argv.end(), cmd.begin(), cmd.end());
+    return run_command(argv, input, 180);
+  };
+  auto t0 = Clock::now();
+  auto a = banger({"apply", "-f", m});
+  ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+  auto r = exec({"cat", "/etc/hostname"}, key);
+  std::printf("[  figure  ] apply to first successful exec: %.1f s\n",
+              std::chrono::duration<double>(Clock::now() - t0).count());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << banger({"logs", "web", "--tail", "30"}).out;
+  EXPECT_EQ(r.out, "web\n");
+  EXPECT_EQ(exec({"false"}, key).exit_code, 1);
+  EXPECT_EQ(exec({"sh", "-c", "exit 7"}, key).exit_code, 7);  // several words keep their boundaries
+  EXPECT_EQ(exec({"printf", "%s|", "it's", "a b"}, key).out, "it's|a b|");
+  EXPECT_EQ(exec({"echo $((6*7)) | cat"}, key).out, "42\n");  // one word is a shell line, as with ssh
+  EXPECT_EQ(exec({"cat"}, key, "through stdin\n").out, "through stdin\n");
+  auto wide = banger({"get", "vms", "-o", "wide"});
+  EXPECT_NE(wide.out.find("HTTP 200    ready"), std::string::npos) << wide.out;  // READINESS, then SSH
+
+  // A new login key: the plan restarts the VM, the new key gets in, the old
+  // one no longer does, and the host key stays pinned.
+  const std::string known = dir_->path() + "/state/vms/web/known_hosts";
+  std::ifstream kin(known);
+  std::string pinned((std::istreambuf_iterator<char>(kin)), std::istreambuf_iterator<char>());
+  const std::string key2 = dir_->path() + "/key2";
+  ASSERT_EQ(run_command({"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "second", "-f", key2}).exit_code, 0);
+  ASSERT_EQ(run_command({"/bin/cp", key2 + ".pub", m + "/demo-key.pub"}).exit_code, 0);
+  auto d = banger({"diff", "-f", m});
+  EXPECT_EQ(d.exit_code, 2);
+  EXPECT_NE(d.out.find("sshKeys"), std::string::npos) << d.out;
+  a = banger({"apply", "-f", m, "--wait"});
+  ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+  r = exec({"id", "-u"}, key2);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "0\n");
+  EXPECT_EQ(exec({"true"}, key).exit_code, 255) << "the removed key still gets in";
+  std::ifstream kin2(known);
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(kin2)), std::istreambuf_iterator<char>()), pinned);
+
+  // A guest whose key is not the pinned one is refused: here the pin moves.
+  const std::string other = dir_->path() + "/other";
+  ASSERT_EQ(run_command({"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other}).exit_code, 0);
+  std::ifstream oin(other + ".pub");
+  std::string other_pub((std::istreambuf_iterator<char>(oin)), std::istreambuf_iterator<char>());
+  std::ofstream(known) << "web " << other_pub;
+  r = exec({"true"}, key2);
+  EXPECT_EQ(r.exit_code, 255);
+  EXPECT_NE(r.err.find("REMOTE HOST IDENTIFICATION HAS CHANGED"), std::string::npos) << r.err;
+}
+
 }  // namespace

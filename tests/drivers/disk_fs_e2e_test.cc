@@ -564,3 +564,68 @@ INSTANTIATE_TEST_SUITE_P(, DiskFsFull,
 
 }  // namespace
 }  // namespace banger
+
+// ---------------------------------------------------------------------------
+// spec.guest writes into the VM's own disk: on a reflink copy that disk
+// shares its blocks with the image until written, and the write must reach
+// only the disk (the filesystem unshares what is written).
+namespace banger {
+namespace {
+
+TEST(DiskFsGuest, FilesWrittenIntoAReflinkDiskLeaveTheImageAlone) {
+  REQUIRE_PRIVATE_NETNS();
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (mount)";
+  if (::access("/dev/loop-control", F_OK) != 0) GTEST_SKIP() << "no /dev/loop-control";
+  const std::string mkfs = find_program("mkfs.btrfs");
+  if (mkfs.empty()) GTEST_SKIP() << "mkfs.btrfs missing: apt-get install btrfs-progs";
+  TempDir t;
+  const std::string backing = t.path() + "/btrfs.img", root = t.path() + "/mnt";
+  fs::create_directories(root);
+  std::ofstream(backing, std::ios::binary).close();
+  fs::resize_file(backing, 256 * MiB);
+  ASSERT_EQ(test::run_command({mkfs, "-q", "-f", backing}).exit_code, 0);
+
+  auto r = in_private_mounts([&](Report& rep) {
+    Mount mounted;
+    mount_loop_fs(backing, "btrfs", root, rep);
+    mounted.mnt = root;
+    const std::string image = root + "/base.ext4", m = root + "/m";
+    struct Cleanup {
+      std::string root, m;
+      ~Cleanup() {
+        test::run_banger_in(root, {"delete", "-f", m, "--ignore-not-found"});
+        test::kill_processes_mentioning(root);
+      }
+    } cleanup{root, m};
+    write_file(root + "/vmlinux", std::string(4096, 'k'));
+    rep.put("mke2fs", test::run_command({"/sbin/mke2fs", "-q", "-F", "-t", "ext4", image, "16M"}));
+    rep.put("image_sum_before", sha256_file(image));
+    write_file(m + "/vm.yaml", manifest(root, "fsg", "10.85.3.0/24", image, {"gw, diskStrategy: reflink"}));
+    // manifest() writes a one-line spec; spec.guest goes in as flow YAML.
+    std::string text;
+    {
+      std::ifstream in(m + "/vm.yaml");
+      text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    text.replace(text.rfind("}\n"), 2, ", guest: {hostname: reflinked}}\n");
+    write_file(m + "/vm.yaml", text);
+    rep.put("apply", test::run_banger_in(root, {"apply", "-f", m}));
+    const std::string disk = root + "/state/vms/gw/disk.img";
+    rep.put("shared_extents", extents(disk).second);
+    rep.put("hostname", test::run_command({"/sbin/debugfs", "-R", "cat /etc/hostname", disk}).out);
+    rep.put("image_sum_after", sha256_file(image));
+    rep.put("image_hostname", test::run_command({"/sbin/debugfs", "-R", "cat /etc/hostname", image}).out);
+  });
+  EXPECT_EQ(test::kill_processes_mentioning(root), 0);
+  EXPECT_EQ(r["child_status"], "0");
+  EXPECT_EQ(r["error"], "");
+  ASSERT_EQ(r["apply.exit"], "0") << r["apply.out"] << r["apply.err"];
+  EXPECT_NE(r["apply.out"].find("disk created by reflink"), std::string::npos) << r["apply.out"];
+  EXPECT_EQ(r["hostname"], "reflinked\n");
+  EXPECT_NE(std::stoi(r["shared_extents"]), 0) << "the disk shares no blocks with the image: not a reflink";
+  EXPECT_EQ(r["image_sum_after"], r["image_sum_before"]);
+  EXPECT_EQ(r["image_hostname"], "");
+}
+
+}  // namespace
+}  // namespace banger
