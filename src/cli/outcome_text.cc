@@ -42,6 +42,13 @@ std::string step_text(const StepDone& s) {
   if (st == "disk.ensure") {
     return s.result == "grown" ? "disk grown to " + fact(s, "size") : "disk " + s.result + " by " + fact(s, "method");
   }
+  if (st == "guest.prepare") {
+    // "guest files written, NoCloud seed attached, host key pinned"
+    std::string what;
+    if (fact(s, "files") == "written") what = "guest files written";
+    if (!fact(s, "seed").empty()) what += std::string(what.empty() ? "" : ", ") + "NoCloud seed attached";
+    return what + ", host key " + (fact(s, "hostKey") == "pinned" ? "pinned" : "left to first use");
+  }
   if (st == "vm.start") return "started as " + fact(s, "runtime") + " (pid " + fact(s, "pid") + ", " + fact(s, "ip") + ")";
   if (st == "vm.stop") return "stopped" + killed;
   if (st == "vm.reap") return "killed " + fact(s, "count") + " unrecorded process(es) of an interrupted run";

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <iostream>
 #include <map>
+#include <set>
 #include <memory>
 #include <thread>
 
@@ -281,7 +282,9 @@ int run_ssh(const SshOptions& o, const GlobalOptions& g, bool exec) {
   if (!require_root(exec ? "exec" : "ssh", g)) return kExitError;
   Store store(g.state_dir);
   std::vector<SshTarget> targets;
+  std::set<std::string> seen;
   for (const auto& n : o.names) {
+    if (!seen.insert(n).second) continue;  // a VM named twice runs the command once
     std::string why;
     auto t = target_of(store, g, n, true, why);
     if (!t) {
