@@ -210,6 +210,20 @@ TEST_F(GuestE2E, AnotherUsersKeysAreOwnedByThem) {
   EXPECT_TRUE(fs::exists(vm_dir() + "/known_hosts"));
 }
 
+// Without spec.guest nothing is given to the guest, and ssh falls back to
+// trusting the first key it sees (and refusing a changed one).
+TEST_F(GuestE2E, WithoutGuestTheDiskIsUntouchedAndSshTrustsOnFirstUse) {
+  write_manifest("");
+  CommandResult r = banger({"apply", "-f", manifest_dir()});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.find("guest files"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("NoCloud"), std::string::npos) << r.out;
+  EXPECT_EQ(sum(disk()), base_sum_);
+  EXPECT_FALSE(fs::exists(vm_dir() + "/seed.img"));
+  CommandResult conf = banger({"ssh-config", "web"});
+  EXPECT_NE(conf.out.find("StrictHostKeyChecking accept-new"), std::string::npos) << conf.out;
+}
+
 TEST_F(GuestE2E, SshToAStoppedOrUnknownVmSaysSo) {
   CommandResult r = banger({"ssh", "nope"});
   EXPECT_EQ(r.exit_code, 1);

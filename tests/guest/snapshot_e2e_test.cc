@@ -166,6 +166,22 @@ TEST_F(SnapshotE2E, CreateWriteThroughRefuseGrowthRemove) {
   EXPECT_EQ(sha256_file(image_), base_sha_);
 }
 
+// spec.guest writes through the snapshot (libext2fs on the dm device): the
+// files land in the VM's COW, and the shared image keeps its sha256.
+TEST_F(SnapshotE2E, GuestFilesGoIntoTheSnapshotNotTheImage) {
+  ASSERT_EQ(test::run_command({"/sbin/mke2fs", "-q", "-F", "-t", "ext4", image_, "16M"}).exit_code, 0);
+  base_sha_ = sha256_file(image_);
+  write({"web"}, ", guest: {hostname: snapped}");
+  auto a = banger({"apply", "-f", m()});
+  ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+  EXPECT_NE(a.out.find("disk created by snapshot"), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find("guest files written"), std::string::npos) << a.out;
+  EXPECT_EQ(test::run_command({"/sbin/debugfs", "-R", "cat /etc/hostname", "/dev/mapper/banger-web"}).out,
+            "snapped\n");
+  EXPECT_EQ(sha256_file(image_), base_sha_);
+  EXPECT_EQ(test::run_command({"/sbin/debugfs", "-R", "cat /etc/hostname", image_}).out, "");
+}
+
 TEST_F(SnapshotE2E, TwoVmsShareOneBaseLoopUntilTheLastGoes) {
   write({"a", "b"}, ", diskStrategy: snapshot");
   auto ap = banger({"apply", "-f", m()});
