@@ -22,6 +22,7 @@
 #include "reconciler/applied_spec.h"
 #include "reconciler/guest_prepare.h"
 #include "reconciler/recorded_vm.h"
+#include "resources/label_selector.h"
 #include "state/store.h"
 
 namespace banger::cli {
@@ -41,6 +42,7 @@ struct SshTarget {
 struct SshOptions {
   std::vector<std::string> names;
   std::string identity;  ///< -i: a private key file, besides the agent's and ~/.ssh's
+  std::string selector;  ///< exec -l: the VMs whose labels match, instead of names
   std::vector<std::string> command;
   int timeout_s = 120;
 };
@@ -281,9 +283,25 @@ int exec_many(const std::vector<SshTarget>& targets, const std::string& ssh, con
 int run_ssh(const SshOptions& o, const GlobalOptions& g, bool exec) {
   if (!require_root(exec ? "exec" : "ssh", g)) return kExitError;
   Store store(g.state_dir);
+  std::vector<std::string> names = o.names;
+  if (!o.selector.empty()) {
+    std::string why;
+    auto sel = parse_label_selector(o.selector, why);
+    if (!sel) {
+      std::cerr << "Error: -l " << why << "\n";
+      return kExitError;
+    }
+    for (const ResourceRecord& r : store.resources()) {
+      if (r.kind == "VM" && sel->matches(applied_vm(r).metadata.labels)) names.push_back(r.name);
+    }
+    if (names.empty()) {
+      std::cerr << "Error: no VM has labels matching " << o.selector << " (banger get vms -o wide lists them)\n";
+      return kExitError;
+    }
+  }
   std::vector<SshTarget> targets;
   std::set<std::string> seen;
-  for (const auto& n : o.names) {
+  for (const auto& n : names) {
     if (!seen.insert(n).second) continue;  // a VM named twice runs the command once
     std::string why;
     auto t = target_of(store, g, n, true, why);
@@ -356,10 +374,12 @@ void add_ssh_commands(CLI::App& app, const GlobalOptions& g, std::function<int()
 
   auto eo = std::make_shared<SshOptions>();
   CLI::App* ex = app.add_subcommand("exec", "Run a command in one or more VMs over SSH (no TTY)");
-  ex->footer("Examples:\n  banger exec web -- uname -a\n  banger exec web-1 web-2 -- systemctl is-active nginx\n\n"
+  ex->footer("Examples:\n  banger exec web -- uname -a\n  banger exec web-1 web-2 -- systemctl is-active nginx\n"
+             "  banger exec -l app=web -- uptime\n\n"
              "One VM: its standard input is passed through and banger exits with the command's exit code. Several: "
              "they run at once, each output line prefixed with the VM's name; the exit code is the largest.");
-  ex->add_option("names", eo->names, "VM names, then -- and the command")->required();
+  ex->add_option("names", eo->names, "VM names, then -- and the command");
+  ex->add_option("-l,--selector", eo->selector, "The VMs whose labels match, e.g. -l app=web (=, !=, key, !key)");
   ex->add_option("-i,--identity", eo->identity, "A private key file for ssh -i (besides your agent and ~/.ssh)");
   ex->add_option("--timeout", eo->timeout_s, "Seconds to wait for each VM's SSH server (default 120)")
       ->check(CLI::PositiveNumber);
@@ -368,6 +388,10 @@ void add_ssh_commands(CLI::App& app, const GlobalOptions& g, std::function<int()
     run = [eo, &g] {
       if (eo->command.empty()) {
         std::cerr << "Error: exec needs a command after --, e.g. banger exec web -- uname -a\n";
+        return static_cast<int>(kExitError);
+      }
+      if (eo->names.empty() == eo->selector.empty()) {
+        std::cerr << "Error: exec needs VM names or -l SELECTOR (one of them), e.g. banger exec -l app=web -- uptime\n";
         return static_cast<int>(kExitError);
       }
       return run_ssh(*eo, g, true);

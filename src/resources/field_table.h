@@ -92,6 +92,9 @@ struct KindFields {
   std::string doc;  ///< what a spec of this kind describes
   std::vector<FieldDef<R>> fields;
   std::function<void(DocReader&, const DocReader::MapView&, R&)> check;
+  /// Values from metadata rather than spec (a VM's labels): compared and
+  /// recorded like the fields' own, so that selectors can read them back.
+  std::vector<Shown<R>> meta;
 
   std::vector<std::string> keys() const {
     std::vector<std::string> out;
@@ -111,6 +114,9 @@ struct KindFields {
         if (auto v = s.render(res, set)) out.emplace_back(s.name, *v);
       }
     }
+    for (const auto& s : meta) {
+      if (auto v = s.render(res, set)) out.emplace_back(s.name, *v);
+    }
     return out;
   }
   /// The shown value `name`, for reading a stored spec back.
@@ -120,15 +126,14 @@ struct KindFields {
         if (s.name == name) return &s;
       }
     }
+    for (const auto& s : meta) {
+      if (s.name == name) return &s;
+    }
     return nullptr;
   }
   std::optional<FieldEffect> effect(const std::string& shown_name) const {
-    for (const auto& f : fields) {
-      for (const auto& s : f.shown) {
-        if (s.name == shown_name) return s.effect;
-      }
-    }
-    return std::nullopt;
+    const Shown<R>* s = find_shown(shown_name);
+    return s ? std::optional<FieldEffect>(s->effect) : std::nullopt;
   }
 };
 

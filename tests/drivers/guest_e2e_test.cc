@@ -47,6 +47,15 @@ class GuestE2E : public test::HostE2E {
         << guest;
   }
 
+  // `banger exec ARGS --state-dir .. --run-dir .. -- CMD`: banger's own
+  // flags go before "--", after which everything is the remote command.
+  CommandResult exec(std::vector<std::string> args, const std::vector<std::string>& cmd) {
+    std::vector<std::string> argv{BANGER_BIN, "exec"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--state-dir", root() + "/state", "--run-dir", root() + "/run", "--"});
+    argv.insert(argv.end(), cmd.begin(), cmd.end());
+    return run_command(argv, "", 60);
+  }
   static std::string sum(const std::string& path) { return sh("sha256sum " + path + " | cut -c1-64").out; }
   std::string vm_dir() const { return root() + "/state/vms/web"; }
   std::string disk() const { return vm_dir() + "/disk.img"; }
@@ -224,17 +233,36 @@ TEST_F(GuestE2E, WithoutGuestTheDiskIsUntouchedAndSshTrustsOnFirstUse) {
   EXPECT_NE(conf.out.find("StrictHostKeyChecking accept-new"), std::string::npos) << conf.out;
 }
 
+TEST_F(GuestE2E, ExecPicksVmsByLabel) {
+  write_manifest("  guest: {hostname: web}\n");
+  std::string text = read(manifest_dir() + "/vm.yaml");
+  text.replace(text.find("metadata: {name: web}"), 21, "metadata: {name: web, labels: {app: web}}");
+  std::ofstream(manifest_dir() + "/vm.yaml") << text;
+  ASSERT_EQ(banger({"apply", "-f", manifest_dir()}).exit_code, 0);
+  CommandResult none = exec({"-l", "app=db"}, {"true"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("no VM has labels matching app=db"), std::string::npos) << none.err;
+  // The fake hypervisor runs no guest: the pick shows in what is waited for.
+  CommandResult web = exec({"-l", "app=web", "--timeout", "1"}, {"true"});
+  EXPECT_EQ(web.exit_code, 1);
+  EXPECT_NE(web.err.find("VM/web: nothing answered on 10.79.0."), std::string::npos) << web.err;
+  CommandResult both = exec({"-l", "app=web", "web"}, {"true"});  // names or -l, not both
+  EXPECT_EQ(both.exit_code, 1);
+  EXPECT_NE(both.err.find("VM names or -l SELECTOR"), std::string::npos) << both.err;
+}
+
 TEST_F(GuestE2E, SshToAStoppedOrUnknownVmSaysSo) {
   CommandResult r = banger({"ssh", "nope"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("VM/nope not found"), std::string::npos) << r.err;
   write_manifest("  state: stopped\n");
   ASSERT_EQ(banger({"apply", "-f", manifest_dir()}).exit_code, 0);
-  r = banger({"exec", "web", "--", "true"});
+  r = exec({"web"}, {"true"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("VM/web"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("VM/web is not running"), std::string::npos) << r.err;
   r = banger({"exec", "web"});
   EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("exec needs a command after --"), std::string::npos) << r.err;
 }
 
 }  // namespace
