@@ -76,7 +76,7 @@ Watcher::Outcome Watcher::reconcile(WatchTrigger why) {
     return keep_last_good(why, true);
   }
   LoadResult r = load_texts(sources);
-  load_guest_files(r.set, r.diags);  // key files and user-data are re-read every pass
+  load_guest_files(r.set, r.diags, dir_);  // re-read every pass; only from inside the folder
   r.diags.append(read_errors);
   if (!r.ok()) {
     std::vector<Line> lines;

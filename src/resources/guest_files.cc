@@ -6,7 +6,9 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -14,6 +16,8 @@
 #include "resources/ssh_public_key.h"
 
 namespace banger {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -39,14 +43,34 @@ std::optional<std::string> read_text(const std::string& path, std::string& why) 
   return text;
 }
 
-void load_vm(VM& vm, Diagnostics& diags) {
+// Under `watch`, a repository anyone can push to must not make banger read
+// host files into a guest (Argo CD's out-of-bounds rule): paths, symlinks
+// resolved, stay inside the watched folder.
+bool outside(const std::string& path, const std::string& root) {
+  std::error_code ec;
+  fs::path target = fs::weakly_canonical(path, ec);
+  fs::path base = fs::weakly_canonical(root, ec);
+  if (ec) return true;
+  auto [b, t] = std::mismatch(base.begin(), base.end(), target.begin(), target.end());
+  return b != base.end();
+}
+
+void load_vm(VM& vm, Diagnostics& diags, const std::string& within) {
   Guest& g = vm.guest;
   auto fail = [&](const Mark& at, const std::string& field, const std::string& message) {
     diags.add(Diagnostic{at, "VM", vm.name(), field, message});
   };
+  auto refused = [&](const GuestFileRef& f, const std::string& field) {
+    if (within.empty() || !outside(f.resolved_path, within)) return false;
+    fail(f.path.mark, field,
+         f.resolved_path + " is outside the watched folder " + within +
+             "; refused (put the file in the folder, or the key inline)");
+    return true;
+  };
   for (size_t i = 0; i < g.authorized_keys_files.size(); ++i) {
     const GuestFileRef& f = g.authorized_keys_files[i];
     const std::string field = "spec.guest.ssh.authorizedKeysFiles[" + std::to_string(i) + "]";
+    if (refused(f, field)) continue;
     std::string why;
     auto text = read_text(f.resolved_path, why);
     if (!text) {
@@ -55,8 +79,12 @@ void load_vm(VM& vm, Diagnostics& diags) {
     }
     SshKeyFile parsed = parse_ssh_public_keys(*text);
     if (parsed.error) {
+      // A reason that quotes the line is not repeated: the file may be
+      // something else entirely (a passwd or shadow file named by mistake).
+      const std::string& why_line = parsed.error->why;
       fail(f.path.mark, field,
-           f.resolved_path + " line " + std::to_string(parsed.error->line) + ": " + parsed.error->why +
+           f.resolved_path + " line " + std::to_string(parsed.error->line) + ": " +
+               (why_line.find('"') == std::string::npos ? why_line : "is not an OpenSSH public key") +
                " (expected OpenSSH public keys, one per line)");
       continue;
     }
@@ -66,7 +94,7 @@ void load_vm(VM& vm, Diagnostics& diags) {
     }
     for (const SshPublicKey& k : parsed.keys) g.file_keys.push_back({k.line(), f.path.mark});
   }
-  if (g.user_data_file.path.set) {
+  if (g.user_data_file.path.set && !refused(g.user_data_file, "spec.guest.userDataFile")) {
     std::string why;
     auto text = read_text(g.user_data_file.resolved_path, why);
     if (!text) {
@@ -87,8 +115,8 @@ void load_vm(VM& vm, Diagnostics& diags) {
 
 }  // namespace
 
-void load_guest_files(ManifestSet& set, Diagnostics& diags) {
-  for (VM& vm : set.vms) load_vm(vm, diags);
+void load_guest_files(ManifestSet& set, Diagnostics& diags, const std::string& within) {
+  for (VM& vm : set.vms) load_vm(vm, diags, within);
 }
 
 std::string invoking_user_home() {

@@ -111,6 +111,41 @@ TEST(GuestSpec, KeyFilesAreReadRelativeToTheManifestAndCheckedByLine) {
   fs::remove_all(dir);
 }
 
+TEST(GuestSpec, AFileThatIsNoKeyFileIsNotEchoed) {
+  char tmpl[] = "/tmp/banger-guest-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  std::ofstream(dir + "/shadow") << "root:secrethash:19000:0:99999:7:::\n";
+  LoadResult r = load(manifest("  guest:\n    ssh:\n      authorizedKeysFiles: [shadow]\n"), dir);
+  std::string e = errors(r);
+  EXPECT_NE(e.find("shadow line 1: is not an OpenSSH public key"), std::string::npos) << e;
+  EXPECT_EQ(e.find("secrethash"), std::string::npos) << e;
+  fs::remove_all(dir);
+}
+
+TEST(GuestSpec, UnderWatchFilesOutsideTheFolderAreRefusedUnread) {
+  char tmpl[] = "/tmp/banger-guest-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  fs::create_directories(dir + "/repo");
+  std::ofstream(dir + "/outside.pub") << kKey << "\n";
+  std::ofstream(dir + "/repo/inside.pub") << kKey << "\n";
+  fs::create_symlink(dir + "/outside.pub", dir + "/repo/link.pub");
+  LoadResult r = load_texts({SourceText{dir + "/repo/m.yaml", dir + "/repo",
+                                        manifest("  guest:\n    ssh:\n      authorizedKeysFiles: [inside.pub, ../outside.pub, "
+                                                 "link.pub]\n    userDataFile: /etc/hostname\n")}});
+  load_guest_files(r.set, r.diags, dir + "/repo");
+  std::string e = errors(r);
+  EXPECT_EQ(e.find("authorizedKeysFiles[0]"), std::string::npos) << e;
+  EXPECT_NE(e.find("authorizedKeysFiles[1]: " + dir + "/repo/../outside.pub is outside the watched folder"),
+            std::string::npos) << e;
+  EXPECT_NE(e.find("authorizedKeysFiles[2]: " + dir + "/repo/link.pub is outside the watched folder"), std::string::npos)
+      << e;
+  EXPECT_NE(e.find("spec.guest.userDataFile: /etc/hostname is outside the watched folder"), std::string::npos) << e;
+  EXPECT_EQ(r.set.vms.at(0).guest.keys().size(), 1u);
+  fs::remove_all(dir);
+}
+
 TEST(GuestSpec, TildeIsTheInvokingUsersHome) {
   EXPECT_EQ(resolve_guest_path("~/.ssh/id.pub", "/m"), invoking_user_home() + "/.ssh/id.pub");
   EXPECT_EQ(resolve_guest_path("/abs/k.pub", "/m"), "/abs/k.pub");
