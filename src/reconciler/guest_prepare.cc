@@ -182,9 +182,13 @@ PreparedGuest prepare_guest(const VM& vm, const VmRecord& rec, const Network& ne
   PreparedGuest out;
   // A VM without spec.guest is left as its image made it: no writes into
   // its disk, no extra drive (and `banger ssh` trusts its key on first use).
-  if (!vm.guest.set) return out;
-  const GuestInject mode = vm.guest.inject.set ? vm.guest.inject.value : GuestInject::Auto;
-  if (mode == GuestInject::None) return out;
+  const GuestInject mode = !vm.guest.set        ? GuestInject::None
+                           : vm.guest.inject.set ? vm.guest.inject.value
+                                                 : GuestInject::Auto;
+  if (mode == GuestInject::None) {
+    ::unlink((vm_dir + "/seed.img").c_str());  // one an earlier spec.guest made
+    return out;
+  }
   const bool want_seed = mode == GuestInject::Auto || mode == GuestInject::CloudInit;
   KeyState keys = ensure_host_key(vm, vm_dir);
   const bool ext = is_ext_filesystem(rec.disk_path);
