@@ -237,7 +237,7 @@ int run_get(const GetOptions& o, const GlobalOptions& g) {
                 : k == Kind::Network ? network_row(rec, obs)
                 : k == Kind::PortForward ? forward_row(rec)
                                          : artifact_row(rec);
-      items.push_back(to_json(rec, row));
+      if (!o.output.empty() && !wide) items.push_back(to_json(rec, row));  // only -o json/yaml print them
       if (k == Kind::VM && !wide) row = vm_row(rec, obs, ready, false);
       rows.push_back(row);
       found = true;
