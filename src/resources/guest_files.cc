@@ -6,18 +6,15 @@
 #include <pwd.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "resources/fields_guest.h"
+#include "resources/loader.h"
 #include "resources/ssh_public_key.h"
 
 namespace banger {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -44,24 +41,14 @@ std::optional<std::string> read_text(const std::string& path, std::string& why) 
 }
 
 // Under `watch`, a repository anyone can push to must not make banger read
-// host files into a guest (Argo CD's out-of-bounds rule): paths, symlinks
-// resolved, stay inside the watched folder.
-bool outside(const std::string& path, const std::string& root) {
-  std::error_code ec;
-  fs::path target = fs::weakly_canonical(path, ec);
-  fs::path base = fs::weakly_canonical(root, ec);
-  if (ec) return true;
-  auto [b, t] = std::mismatch(base.begin(), base.end(), target.begin(), target.end());
-  return b != base.end();
-}
-
+// host files into a guest: paths, symlinks resolved, stay inside the folder.
 void load_vm(VM& vm, Diagnostics& diags, const std::string& within) {
   Guest& g = vm.guest;
   auto fail = [&](const Mark& at, const std::string& field, const std::string& message) {
     diags.add(Diagnostic{at, "VM", vm.name(), field, message});
   };
   auto refused = [&](const GuestFileRef& f, const std::string& field) {
-    if (within.empty() || !outside(f.resolved_path, within)) return false;
+    if (within.empty() || !outside_folder(f.resolved_path, within)) return false;
     fail(f.path.mark, field,
          f.resolved_path + " is outside the watched folder " + within +
              "; refused (put the file in the folder, or the key inline)");

@@ -150,16 +150,7 @@ void read_file(const fs::path& path, std::vector<SourceText>& out, Diagnostics& 
 // A file symlink found in a folder must stay inside the folder named with -f
 // (Argo CD's "out-of-bounds symlink" rule): under `watch` of a repository
 // anyone can push to, a link to /etc/shadow would put that file's first line
-// into an error message and the logs.
-bool out_of_bounds(const fs::path& link, const fs::path& root) {
-  std::error_code ec;
-  fs::path target = fs::weakly_canonical(link, ec);
-  fs::path base = fs::weakly_canonical(root, ec);
-  if (ec) return true;
-  auto [b, t] = std::mismatch(base.begin(), base.end(), target.begin(), target.end());
-  return b != base.end();
-}
-
+// into an error message and the logs (outside_folder, loader.h).
 void collect(const fs::path& dir, const fs::path& root, std::vector<fs::path>& files, Diagnostics& diags,
              Seen& dirs) {
   std::error_code ec;
@@ -180,7 +171,7 @@ void collect(const fs::path& dir, const fs::path& root, std::vector<fs::path>& f
     if (it->is_directory(type_ec) && it->is_symlink(type_ec)) continue;
     if (is_dir) {
       collect(p, root, files, diags, dirs);
-    } else if (is_manifest_name(p) && it->is_symlink(type_ec) && out_of_bounds(p, root)) {
+    } else if (is_manifest_name(p) && it->is_symlink(type_ec) && outside_folder(p.string(), root.string())) {
       file_error(diags, p.string(),
                  "is a symlink that leads out of " + root.string() + "; refused (copy the file into the folder)");
     } else if (is_manifest_name(p)) {
@@ -204,6 +195,15 @@ void read_folder(const fs::path& dir, std::vector<SourceText>& out, Diagnostics&
   for (const auto& f : files) read_file(f, out, diags, seen, false);
 }
 }  // namespace
+
+bool outside_folder(const std::string& path, const std::string& root) {
+  std::error_code ec;
+  fs::path target = fs::weakly_canonical(path, ec);
+  fs::path base = fs::weakly_canonical(root, ec);
+  if (ec) return true;
+  auto [b, t] = std::mismatch(base.begin(), base.end(), target.begin(), target.end());
+  return b != base.end();
+}
 
 std::vector<SourceText> read_sources(const std::vector<std::string>& paths, std::istream& in,
                                      Diagnostics& diags) {

@@ -31,6 +31,11 @@ struct Document {
 /// parsing one would only burn memory.
 constexpr size_t kMaxManifestBytes = 32u << 20;
 
+/// True when `path`, symlinks resolved, is not inside `root` (or either
+/// cannot be resolved): Argo CD's out-of-bounds rule, for files a watched
+/// repository names.
+bool outside_folder(const std::string& path, const std::string& root);
+
 /// Reads each path: a file, a folder (recursively, `*.yaml`/`*.yml`, sorted by
 /// path, names starting with '.' skipped, as .git and editor files are), or "-"
 /// for `in`. Problems (missing path, empty folder, unreadable file) go to diags.
