@@ -1,10 +1,7 @@
 #include "cli/ssh_cmd.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +14,7 @@
 
 #include "cli/host_flags.h"
 #include "common/host_error.h"
+#include "drivers/probe.h"
 #include "drivers/process.h"
 #include "drivers/vm_files.h"
 #include "reconciler/applied_spec.h"
@@ -116,29 +114,13 @@ std::vector<std::string> remote_words(const std::vector<std::string>& cmd) {
   return out;
 }
 
-bool port_open(const std::string& ip, int port, int timeout_ms) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  bool ok = ::inet_pton(AF_INET, ip.c_str(), &a.sin_addr) == 1;
-  if (ok && ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ok = errno == EINPROGRESS;
-    pollfd p{fd, POLLOUT, 0};
-    int err = 0;
-    socklen_t len = sizeof err;
-    ok = ok && ::poll(&p, 1, timeout_ms) == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
-  }
-  ::close(fd);
-  return ok;
-}
-
 // Until the guest's port 22 answers: under TCG a boot takes some seconds.
 bool wait_for_ssh(const SshTarget& t, int timeout_s, bool quiet) {
   const auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
   bool said = false;
-  while (!port_open(t.ip, 22, 500)) {
+  // The readiness probes' own TCP connect (drivers/probe.h).
+  auto answers = [&] { return probe_all({ProbeTarget{t.ip, 22, false, "/"}}, std::chrono::milliseconds(500))[0].ok; };
+  while (!answers()) {
     if (Clock::now() >= deadline) {
       if (said) std::cerr << "\n";
       std::cerr << "Error: VM/" << t.name << ": nothing answered on " << t.ip << ":22 within " << timeout_s

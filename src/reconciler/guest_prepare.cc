@@ -59,8 +59,7 @@ struct KeyState {
 // and, while a seed may need it again, its private halves (0600).
 KeyState ensure_host_key(const VM& vm, const std::string& dir) {
   KeyState s;
-  s.key.public_line = read_or_empty(dir + "/" + kPublic);
-  while (!s.key.public_line.empty() && s.key.public_line.back() == '\n') s.key.public_line.pop_back();
+  s.key.public_line = pinned_host_key(dir);
   if (s.key.public_line.empty()) {
     s.key = generate_ssh_host_key("banger-" + vm.name());
     // Private halves first: a crash before the public half is written
