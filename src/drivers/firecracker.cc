@@ -116,23 +116,18 @@ VmHandle FirecrackerDriver::start(const VmLaunch& vm) {
     if (!vm.initrd_path.empty()) boot["initrd_path"] = vm.initrd_path;
     api->put("/boot-source", boot.dump());
   });
-  step("drives/rootfs", [&] {
-    api->put("/drives/rootfs", json{{"drive_id", "rootfs"},
-                                    {"path_on_host", vm.rootfs_path},
-                                    {"is_root_device", true},
-                                    {"is_read_only", false}}
-                                   .dump());
-  });
-  if (!vm.seed_path.empty()) {
-    // After the root drive, so that the guest still sees its root as vda.
-    step("drives/seed", [&] {
-      api->put("/drives/seed", json{{"drive_id", "seed"},
-                                    {"path_on_host", vm.seed_path},
-                                    {"is_root_device", false},
-                                    {"is_read_only", true}}
-                                   .dump());
+  // PUT /drives/ID: the root first, so that the guest sees it as vda.
+  auto drive = [&](const std::string& id, const std::string& path, bool root) {
+    step("drives/" + id, [&] {
+      api->put("/drives/" + id, json{{"drive_id", id},
+                                     {"path_on_host", path},
+                                     {"is_root_device", root},
+                                     {"is_read_only", !root}}
+                                    .dump());
     });
-  }
+  };
+  drive("rootfs", vm.rootfs_path, true);
+  if (!vm.seed_path.empty()) drive("seed", vm.seed_path, false);  // the NoCloud seed, read-only
   step("network-interfaces/eth0", [&] {
     // Firecracker opens the tap by name (TUNSETIFF), and as root that
     // creates a missing one: the VM would run with its NIC wired to nothing.
