@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <spawn.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -11,6 +12,7 @@
 #include <cerrno>
 #include <charconv>
 #include <climits>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <sstream>
@@ -18,6 +20,7 @@
 #include "common/host_error.h"
 #include "common/read_file.h"
 #include "common/unique_fd.h"
+#include "drivers/launch_protocol.h"
 
 namespace banger {
 namespace {
@@ -105,112 +108,49 @@ bool wait_pidfd(int pidfd, std::chrono::milliseconds timeout) {
   return true;
 }
 
-// What the spawn children tell the parent through the CLOEXEC pipe.
-enum MsgKind : int { kPid = 1, kSetsidFailed, kForkFailed, kChdirFailed, kDupFailed, kExecFailed };
-struct Msg {
-  int kind;
-  int value;
-};
-
-void send_msg(int fd, int kind, int value) {
-  Msg m{kind, value};
-  // One write of 8 bytes (< PIPE_BUF) is atomic; nothing to do on failure.
-  [[maybe_unused]] ssize_t n = write(fd, &m, sizeof m);
-}
-
-// Runs in the grandchild after fork: only async-signal-safe calls, no
-// allocation (the parent may have other threads holding malloc's lock).
-[[noreturn]] void exec_grandchild(char* const* argv, const char* cwd, int devnull, int log,
-                                  int report) {
-  // Ignored signals and the blocked mask survive exec; a VM must see the
-  // defaults, not whatever banger's watcher set up for itself.
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  for (int s = 1; s < NSIG; ++s) sigaction(s, &dfl, nullptr);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (cwd && chdir(cwd) != 0) {
-    send_msg(report, kChdirFailed, errno);
-    _exit(127);
-  }
-  // Lift every fd above 2 first so that no dup2 below clobbers another.
-  int in = fcntl(devnull, F_DUPFD_CLOEXEC, 3);
-  int out = fcntl(log, F_DUPFD_CLOEXEC, 3);
-  int rep = fcntl(report, F_DUPFD_CLOEXEC, 3);
-  if (rep < 0) _exit(127);
-  if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0) {
-    send_msg(rep, kDupFailed, errno);
-    _exit(127);
-  }
-  // Nothing of banger's (state DB, sockets, other VMs' pipes) leaks into the VM.
-  if (rep > 3) close_range(3, static_cast<unsigned>(rep) - 1, 0);
-  close_range(static_cast<unsigned>(rep) + 1, ~0U, 0);
-  execv(argv[0], argv);
-  send_msg(rep, kExecFailed, errno);
-  _exit(127);
-}
-
-// Appends the decimal digits of v to buf at *len (async-signal-safe).
-void put_number(char* buf, size_t& len, int64_t v) {
-  char tmp[24];
-  size_t n = 0;
-  bool neg = v < 0;
-  uint64_t u = neg ? static_cast<uint64_t>(-(v + 1)) + 1 : static_cast<uint64_t>(v);
-  do {
-    tmp[n++] = static_cast<char>('0' + u % 10);
-    u /= 10;
-  } while (u);
-  if (neg) buf[len++] = '-';
-  while (n) buf[len++] = tmp[--n];
-}
-
-// The reaper: after fork, in a multithreaded parent's child, so only
-// async-signal-safe calls. It closes every inherited descriptor first (the
-// host lock's flock among them would otherwise outlive banger), waits for
-// the VM process and records how it ended.
-[[noreturn]] void reap_child(pid_t child, const char* path, const char* tmp) {
-  close_range(0, ~0U, 0);
-  int status = 0;
-  while (waitpid(child, &status, 0) < 0) {
-    if (errno != EINTR) _exit(1);
-  }
-  timespec now{};
-  clock_gettime(CLOCK_REALTIME, &now);
-  char buf[96];
-  size_t len = 0;
-  const char* what = WIFSIGNALED(status) ? "signal " : "exited ";
-  for (const char* p = what; *p; ++p) buf[len++] = *p;
-  put_number(buf, len, WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-  buf[len++] = ' ';
-  put_number(buf, len, static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000);
-  buf[len++] = '\n';
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    bool ok = write(fd, buf, len) == static_cast<ssize_t>(len);
-    close(fd);
-    if (!ok || rename(tmp, path) != 0) unlink(tmp);
-  }
-  _exit(0);
-}
+using launch::Msg;
 
 std::string describe_failure(const Msg& m, const SpawnOptions& opts) {
   const std::string& bin = opts.argv[0];
   switch (m.kind) {
-    case kSetsidFailed:
-      return errno_message("setsid before starting " + bin, m.value);
-    case kForkFailed:
+    case launch::kForkFailed:
       return errno_message("fork before starting " + bin, m.value);
-    case kChdirFailed:
+    case launch::kChdirFailed:
       return errno_message("chdir to " + opts.cwd + " for " + bin, m.value);
-    case kDupFailed:
-      return errno_message("redirect output of " + bin + " to " + opts.log_path, m.value);
+    case launch::kUsage:
+      return "starting " + bin + ": banger-launch refused its arguments (this is a bug in banger)";
     default:
       return errno_message("exec " + bin, m.value) +
              (m.value == ENOENT   ? " (check the path of the binary)"
               : m.value == EACCES ? " (is it executable, and its folder searchable?)"
                                   : "");
   }
+}
+
+// Moves fd above 3 (still CLOEXEC), so that posix_spawn's dup2 onto 0-3
+// cannot overwrite one source with another (banger may run with 0-2 closed).
+void lift(UniqueFd& fd) {
+  if (fd.get() > launch::kReportFd) return;
+  int high = fcntl(fd.get(), F_DUPFD_CLOEXEC, launch::kReportFd + 1);
+  if (high < 0) throw HostError::from_errno("fcntl F_DUPFD_CLOEXEC", errno);
+  fd = UniqueFd(high);
+}
+
+std::string& launcher_override() {
+  static std::string path;
+  return path;
+}
+
+// banger-launch sits beside the banger binary (the build tree; /usr/bin
+// when installed, as podman's conmon does); test programs, which live
+// elsewhere, name it with BANGER_LAUNCH.
+std::string launcher_path() {
+  if (!launcher_override().empty()) return launcher_override();
+  if (const char* env = std::getenv("BANGER_LAUNCH"); env && *env) return env;
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) throw HostError("cannot find banger-launch: /proc/self/exe unreadable (" + ec.message() + ")");
+  return (self.parent_path() / "banger-launch").string();
 }
 
 }  // namespace
@@ -255,15 +195,18 @@ bool is_running(const ProcessIdentity& p) {
   return now && now->start_time == p.start_time && same_exe(now->exe, p.exe);
 }
 
+void set_launcher_path(const std::string& path) { launcher_override() = path; }
+
 ProcessIdentity spawn_detached(const SpawnOptions& opts) {
   if (opts.argv.empty()) throw HostError("spawn_detached: empty argv (this is a bug in banger)");
   const std::string& bin = opts.argv[0];
-  // Everything the children need is prepared here: after fork they may not
-  // allocate.
+  const std::string launcher = launcher_path();
   std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(launcher.c_str()));
+  argv.push_back(const_cast<char*>(opts.exit_status_path.c_str()));
+  argv.push_back(const_cast<char*>(opts.cwd.c_str()));
   for (const auto& a : opts.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  const char* cwd = opts.cwd.empty() ? nullptr : opts.cwd.c_str();
 
   UniqueFd devnull(open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!devnull) throw HostError::from_errno("open /dev/null for " + bin, errno);
@@ -275,44 +218,40 @@ ProcessIdentity spawn_detached(const SpawnOptions& opts) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw HostError::from_errno("pipe for starting " + bin, errno);
   UniqueFd rd(fds[0]), wr(fds[1]);
+  lift(devnull);
+  lift(log);
+  lift(wr);
+  if (!opts.exit_status_path.empty()) unlink(opts.exit_status_path.c_str());  // a previous run's
 
-  const bool reap = !opts.exit_status_path.empty();
-  const std::string status_tmp = opts.exit_status_path + ".tmp";
-  if (reap) unlink(opts.exit_status_path.c_str());  // a previous run's
-
-  pid_t mid = fork();
-  if (mid < 0) throw HostError::from_errno("fork to start " + bin, errno);
-  if (mid == 0) {
-    // Intermediate child: a new session (no controlling terminal, no signals
-    // from banger's terminal), then fork again so that the VM process is not
-    // a session leader and its parent is gone: init adopts it (or adopts the
-    // reaper, whose child it then is).
-    rd.release();
-    if (setsid() < 0) {
-      send_msg(wr.get(), kSetsidFailed, errno);
-      _exit(1);
-    }
-    if (reap) {
-      pid_t reaper = fork();
-      if (reaper < 0) {
-        send_msg(wr.get(), kForkFailed, errno);
-        _exit(1);
-      }
-      if (reaper > 0) _exit(0);
-    }
-    pid_t grand = fork();
-    if (grand < 0) {
-      send_msg(wr.get(), kForkFailed, errno);
-      _exit(1);
-    }
-    if (grand == 0) exec_grandchild(argv.data(), cwd, devnull.get(), log.get(), wr.get());
-    send_msg(wr.get(), kPid, grand);
-    if (!reap) _exit(0);
-    reap_child(grand, opts.exit_status_path.c_str(), status_tmp.c_str());
+  // A new session (no controlling terminal, no signals from banger's),
+  // default signal dispositions and an empty mask: a VM must not inherit
+  // what banger's watcher set up for itself.
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_adddup2(&actions, devnull.get(), 0);
+  posix_spawn_file_actions_adddup2(&actions, log.get(), 1);
+  posix_spawn_file_actions_adddup2(&actions, log.get(), 2);
+  posix_spawn_file_actions_adddup2(&actions, wr.get(), launch::kReportFd);
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  pid_t mid = 0;
+  int rc = posix_spawn(&mid, launcher.c_str(), &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    throw HostError(errno_message("start " + launcher + " to start " + bin, rc) +
+                    (rc == ENOENT ? " (banger-launch belongs beside the banger binary; reinstall banger)" : ""));
   }
   wr.reset();
-  // EOF arrives once the intermediate child exited and the grandchild's exec
-  // closed its CLOEXEC copy (or it died): then the outcome is known.
+  // EOF arrives once the launcher exited, its reaper closed its copy, and
+  // the VM process's exec closed its CLOEXEC one (or it died): then the
+  // outcome is known.
   pid_t grand = 0;
   std::optional<Msg> failure;
   Msg m{};
@@ -320,20 +259,26 @@ ProcessIdentity spawn_detached(const SpawnOptions& opts) {
     ssize_t n = read(rd.get(), &m, sizeof m);
     if (n < 0 && errno == EINTR) continue;
     if (n != static_cast<ssize_t>(sizeof m)) break;
-    if (m.kind == kPid)
+    if (m.kind == launch::kPid)
       grand = m.value;
     else
       failure = m;
   }
-  while (waitpid(mid, nullptr, 0) < 0 && errno == EINTR) {
+  int status = 0;
+  while (waitpid(mid, &status, 0) < 0 && errno == EINTR) {
   }
   if (failure) {
-    // Reap the failed grandchild if it was reparented to us (subreaper);
+    // Reap the failed VM process if it was reparented to us (subreaper);
     // otherwise this is ECHILD at once.
     if (grand > 0) waitpid(grand, nullptr, 0);
     throw HostError(describe_failure(*failure, opts));
   }
-  if (grand <= 0) throw HostError("starting " + bin + ": the helper process died before forking");
+  if (grand <= 0) {
+    throw HostError("starting " + bin + ": " + launcher + " ended (" +
+                    (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                         : "exit " + std::to_string(WEXITSTATUS(status))) +
+                    ") before starting it");
+  }
   auto id = identify(grand);
   if (!id) {
     if (grand > 0) waitpid(grand, nullptr, WNOHANG);

@@ -30,7 +30,7 @@ struct SpawnOptions {
   std::vector<std::string> argv;  ///< argv[0] is the executable path
   std::string log_path;           ///< stdout and stderr are appended here
   std::string cwd;                ///< "" = unchanged
-  /// When set, a small reaper process (a fork of banger, like podman's
+  /// When set, a small reaper process (banger-launch, like podman's
   /// conmon) stays the parent of the started process and writes how it
   /// ended to this file ("exited 0 <unix ms>" or "signal 9 <unix ms>",
   /// written to a temp file and renamed). Detached processes have no parent
@@ -52,9 +52,14 @@ std::optional<ExitStatus> parse_exit_status(const std::string& text);
 std::optional<ExitStatus> read_exit_status(const std::string& path);
 
 /// Starts a process in its own session that outlives banger (it is not our
-/// child after we exit: double fork). Returns its identity once exec
+/// child: banger-launch, spawned without copying banger, forks it and
+/// exits or stays as its reaper). Returns its identity once exec
 /// succeeded; throws HostError when it could not be started.
 ProcessIdentity spawn_detached(const SpawnOptions& opts);
+
+/// Where banger-launch is, for programs that are not installed beside it
+/// (tests); otherwise $BANGER_LAUNCH, else the folder of /proc/self/exe.
+void set_launcher_path(const std::string& path);
 
 /// Waits (pidfd poll) until the recorded process is gone, reaping it when it
 /// is our child. True when gone or not ours (any more); false at timeout.

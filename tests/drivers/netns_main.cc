@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "netns.h"
 
@@ -15,6 +16,9 @@ bool g_in_private_netns = false;
 }
 
 int main(int argc, char** argv) {
+  // Hypervisor drivers start VMs through banger-launch, which lives beside
+  // banger, not beside the test binaries.
+  setenv("BANGER_LAUNCH", BANGER_LAUNCH_BIN, 0);
   if (geteuid() == 0 && unshare(CLONE_NEWNET) == 0) {
     banger::test::g_in_private_netns = true;
     banger::test::bring_up_loopback();

@@ -28,7 +28,7 @@ using namespace std::chrono_literals;
 
 // Kills the recorded process, and what its shell started, when the test
 // ends, whatever happened. The spawned tree is alone in its process group
-// (the intermediate child made a new session), so the group is safe to kill.
+// (banger-launch started it in a new session), so the group is safe to kill.
 struct Reaper {
   ProcessIdentity p;
   ~Reaper() {
@@ -122,6 +122,65 @@ TEST(SpawnDetached, TheReaperRecordsTheExitCodeAndHoldsNoDescriptors) {
                     .count();
   EXPECT_LE(std::llabs(now_ms - st->at_ms), 5000);
   EXPECT_TRUE(eventually([&] { return !identify(reaper); })) << "the reaper must exit after recording";
+}
+
+// The reaper is banger-launch, not a copy of the (large) process that asked:
+// a thousand VMs keep a thousand reapers.
+TEST(SpawnDetached, TheReaperIsTheSmallLauncherNotACopyOfBanger) {
+  test::TempDir dir;
+  Reaper r{spawn_detached({{"/bin/sleep", "30"}, dir.path() + "/out.log", "", dir.path() + "/exit-status"})};
+  pid_t reaper = parent_of(r.p.pid);
+  ASSERT_GT(reaper, 1);
+  auto id = identify(reaper);
+  ASSERT_TRUE(id);
+  EXPECT_EQ(fs::path(id->exe).filename(), "banger-launch");
+  EXPECT_EQ(fs::canonical(id->exe), fs::canonical(BANGER_LAUNCH_BIN));
+  // Its resident memory is its own few hundred KiB, not this test's.
+  std::ifstream in("/proc/" + std::to_string(reaper) + "/status");
+  long rss_kib = -1;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) rss_kib = std::stol(line.substr(6));
+  }
+  EXPECT_GT(rss_kib, 0);
+  EXPECT_LT(rss_kib, 4096);
+  // Its arguments (the status file, in the VM's folder) are blanked, so a
+  // search for the VM's hypervisor by folder never finds the reaper.
+  EXPECT_TRUE(processes_under(dir.path()).empty());
+  EXPECT_EQ(slurp("/proc/" + std::to_string(reaper) + "/cmdline").find(dir.path()), std::string::npos);
+}
+
+// What banger's watcher ignores or blocks for itself must not reach a VM.
+TEST(SpawnDetached, TheProcessGetsDefaultSignalsAndAnEmptyMask) {
+  test::TempDir dir;
+  struct sigaction ign {}, old_usr1 {};
+  ign.sa_handler = SIG_IGN;
+  ASSERT_EQ(sigaction(SIGUSR1, &ign, &old_usr1), 0);
+  sigset_t term, old_mask;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &term, &old_mask), 0);
+  Reaper r{spawn_detached({{"/bin/sh", "-c", "grep -E '^Sig(Ign|Blk)' /proc/self/status; sleep 30"},
+                           dir.path() + "/out.log", "", dir.path() + "/exit-status"})};
+  sigaction(SIGUSR1, &old_usr1, nullptr);
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  // sh itself ignores nothing when started with defaults.
+  EXPECT_TRUE(eventually([&] {
+    return slurp(dir.path() + "/out.log") == "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n";
+  })) << slurp(dir.path() + "/out.log");
+}
+
+TEST(SpawnDetached, AMissingLauncherIsAClearError) {
+  test::TempDir dir;
+  set_launcher_path(dir.path() + "/banger-launch");
+  try {
+    spawn_detached({{"/bin/sleep", "30"}, dir.path() + "/out.log", ""});
+    set_launcher_path("");
+    FAIL() << "expected HostError";
+  } catch (const HostError& e) {
+    set_launcher_path("");
+    EXPECT_NE(std::string(e.what()).find(dir.path() + "/banger-launch"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("beside the banger binary"), std::string::npos) << e.what();
+  }
 }
 
 TEST(SpawnDetached, TheReaperRecordsAKillingSignal) {

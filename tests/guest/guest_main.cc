@@ -5,10 +5,14 @@
 #include <sys/utsname.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "guest_env.h"
 
 int main(int argc, char** argv) {
+  // Hypervisor drivers start VMs through banger-launch, which lives beside
+  // banger, not beside the test binaries.
+  setenv("BANGER_LAUNCH", BANGER_LAUNCH_BIN, 0);
   struct utsname u {};
   ::uname(&u);
   std::printf("guest_tests: kernel %s, device-mapper %s, %s\n", u.release,
