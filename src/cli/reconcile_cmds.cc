@@ -159,7 +159,7 @@ int run_diff(const ReconcileOptions& o, const std::string& against, const Global
   }
   LoadResult r;
   if (!load(o, r)) return kExitError;
-  DesiredState desired = make_desired(r.set);
+  DesiredState desired = make_desired(std::move(r.set));
   Plan plan;
   DiffOptions opts{o.prune};
   if (!parse_replace(o, desired, opts)) return kExitError;
@@ -205,7 +205,7 @@ int run_apply(const ReconcileOptions& o, const GlobalOptions& g) {
   LoadResult r;
   if (!load(o, r)) return kExitError;
   if (!require_root("apply", g)) return kExitError;
-  DesiredState desired = make_desired(r.set);
+  DesiredState desired = make_desired(std::move(r.set));
   DiffOptions opts{o.prune};
   if (!parse_replace(o, desired, opts)) return kExitError;
   Session s(session_options(g, o.host, /*lock=*/true, "banger apply"));
@@ -252,7 +252,7 @@ int run_delete(const ReconcileOptions& o, const GlobalOptions& g) {
   } else {
     LoadResult r;
     if (!load(o, r)) return kExitError;
-    for (const auto& spec : make_desired(r.set).specs) keys.insert(spec.key);
+    for (const auto& spec : make_desired(std::move(r.set)).specs) keys.insert(spec.key);
   }
   if (!require_root("delete", g)) return kExitError;
   Session s(session_options(g, o.host, /*lock=*/true, "banger delete"));

@@ -24,7 +24,8 @@ struct DesiredState {
   PositionIndex index_;
 };
 
-DesiredState make_desired(const ManifestSet& set);
+/// Takes the set by value: callers done with theirs move it in.
+DesiredState make_desired(ManifestSet manifests);
 
 /// The kernel command line a VM boots with: the Kernel's args, the VM's
 /// kernelArgs, then the kernel's own `ip=` (client::gateway:netmask:hostname:

@@ -90,7 +90,7 @@ Watcher::Outcome Watcher::reconcile(WatchTrigger why) {
     return keep_last_good(why, true);
   }
   blocked_.clear();
-  DesiredState desired = make_desired(r.set);
+  DesiredState desired = make_desired(std::move(r.set));
   last_good_ = desired;
   return converge(desired, true, why);
 }
