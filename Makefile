@@ -70,11 +70,11 @@ SEED ?= 1
 probe: build
 	python3 tests/probe/mutation_probe.py $(BUILD)/banger . $(BUILD)/probe --manifests 20000 --exports 5000 --seed $(SEED)
 
-# libFuzzer over the manifest loader, the state-export reader (diff --against)
-# and the nft JSON parser, FUZZ_SECONDS each (README "Fuzzing"). make test
+# libFuzzer over the manifest loader, the state-export reader (diff --against),
+# the nft JSON parser and FastYaml against yaml-cpp, FUZZ_SECONDS each (README "Fuzzing"). make test
 # replays their corpus (tests/fuzz/corpus: seeds and every crash found).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := manifest state_export nft_json
+FUZZ_TARGETS := manifest state_export nft_json fast_yaml
 fuzz:
 	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(FUZZ_DEPS)"
 	cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DBANGER_FUZZ=ON
@@ -119,6 +119,7 @@ clean:
 .PHONY: install
 install: build
 	$(SUDO) install -D -m 0755 $(BUILD)/banger $(DESTDIR)/usr/local/bin/banger
+	$(SUDO) install -D -m 0755 $(BUILD)/banger-launch $(DESTDIR)/usr/local/bin/banger-launch
 	$(SUDO) install -D -m 0644 packaging/banger-watch.service $(DESTDIR)/etc/systemd/system/banger-watch.service
 	[ -e $(DESTDIR)/etc/default/banger-watch ] || \
 	  $(SUDO) install -D -m 0644 packaging/banger-watch.env $(DESTDIR)/etc/default/banger-watch

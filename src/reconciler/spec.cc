@@ -16,10 +16,14 @@ const std::string* ResourceSpec::get(const std::string& field) const {
 }
 
 std::string ResourceSpec::hash() const {
-  std::string all;
-  for (const auto& f : fields) all += f.name + '\0' + f.value + '\0';
+  // FNV-1a streams: hashing each piece in turn equals hashing
+  // "name\0value\0..." at once, without building that string (the diff
+  // hashes every resource).
+  const std::string_view nul("\0", 1);
+  uint64_t h = fnv1a64({});
+  for (const auto& f : fields) h = fnv1a64(nul, fnv1a64(f.value, fnv1a64(nul, fnv1a64(f.name, h))));
   char buf[20];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a64(all)));
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return buf;
 }
 

@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <cstdio>
 #include <random>
 
 #include "reconciler/spec.h"
+#include "resources/names.h"
 
 namespace banger {
 namespace {
@@ -73,6 +75,28 @@ TEST(SpecJson, AgreesWithNlohmannOnMutatedRecords) {
     expect_agrees(m);
     if (HasFailure()) return;
   }
+}
+
+}  // namespace
+}  // namespace banger
+
+namespace banger {
+namespace {
+
+// Hashes are stored in every applied record: they must not change between
+// builds. This is the definition (FNV-1a over "name\0value\0..."), spelled
+// out, and one pinned value.
+TEST(SpecHash, IsFnv1aOverNamesAndValuesAndStaysTheSame) {
+  ResourceSpec s{{Kind::VM, "web"}, "", {{"memory", "256Mi"}, {"vcpus", "2"}, {"empty", ""}}};
+  std::string all;
+  for (const auto& f : s.fields) all += f.name + '\0' + f.value + '\0';
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a64(all)));
+  EXPECT_EQ(s.hash(), buf);
+  EXPECT_EQ(ResourceSpec{}.hash(), "cbf29ce484222325");  // FNV-1a's offset basis: no fields
+  ResourceSpec swapped = s;
+  std::swap(swapped.fields[0].value, swapped.fields[1].value);
+  EXPECT_NE(swapped.hash(), s.hash());
 }
 
 }  // namespace
