@@ -136,6 +136,11 @@ int main(int argc, char** argv) {
   // stops here; the report pipe must not reach the VM either.
   close_range(kReportFd + 1, ~0U, 0);
   default_all_signals();
+  // If banger is killed before it reads the report, a write to the pipe
+  // must fail with EPIPE, not kill the reaper with SIGPIPE: the VM runs on,
+  // and its exit must still be recorded. The VM process gets the default
+  // back before exec.
+  signal(SIGPIPE, SIG_IGN);
   if (fcntl(kReportFd, F_SETFD, FD_CLOEXEC) != 0) return 127;
   const bool reaper = status_path[0] != 0;
   if (reaper) {
@@ -155,6 +160,7 @@ int main(int argc, char** argv) {
     _exit(1);
   }
   if (vm == 0) {
+    signal(SIGPIPE, SIG_DFL);
     if (cwd[0] && chdir(cwd) != 0) {
       send_msg(kChdirFailed, errno);
       _exit(127);

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -167,6 +168,38 @@ TEST(SpawnDetached, TheProcessGetsDefaultSignalsAndAnEmptyMask) {
   EXPECT_TRUE(eventually([&] {
     return slurp(dir.path() + "/out.log") == "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n";
   })) << slurp(dir.path() + "/out.log");
+}
+
+// banger killed (kill -9) between starting banger-launch and reading its
+// report: the reaper's report then meets a closed pipe. It must carry on
+// and record the VM's exit, not die of SIGPIPE.
+TEST(SpawnDetached, TheReaperOutlivesABangerKilledBeforeItReadTheReport) {
+  test::TempDir dir;
+  const std::string status = dir.path() + "/exit-status";
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+  close(fds[0]);  // nobody will ever read the report
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 3);  // the report pipe is fd 3, without CLOEXEC
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, 0);
+    dup2(null, 1);
+    dup2(null, 2);
+    execl(BANGER_LAUNCH_BIN, BANGER_LAUNCH_BIN, status.c_str(), "", "/bin/sh", "-c", "sleep 0.3; exit 4",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(fds[1]);
+  ASSERT_GT(pid, 0);
+  int st = 0;
+  ASSERT_EQ(waitpid(pid, &st, 0), pid);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  ASSERT_TRUE(eventually([&] { return fs::exists(status); })) << "the reaper did not record the exit";
+  auto ex = read_exit_status(status);
+  ASSERT_TRUE(ex);
+  EXPECT_FALSE(ex->signaled);
+  EXPECT_EQ(ex->code, 4);
 }
 
 TEST(SpawnDetached, AMissingLauncherIsAClearError) {
