@@ -151,6 +151,13 @@ bool FastYaml::parse_document() {
 bool FastYaml::parse_block_node(int top, int depth) {
   if (depth > kMaxDepth) return false;
   if (at_block_entry()) return parse_block_seq(depth);
+  return parse_line_value(top, depth, /*key_starts_map=*/true);
+}
+
+// A flow collection or a scalar that ends its line, at the cursor (a
+// scalar followed by ':' starts a block mapping when key_starts_map, and
+// declines otherwise). Leaves the cursor at the next token.
+bool FastYaml::parse_line_value(int top, int depth, bool key_starts_map) {
   if (peek() == '[' || peek() == '{') {
     if (!parse_flow(depth) || !end_line()) return false;
     skip_to_next_token();
@@ -158,7 +165,7 @@ bool FastYaml::parse_block_node(int top, int depth) {
   }
   Scalar s;
   if (!scan_scalar(false, s)) return false;
-  if (followed_by_value_indicator(s)) return parse_block_map(depth);
+  if (followed_by_value_indicator(s)) return key_starts_map && parse_block_map(depth);
   emit_scalar(s);
   pos_ = s.after;
   if (!end_line() || !plain_is_last_on_line(s, top)) return false;
@@ -194,18 +201,7 @@ bool FastYaml::parse_block_value(int map_column, int depth) {
   skip_spaces();
   if (!at_line_end() && peek() != '#') {
     // On the key's line: a scalar or a flow collection, nothing else.
-    if (peek() == '[' || peek() == '{') {
-      if (!parse_flow(depth) || !end_line()) return false;
-      skip_to_next_token();
-      return true;
-    }
-    Scalar s;
-    if (!scan_scalar(false, s) || followed_by_value_indicator(s)) return false;
-    emit_scalar(s);
-    pos_ = s.after;
-    if (!end_line() || !plain_is_last_on_line(s, map_column)) return false;
-    skip_to_next_token();
-    return true;
+    return parse_line_value(map_column, depth, /*key_starts_map=*/false);
   }
   if (!end_line()) return false;
   skip_to_next_token();

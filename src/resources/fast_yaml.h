@@ -91,6 +91,7 @@ class FastYaml {
   bool check_text() const;
   bool parse_document();
   bool parse_block_node(int top, int depth);
+  bool parse_line_value(int top, int depth, bool key_starts_map);
   bool parse_block_map(int depth);
   bool parse_block_value(int map_column, int depth);
   bool parse_block_seq(int depth);
