@@ -149,13 +149,14 @@ int run_diff(const ReconcileOptions& o, const std::string& against, const Global
   // host banger already keeps state on (nothing is created before the
   // manifests are judged), and whatever observing throws is rethrown after
   // the manifests' own errors, in the order a sequential run gives.
+  auto observe_host = [&] {
+    auto s = std::make_unique<Session>(session_options(g, o.host, /*lock=*/false));
+    s->observe();
+    return s;
+  };
   std::future<std::unique_ptr<Session>> observed;
   if (against.empty() && geteuid() == 0 && std::filesystem::exists(g.state_dir + "/state.db")) {
-    observed = std::async(std::launch::async, [&] {
-      auto s = std::make_unique<Session>(session_options(g, o.host, /*lock=*/false));
-      s->observe();
-      return s;
-    });
+    observed = std::async(std::launch::async, observe_host);
   }
   LoadResult r;
   if (!load(o, r)) return kExitError;
@@ -167,9 +168,7 @@ int run_diff(const ReconcileOptions& o, const std::string& against, const Global
     plan = plan_against_export(desired, read_state_export(against), opts);
   } else {
     if (!require_root("diff", g)) return kExitError;
-    std::unique_ptr<Session> s = observed.valid()
-                                     ? observed.get()
-                                     : std::make_unique<Session>(session_options(g, o.host, /*lock=*/false));
+    std::unique_ptr<Session> s = observed.valid() ? observed.get() : observe_host();
     plan = s->plan_apply(desired, opts);
   }
   if (o.output == "json") {

@@ -18,6 +18,7 @@
 #include "drivers/process.h"
 #include "drivers/vm_files.h"
 #include "reconciler/applied_spec.h"
+#include "reconciler/disk_manager.h"
 #include "reconciler/guest_prepare.h"
 #include "reconciler/recorded_vm.h"
 #include "resources/label_selector.h"
@@ -68,7 +69,7 @@ std::optional<SshTarget> target_of(Store& store, const GlobalOptions& g, const s
   }
   SshTarget t{name, vm->ip, "root", "", false};
   if (res) t.user = applied_vm(*res).ssh_user();
-  const std::string dir = g.state_dir + "/vms/" + name;
+  const std::string dir = DiskManager(store, g.state_dir).vm_dir(name);
   t.known_hosts = known_hosts_file(dir);
   t.pinned = !pinned_host_key(dir).empty();
   return t;

@@ -136,21 +136,19 @@ void lift(UniqueFd& fd) {
   fd = UniqueFd(high);
 }
 
-std::string& launcher_override() {
-  static std::string path;
-  return path;
-}
-
 // banger-launch sits beside the banger binary (the build tree; /usr/bin
 // when installed, as podman's conmon does); test programs, which live
-// elsewhere, name it with BANGER_LAUNCH.
+// elsewhere, name it with BANGER_LAUNCH. The binary's folder is looked up
+// once, not once per VM started.
 std::string launcher_path() {
-  if (!launcher_override().empty()) return launcher_override();
   if (const char* env = std::getenv("BANGER_LAUNCH"); env && *env) return env;
-  std::error_code ec;
-  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) throw HostError("cannot find banger-launch: /proc/self/exe unreadable (" + ec.message() + ")");
-  return (self.parent_path() / "banger-launch").string();
+  static const std::string beside_banger = [] {
+    std::error_code ec;
+    std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return ec ? std::string() : (self.parent_path() / "banger-launch").string();
+  }();
+  if (beside_banger.empty()) throw HostError("cannot find banger-launch: /proc/self/exe is unreadable");
+  return beside_banger;
 }
 
 }  // namespace
@@ -194,8 +192,6 @@ bool is_running(const ProcessIdentity& p) {
   auto now = identify(p.pid);
   return now && now->start_time == p.start_time && same_exe(now->exe, p.exe);
 }
-
-void set_launcher_path(const std::string& path) { launcher_override() = path; }
 
 ProcessIdentity spawn_detached(const SpawnOptions& opts) {
   if (opts.argv.empty()) throw HostError("spawn_detached: empty argv (this is a bug in banger)");

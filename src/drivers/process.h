@@ -53,13 +53,12 @@ std::optional<ExitStatus> read_exit_status(const std::string& path);
 
 /// Starts a process in its own session that outlives banger (it is not our
 /// child: banger-launch, spawned without copying banger, forks it and
-/// exits or stays as its reaper). Returns its identity once exec
-/// succeeded; throws HostError when it could not be started.
+/// exits or stays as its reaper). banger-launch is $BANGER_LAUNCH when set
+/// (test programs, which are not installed beside it), else the one in the
+/// folder of /proc/self/exe. Returns its identity once exec succeeded;
+/// throws HostError when it could not be started.
 ProcessIdentity spawn_detached(const SpawnOptions& opts);
 
-/// Where banger-launch is, for programs that are not installed beside it
-/// (tests); otherwise $BANGER_LAUNCH, else the folder of /proc/self/exe.
-void set_launcher_path(const std::string& path);
 
 /// Waits (pidfd poll) until the recorded process is gone, reaping it when it
 /// is our child. True when gone or not ours (any more); false at timeout.

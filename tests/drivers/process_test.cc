@@ -204,16 +204,22 @@ TEST(SpawnDetached, TheReaperOutlivesABangerKilledBeforeItReadTheReport) {
 
 TEST(SpawnDetached, AMissingLauncherIsAClearError) {
   test::TempDir dir;
-  set_launcher_path(dir.path() + "/banger-launch");
+  const std::string before = std::getenv("BANGER_LAUNCH") ? std::getenv("BANGER_LAUNCH") : "";
+  setenv("BANGER_LAUNCH", (dir.path() + "/banger-launch").c_str(), 1);
+  std::string what;
   try {
     spawn_detached({{"/bin/sleep", "30"}, dir.path() + "/out.log", ""});
-    set_launcher_path("");
-    FAIL() << "expected HostError";
   } catch (const HostError& e) {
-    set_launcher_path("");
-    EXPECT_NE(std::string(e.what()).find(dir.path() + "/banger-launch"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("beside the banger binary"), std::string::npos) << e.what();
+    what = e.what();
   }
+  if (before.empty()) {
+    unsetenv("BANGER_LAUNCH");
+  } else {
+    setenv("BANGER_LAUNCH", before.c_str(), 1);
+  }
+  ASSERT_FALSE(what.empty()) << "expected HostError";
+  EXPECT_NE(what.find(dir.path() + "/banger-launch"), std::string::npos) << what;
+  EXPECT_NE(what.find("beside the banger binary"), std::string::npos) << what;
 }
 
 TEST(SpawnDetached, TheReaperRecordsAKillingSignal) {
