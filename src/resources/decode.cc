@@ -16,10 +16,20 @@ const std::vector<std::string> kMetadataKeys = {"name", "labels"};
 
 // kind and metadata.name, read leniently first so that every later error can
 // say which resource it is about.
-std::string peek_string(const YAML::Node& map, const char* key) {
-  if (!map.IsDefined() || !map.IsMap()) return "";
-  const YAML::Node& n = map[key];  // const lookup: never inserts
-  ScalarValue v = read_scalar(n);
+// The first entry whose key is the scalar `key`, as yaml-cpp's const
+// operator[] finds it, without the string it converts every key to. Absent
+// reads as null (a default Node allocates nothing).
+YAML::Node peek(const YAML::Node& map, std::string_view key) {
+  if (!map.IsDefined() || !map.IsMap()) return YAML::Node();
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    const YAML::Node k = it->first;
+    if (k.IsScalar() && k.Scalar() == key) return it->second;
+  }
+  return YAML::Node();
+}
+
+std::string peek_string(const YAML::Node& map, std::string_view key) {
+  ScalarValue v = read_scalar(peek(map, key));
   return v.type == YamlType::String ? v.text : "";
 }
 
@@ -78,7 +88,7 @@ void decode_document(const Document& doc, ManifestSet& out, Diagnostics& diags) 
 
   std::string kind_text = peek_string(root, "kind");
   std::optional<Kind> kind = parse_kind(kind_text);
-  std::string name = root.IsMap() ? peek_string(root["metadata"], "name") : "";
+  std::string name = root.IsMap() ? peek_string(peek(root, "metadata"), "name") : "";
   r.set_subject(kind ? kind_name(*kind) : "", kind ? name : "");
 
   if (!root.IsMap()) {
@@ -99,7 +109,7 @@ void decode_document(const Document& doc, ManifestSet& out, Diagnostics& diags) 
 
   // kind
   Field<std::string> kind_field;
-  std::string kinds = one_of(all_kind_names());
+  static const std::string kinds = one_of(all_kind_names());
   if (r.get(top, "kind", kind_field, DocReader::parse_string, kinds, true) && !kind) {
     std::string guess = suggest(kind_field.value, all_kind_names());
     r.error(kind_field.mark, "kind",
@@ -113,7 +123,7 @@ void decode_document(const Document& doc, ManifestSet& out, Diagnostics& diags) 
   if (const DocReader::Entry* e = top.find("metadata")) {
     DocReader::MapView m = r.read_map(e->value, "metadata", r.value_mark(*e), kMetadataKeys);
     Field<std::string> n;
-    const std::string name_rule =
+    static const std::string name_rule =
         "a DNS-1123 label: at most 63 lowercase letters, digits and '-', starting and ending "
         "with a letter or digit";
     if (r.get(m, "name", n, DocReader::parse_string, name_rule, true)) {
@@ -142,7 +152,8 @@ void decode_document(const Document& doc, ManifestSet& out, Diagnostics& diags) 
   // Each kind's allowed keys, decoders and cross-field rules come from its
   // field table (field_table.h).
   auto decode_kind = [&](const auto& table, auto res, auto& list) {
-    table.decode(r, r.read_map(spec_entry->value, "spec", spec_where, table.keys()), res);
+    static const std::vector<std::string> keys = table.keys();  // one per kind: a static per instantiation
+    table.decode(r, r.read_map(spec_entry->value, "spec", spec_where, keys), res);
     res.kind = *kind;
     res.metadata = meta;
     res.mark = doc_mark;

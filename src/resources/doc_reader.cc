@@ -8,8 +8,10 @@
 namespace banger {
 
 const DocReader::Entry* DocReader::MapView::find(const std::string& key) const {
-  auto it = entries.find(key);
-  return it == entries.end() ? nullptr : &it->second;
+  for (const auto& [k, e] : entries) {
+    if (k == key) return &e;
+  }
+  return nullptr;
 }
 
 Mark DocReader::mark(const YAML::Node& n) const { return to_mark(file_, n.Mark()); }
@@ -40,6 +42,12 @@ DocReader::MapView DocReader::read_map(const YAML::Node& node, const std::string
   }
   view.ok = true;
   view.mark = mark(node);
+  view.entries.reserve(node.size());
+  // Keys seen but not allowed: kept out of entries (the decoders never see
+  // them) yet remembered, so a repeat is reported as a duplicate, not twice
+  // as unknown. The field path is built only for an error.
+  std::vector<std::pair<std::string, YAML::Node>> unknown;
+  auto field_of = [&](const std::string& k) { return path.empty() ? k : path + "." + k; };
   for (auto it = node.begin(); it != node.end(); ++it) {
     // A copy: yaml-cpp's it-> is a proxy that dies with the expression, so a
     // reference to it->first dangles (found by ASan in make test-sanitize).
@@ -51,30 +59,26 @@ DocReader::MapView DocReader::read_map(const YAML::Node& node, const std::string
                                  " key is not allowed (expected " + one_of(allowed) + ")");
       continue;
     }
-    std::string field = path.empty() ? k.text : path + "." + k.text;
-    if (auto dup = view.entries.find(k.text); dup != view.entries.end()) {
-      error(mark(key), field,
-            "duplicate key (first set at line " + std::to_string(mark(dup->second.key).line) +
-                "; keep one)");
+    const YAML::Node* first = nullptr;
+    if (const Entry* dup = view.find(k.text)) first = &dup->key;
+    for (const auto& [name, at] : unknown) {
+      if (name == k.text) first = &at;
+    }
+    if (first) {
+      error(mark(key), field_of(k.text),
+            "duplicate key (first set at line " + std::to_string(mark(*first).line) + "; keep one)");
       continue;
     }
     if (std::find(allowed.begin(), allowed.end(), k.text) == allowed.end()) {
       std::string guess = suggest(k.text, allowed);
-      error(mark(key), field,
+      error(mark(key), field_of(k.text),
             "unknown field (" + (guess.empty() ? "expected " + one_of(allowed)
                                                : "did you mean " + quote(guess) + "?") +
                 ")");
-      // Remember it anyway so a repeat is reported as a duplicate, not twice as unknown.
+      unknown.emplace_back(std::move(k.text), key);
+      continue;
     }
-    view.entries.emplace(k.text, Entry{key, it->second});
-  }
-  // Unknown keys stay out of what the decoders see.
-  for (auto it = view.entries.begin(); it != view.entries.end();) {
-    if (std::find(allowed.begin(), allowed.end(), it->first) == allowed.end()) {
-      it = view.entries.erase(it);
-    } else {
-      ++it;
-    }
+    view.entries.emplace_back(std::move(k.text), Entry{key, it->second});
   }
   return view;
 }

@@ -106,7 +106,8 @@ const KindFields<Kernel>& kernel_fields() {
       const DocReader::Entry* e = spec.find("initrd");
       if (!e) return;
       out.initrd_mark = r.value_mark(*e);
-      DocReader::MapView m = r.read_map(e->value, "spec.initrd", out.initrd_mark, artifact_fields().keys());
+      static const std::vector<std::string> keys = artifact_fields().keys();
+      DocReader::MapView m = r.read_map(e->value, "spec.initrd", out.initrd_mark, keys);
       out.initrd.emplace();
       artifact_fields().decode(r, m, *out.initrd);
     };
