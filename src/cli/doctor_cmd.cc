@@ -1,5 +1,6 @@
 #include "cli/doctor_cmd.h"
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <tuple>
@@ -49,6 +50,57 @@ void hypervisor_checks(const HypervisorHost& h, std::vector<Check>& out) {
   const RuntimeChoice a = choose_runtime(Runtime::Auto, h);
   out.push_back(a.error.empty() ? Check{Level::Ok, "runtime", "auto runs VMs as " + a.label() + " (" + a.reason + ")"}
                                 : Check{Level::Fail, "runtime", "auto cannot run VMs: " + a.error});
+}
+
+// Names and firewalls: dnsmasq for the networks' DNS, whether the host
+// itself resolves .vm, and the host's own forward chains that drop.
+void dns_checks(const HostFacts& f, const std::string& run_dir, std::vector<Check>& out) {
+  out.push_back(!f.dnsmasq.empty() ? Check{Level::Ok, "dnsmasq", f.dnsmasq}
+                                   : Check{Level::Warn, "dnsmasq", f.dnsmasq_why + " (networks serve DNS by default)"});
+  for (const auto& [name, d] : f.dns) {
+    out.push_back(d.running ? Check{Level::Ok, "dns", "Network/" + name + ": dnsmasq runs (as " + f.dns_user + ")"}
+                            : Check{Level::Warn, "dns", "Network/" + name + ": dnsmasq is not running: banger apply restarts it"});
+  }
+  if (!f.dns.empty() && f.dns_user == "root") {
+    out.push_back({Level::Warn, "dns",
+                   "dnsmasq runs as root because a folder above " + run_dir +
+                       "/networks is closed to others; chmod o+x it so that dnsmasq can drop root"});
+  }
+  for (const auto& [name, net] : f.networks) {
+    if (!f.dns.count(name)) continue;
+    const auto& [bridge, gw] = net;
+    if (f.resolved) {
+      out.push_back({Level::Warn, "host .vm",
+                     "systemd-resolved runs, but banger does not set its per-link DNS yet; for Network/" + name +
+                         " run: resolvectl dns " + bridge + " " + gw + " && resolvectl domain " + bridge + " '~vm'"});
+    } else {
+      out.push_back({Level::Warn, "host .vm",
+                     "this host does not resolve .vm names (no systemd-resolved); for Network/" + name +
+                         " add this line to your resolver's config (dnsmasq, NetworkManager): server=/vm/" + gw});
+    }
+  }
+  if (!f.forward_error.empty()) {
+    out.push_back({Level::Warn, "firewall", "not checked: " + f.forward_error});
+    return;
+  }
+  bool dropping = false;
+  for (const ForwardChain& c : f.forward_chains) {
+    if (c.policy != "drop" || (c.family == "ip" && c.table == "banger")) continue;
+    dropping = true;
+    std::string fix;
+    for (const auto& [name, net] : f.networks) {
+      for (const std::string& line : forward_fix(c, net.first)) fix += "\n        " + line;
+    }
+    if (f.networks.empty()) {
+      for (const std::string& line : forward_fix(c, "BRIDGE")) fix += "\n        " + line;
+    }
+    out.push_back({Level::Warn, "firewall",
+                   "chain " + c.family + " " + c.table + " " + c.chain +
+                       " drops forwarded traffic by default (Docker, ufw and firewalld do this), and no rule in banger's "
+                       "table can override a drop in another table: unless its rules accept the VM bridges already, "
+                       "VMs reach nothing through NAT or port forwards. To let them through:" + fix});
+  }
+  if (!dropping) out.push_back({Level::Ok, "firewall", "no forward chain of another table drops by default"});
 }
 
 std::vector<Check> run_checks(const std::string& state_dir, const HostFacts& f) {
@@ -116,7 +168,11 @@ int run_doctor(const GlobalOptions& g, const std::string& fc_flag, const std::st
     return kExitError;
   }
   bool failed = false;
-  for (const Check& c : run_checks(g.state_dir, observe_host_facts(host))) {
+  host.run_dir = std::filesystem::absolute(g.run_dir).lexically_normal().string();
+  const HostFacts facts = observe_host_facts(host);
+  std::vector<Check> checks = run_checks(g.state_dir, facts);
+  dns_checks(facts, host.run_dir, checks);
+  for (const Check& c : checks) {
     const char* tag = c.level == Level::Ok ? "ok  " : c.level == Level::Warn ? "warn" : "fail";
     std::cout << tag << "  " << c.name << ": " << c.detail << "\n";
     failed = failed || c.level == Level::Fail;

@@ -14,6 +14,7 @@
 #include "reconciler/readiness.h"
 #include "reconciler/restart_policy.h"
 #include "reconciler/session.h"
+#include "resources/field_table.h"
 
 namespace banger::cli {
 
@@ -138,9 +139,20 @@ Row vm_row(const ResourceRecord& r, const ObservedState& o, const std::map<std::
 Row network_row(const ResourceRecord& r, const ObservedState& o) {
   auto f = fields(r);
   const LinkState* b = o.links.find(f["bridge"]);
+  // The network's DNS server: where it answers, or why it does not.
+  std::string dns = "-";
+  if (auto d = parse_dns_text(f["dns"].empty() ? dns_text(NetworkDns{}) : f["dns"]); d && !d->enabled) {
+    dns = "off";
+  } else if (o.dns) {
+    auto it = o.dns->find(r.name);
+    auto subnet = parse_cidr(f["subnet"]);
+    dns = it == o.dns->end() || !it->second.running ? "Down"
+          : subnet                                    ? subnet->gateway().str() + " (." + (d ? d->domain : "vm") + ")"
+                                                      : "Up";
+  }
   return {{"NAME", r.name},    {"SUBNET", f["subnet"]},
           {"BRIDGE", f["bridge"]}, {"NAT", f["nat"]},
-          {"STATE", b && b->up ? "Ready" : b ? "Down" : "Missing"}, {"AGE", age(r.applied_at)}};
+          {"STATE", b && b->up ? "Ready" : b ? "Down" : "Missing"}, {"DNS", dns}, {"AGE", age(r.applied_at)}};
 }
 
 Row forward_row(const ResourceRecord& r) {

@@ -44,6 +44,9 @@ std::string plan_summary(const Plan& plan) {
     out += " " + std::to_string(plan.diff.owned_orphans.describe().size()) +
            " leftover(s) of interrupted runs will be cleaned up.";
   }
+  if (!plan.diff.dns_orphans.empty()) {
+    out += " " + std::to_string(plan.diff.dns_orphans.size()) + " DNS server(s) will be stopped.";
+  }
   return out;
 }
 
@@ -73,6 +76,10 @@ void render_plan(std::ostream& out, const Plan& plan) {
   if (!plan.diff.owned_orphans.empty()) {
     out << "  - leftovers of interrupted runs (their owner has no record)\n";
     for (const std::string& d : plan.diff.owned_orphans.describe()) out << "      " << d << "\n";
+  }
+  if (!plan.diff.dns_orphans.empty()) {
+    out << "  - DNS servers of networks that are gone or have dns off\n";
+    for (const std::string& n : plan.diff.dns_orphans) out << "      dnsmasq of Network/" << n << "\n";
   }
   if (!plan.empty()) out << "\n";
   out << plan_summary(plan) << "\n";
@@ -111,6 +118,7 @@ std::string plan_json(const Plan& plan) {
   // only changes/natDrift/summary keep working (docs/plan-json.md).
   json leftovers = plan.diff.disk_orphans.describe();
   for (const std::string& d : plan.diff.owned_orphans.describe()) leftovers.push_back(d);
+  for (const std::string& n : plan.diff.dns_orphans) leftovers.push_back("dnsmasq of Network/" + n + " (no DNS network)");
   json out = {{"schemaVersion", kPlanJsonSchemaVersion}, {"changed", !plan.empty()}, {"changes", changes},
               {"natDrift", plan.diff.nat_drift}, {"leftovers", leftovers},
               {"summary", summary}};
@@ -120,6 +128,7 @@ std::string plan_json(const Plan& plan) {
 std::string describe_action(const Action& a) {
   if (a.type == ActionType::SweepDisks) return "leftover disks";
   if (a.type == ActionType::SweepOwned) return "leftovers of interrupted runs";
+  if (a.type == ActionType::SyncDns) return "network DNS servers";
   return a.key.name.empty() ? std::string("table ip banger") : a.key.str();
 }
 

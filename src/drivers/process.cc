@@ -327,6 +327,24 @@ void kill_process(const ProcessIdentity& p) {
   }
 }
 
+bool signal_process(const ProcessIdentity& p, int sig) {
+  if (p.pid <= 0) return false;
+  int err = 0;
+  UniqueFd pidfd = open_pidfd(p.pid, err);
+  if (!pidfd) return false;
+  // Checked after opening the pidfd: it pins the task, so the signal cannot
+  // reach a process that took the pid since.
+  auto st = read_stat(p.pid);
+  if (!st || st->start_time != p.start_time || st->state == 'Z') return false;
+  std::string exe = read_exe(p.pid);
+  if (exe.empty() || !same_exe(exe, p.exe)) return false;
+  if (syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) != 0) {
+    if (errno == ESRCH) return false;
+    throw HostError(errno_message("signal " + std::to_string(sig) + " to process " + std::to_string(p.pid), errno));
+  }
+  return true;
+}
+
 std::vector<ProcessUnder> processes_under(const std::string& dir) {
   const std::string prefix = dir + "/";
   std::vector<ProcessUnder> out;

@@ -78,5 +78,8 @@ std::vector<ProcessUnder> processes_under(const std::string& dir);
 /// SIGKILL through a pidfd after checking identity; waits (bounded) until it
 /// is gone. Absent is success.
 void kill_process(const ProcessIdentity& p);
+/// `sig` through a pidfd after checking identity (pid, start time, exe).
+/// False when that process is gone (or the pid is another's now).
+bool signal_process(const ProcessIdentity& p, int sig);
 
 }  // namespace banger

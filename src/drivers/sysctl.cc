@@ -94,4 +94,13 @@ bool route_localnet_enabled(const std::string& ifname) {
   return read_flag(route_localnet_path(ifname));
 }
 
+bool turn_off_ipv6(const std::string& ifname) {
+  route_localnet_path(ifname);  // the same check of the name
+  const std::string path = "/proc/sys/net/ipv6/conf/" + ifname + "/disable_ipv6";
+  if (::access(path.c_str(), F_OK) != 0) return false;  // a kernel without IPv6
+  if (read_flag(path)) return false;
+  write_flag(path, true);
+  return true;
+}
+
 }  // namespace banger

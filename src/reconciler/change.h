@@ -71,7 +71,14 @@ struct Diff {
   /// What interrupted runs left for owners banger no longer knows; apply
   /// removes it before anything else.
   OwnedOrphans owned_orphans;
-  bool empty() const { return changes.empty() && !nat_drift && disk_orphans.empty() && owned_orphans.empty(); }
+  /// DNS servers (by network) whose network is gone or has DNS off.
+  std::vector<std::string> dns_orphans;
+  /// The network DNS servers need rewriting (sync-dns): names may have
+  /// changed, or a server is to go.
+  bool dns_sync = false;
+  bool empty() const {
+    return changes.empty() && !nat_drift && disk_orphans.empty() && owned_orphans.empty() && dns_orphans.empty();
+  }
   /// Changes that apply must refuse (Change::refused).
   std::vector<const Change*> refused() const;
   const Change* find(const ResourceKey& key) const;

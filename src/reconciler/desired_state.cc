@@ -49,12 +49,14 @@ DesiredState make_desired(ManifestSet manifests) {
   return d;
 }
 
-std::string boot_args(const Kernel& kernel, const VM& vm, Ipv4 ip, const Cidr& subnet) {
+std::string boot_args(const Kernel& kernel, const VM& vm, Ipv4 ip, const Cidr& subnet,
+                      const std::string& nameserver) {
   std::string args = kernel.args.value;
   if (!vm.kernel_args.value.empty()) args += " " + vm.kernel_args.value;
-  // ip=<client-ip>:<server-ip>:<gw-ip>:<netmask>:<hostname>:<device>:<autoconf>
+  // ip=<client-ip>:<server-ip>:<gw-ip>:<netmask>:<hostname>:<device>:<autoconf>:<dns0-ip>
   args += " ip=" + ip.str() + "::" + subnet.gateway().str() + ":" + subnet.netmask() + ":" +
           vm.hostname() + ":eth0:off";
+  if (!nameserver.empty()) args += ":" + nameserver;
   return args;
 }
 

@@ -30,7 +30,11 @@ DesiredState make_desired(ManifestSet manifests);
 /// The kernel command line a VM boots with: the Kernel's args, the VM's
 /// kernelArgs, then the kernel's own `ip=` (client::gateway:netmask:hostname:
 /// eth0:off) so the guest configures eth0 without DHCP.
-std::string boot_args(const Kernel& kernel, const VM& vm, Ipv4 ip, const Cidr& subnet);
+/// The kernel's command line: kernel and VM args, then ip= (the kernel's own
+/// syntax, Documentation/admin-guide/nfs/nfsroot.rst) with the gateway and,
+/// when the network serves DNS, its address as dns0.
+std::string boot_args(const Kernel& kernel, const VM& vm, Ipv4 ip, const Cidr& subnet,
+                      const std::string& nameserver = "");
 
 /// Locally administered unicast MAC that encodes the IPv4 address
 /// (06:00:AC:14:00:0A for 172.20.0.10), as Firecracker's examples do.

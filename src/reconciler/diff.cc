@@ -1,5 +1,8 @@
 #include "reconciler/diff.h"
 
+#include "drivers/dnsmasq.h"
+#include "reconciler/dns_target.h"
+
 #include "reconciler/restart_policy.h"
 
 #include <algorithm>
@@ -98,6 +101,7 @@ class Differ {
       diff.changes.push_back(Change{key, ChangeType::Delete, {}, {"an interrupted create left it behind"}, false, ""});
     }
     diff.nat_drift = uncovered_nat_drift(diff);
+    diff.dns_sync = needs_dns_sync(diff);
     diff.retry_at_ms = retry_at_;
     diff.disk_orphans = find_disk_orphans(o_);
     std::set<ResourceKey> planned;
@@ -224,6 +228,7 @@ class Differ {
         check_bridge(*n, out);
         if (n->nat.value && !o_.ip_forward) out.push_back("IPv4 forwarding is off");
         if (!nat_matches(NatDriver::network_owner(name))) out.push_back("masquerade rule missing or changed");
+        check_dns(*n, out);
         break;
       }
       case Kind::VM: check_vm(spec, out); break;
@@ -244,6 +249,27 @@ class Differ {
     std::string gw = Cidr{n.subnet.value.gateway(), n.subnet.value.prefix}.str();
     if (std::find(link->ipv4.begin(), link->ipv4.end(), gw) == link->ipv4.end()) {
       out.push_back("bridge " + b + " lacks its address " + gw);
+    }
+  }
+
+  // The network's dnsmasq: running when DNS is on, serving the config and
+  // names the manifests and VM records make. Not judged against an export
+  // that has no DNS servers in it.
+  void check_dns(const Network& n, std::vector<std::string>& out) {
+    if (!o_.dns) return;
+    auto it = o_.dns->find(n.name());
+    if (!n.dns.enabled) {
+      if (it != o_.dns->end() && it->second.running) out.push_back("dns server is running but spec.dns.enabled is false");
+      return;
+    }
+    if (it == o_.dns->end() || !it->second.running) return out.push_back("dns server is not running");
+    if (it->second.conf_sum != dns_sum(dnsmasq_conf(dns_server_spec(n, o_.dns_root, o_.dns_user)))) {
+      out.push_back("dns server config changed");
+    }
+    if (!dns_hosts_) dns_hosts_ = dns_hosts(d_.set, o_.vms);
+    if (it->second.hosts_sum != dns_sum(dnsmasq_hosts(*dns_hosts_)) ||
+        it->second.dhcp_sum != dns_sum(dnsmasq_dhcp_hosts(n.name(), *dns_hosts_))) {
+      out.push_back("dns names or DHCP reservations out of date");
     }
   }
 
@@ -292,6 +318,31 @@ class Differ {
     }
   }
 
+  // sync-dns runs when names may change (a network or VM changes) and some
+  // network serves DNS, or when a server is left whose network is gone or
+  // has DNS off.
+  bool needs_dns_sync(Diff& diff) const {
+    std::set<std::string> serving;
+    for (const Network& n : d_.set.networks) {
+      if (n.dns.enabled && d_.find({Kind::Network, n.name()})) serving.insert(n.name());
+    }
+    bool leftover = false;
+    if (o_.dns) {
+      for (const auto& [name, dns] : *o_.dns) {
+        if (serving.count(name)) continue;
+        leftover = true;
+        // A network deleted in this plan says so itself.
+        if (!diff.find({Kind::Network, name})) diff.dns_orphans.push_back(name);
+      }
+    }
+    if (leftover) return true;
+    if (serving.empty()) return false;
+    for (const Change& c : diff.changes) {
+      if (c.key.kind == Kind::Network || c.key.kind == Kind::VM) return true;
+    }
+    return false;
+  }
+
   bool nat_matches(const std::string& owner) const {
     auto get = [&](const NatObserved& n) {
       auto it = n.rules_by_owner.find(owner);
@@ -324,6 +375,7 @@ class Differ {
   const ObservedState& o_;
   DiffOptions opts_;
   NatObserved expected_nat_;
+  std::optional<std::vector<DnsHost>> dns_hosts_;  ///< what every DNS server should answer, made once
   std::set<std::string> keep_down_;  ///< VMs left down by restartPolicy/back-off
   std::optional<int64_t> retry_at_;
 };

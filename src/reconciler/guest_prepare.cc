@@ -1,5 +1,7 @@
 #include "reconciler/guest_prepare.h"
 
+#include "reconciler/dns_target.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -163,6 +165,8 @@ GuestBoot boot_of(const VM& vm, const VmRecord& rec, const Network& net, const K
   g.ip = rec.ip;
   g.prefix = net.subnet.value.prefix;
   g.gateway = net.subnet.value.gateway().str();
+  g.nameserver = vm_nameserver(net);
+  if (!g.nameserver.empty()) g.search = net.dns.domain;
   g.mac = rec.mac;
   return g;
 }

@@ -117,6 +117,10 @@ std::string nocloud_network_config(const GuestBoot& g) {
     routes.push_back(route);
     eth["routes"] = routes;
   }
+  if (!g.nameserver.empty()) {
+    eth["nameservers"]["addresses"].push_back(g.nameserver);
+    if (!g.search.empty()) eth["nameservers"]["search"].push_back(g.search);
+  }
   YAML::Node n(YAML::NodeType::Map);
   n["version"] = 2;
   n["ethernets"]["eth0"] = eth;

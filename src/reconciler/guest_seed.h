@@ -22,6 +22,8 @@ struct GuestBoot {
   int prefix = 24;
   std::string gateway;
   std::string mac;              ///< "06:00:0A:2A:00:0B"
+  std::string nameserver;       ///< the network's DNS server ("" = none)
+  std::string search;           ///< its domain, searched for short names
 };
 
 /// Changes whenever anything the guest is given changes, so that cloud-init

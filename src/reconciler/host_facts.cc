@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include "drivers/devmapper.h"
+#include "drivers/dnsmasq.h"
+#include "reconciler/applied_spec.h"
 #include "drivers/disk.h"
 #include "drivers/nat.h"
 #include "drivers/netlink.h"
@@ -35,6 +37,11 @@ HostFacts observe_host_facts(const HostOptions& opts) {
     } catch (const std::exception& e) {
       f.nftables_error = e.what();
     }
+    try {
+      f.forward_chains = list_forward_chains();
+    } catch (const std::exception& e) {
+      f.forward_error = e.what();
+    }
   }
   f.devmapper = DeviceMapper::available(&f.devmapper_why);
   struct stat st;
@@ -52,6 +59,11 @@ HostFacts observe_host_facts(const HostOptions& opts) {
         for (const std::string& d : store.schema_drift()) {
           f.state_db_problem += (f.state_db_problem.empty() ? db + ": " : "; ") + d;
         }
+        for (const ResourceRecord& r : store.resources()) {
+          if (r.kind != "Network") continue;
+          Network n = applied_network(r);
+          f.networks[r.name] = {n.bridge.value, n.subnet.value.gateway().str()};
+        }
       } catch (const HostError& e) {
         f.state_db_problem = e.what();
       }
@@ -63,6 +75,16 @@ HostFacts observe_host_facts(const HostOptions& opts) {
     f.ip_forward_error = e.what();
   }
   f.hypervisors = observe_hypervisors(opts);
+  try {
+    f.dnsmasq = find_dnsmasq();
+  } catch (const std::exception& e) {
+    f.dnsmasq_why = e.what();
+  }
+  const std::string dns_root = opts.run_dir + "/networks";
+  f.dns = observe_dns(dns_root);
+  f.dns_user = dnsmasq_user_for(dns_root);
+  // resolved's varlink socket exists while it runs (and only then).
+  f.resolved = ::access("/run/systemd/resolve/io.systemd.Resolve", F_OK) == 0;
   return f;
 }
 

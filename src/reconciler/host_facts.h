@@ -3,9 +3,11 @@
 // touches no driver itself (cli -> reconciler -> drivers).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 
+#include "drivers/firewall.h"
 #include "reconciler/host_reconciler.h"
 #include "reconciler/runtime_choice.h"
 
@@ -33,6 +35,15 @@ struct HostFacts {
   std::optional<bool> ip_forward;        ///< nullopt: ip_forward_error
   std::string ip_forward_error;
   HypervisorHost hypervisors;
+  // Names and firewalls (doctor's "dnsmasq", "dns", "host .vm", "firewall").
+  std::string dnsmasq;                   ///< its path, "" when not found (dnsmasq_why)
+  std::string dnsmasq_why;
+  std::map<std::string, ObservedDns> dns;  ///< the servers under RUN/networks
+  std::string dns_user;                  ///< who they run as (dnsmasq_user_for)
+  std::map<std::string, std::pair<std::string, std::string>> networks;  ///< applied: name -> bridge, gateway
+  bool resolved = false;                 ///< systemd-resolved runs here
+  std::vector<ForwardChain> forward_chains;  ///< nullopt-like: forward_error
+  std::string forward_error;
 };
 
 /// Every fact at once (a few ms; boots nothing, changes nothing).

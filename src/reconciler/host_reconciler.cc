@@ -16,6 +16,7 @@
 
 #include "common/host_error.h"
 #include "drivers/bridge.h"
+#include "drivers/dnsmasq.h"
 #include "drivers/firecracker.h"
 #include "drivers/kvm.h"
 #include "drivers/qemu.h"
@@ -23,6 +24,7 @@
 #include "drivers/process.h"
 #include "drivers/sysctl.h"
 #include "drivers/tap.h"
+#include "reconciler/dns_target.h"
 #include "reconciler/nat_target.h"
 #include "reconciler/recorded_vm.h"
 #include "reconciler/source_path.h"
@@ -154,7 +156,23 @@ ObservedState HostReconciler::observe(bool with_nat) {
     o.nat = nat_.observe();
   }
   o.ip_forward = ipv4_forwarding_enabled();
+  o.dns_root = dns_root();
+  o.dns_user = dnsmasq_user_for(o.dns_root);
+  o.dns = observe_dns(o.dns_root);
   return o;
+}
+
+std::string HostReconciler::dns_root() const { return opts_.run_dir + "/networks"; }
+
+std::map<std::string, ObservedDns> observe_dns(const std::string& root) {
+  std::map<std::string, ObservedDns> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_directory(ec)) continue;
+    DnsServerObserved d = DnsmasqDriver(it->path().string()).observe();
+    out[it->path().filename().string()] = {d.running, dns_sum(d.conf), dns_sum(d.hosts), dns_sum(d.dhcp_hosts)};
+  }
+  return out;
 }
 
 ActionOutcome HostReconciler::run(const Action& a, const Plan& plan, const DesiredState& d) {
@@ -182,6 +200,7 @@ ActionOutcome HostReconciler::dispatch(const Action& a, const Plan& plan, const 
     case ActionType::EnsureVm: return ensure_vm(a, c, d);
     case ActionType::DeleteVm: return delete_vm(a.key.name);
     case ActionType::SyncNat: return sync_nat(d, plan);
+    case ActionType::SyncDns: return sync_dns(d);
     case ActionType::SweepDisks: return disks_.sweep(plan.diff.disk_orphans);
     case ActionType::SweepOwned: return sweep_owned(plan.diff.owned_orphans);
     case ActionType::RecordForward: return record(a.key, d);
@@ -249,6 +268,8 @@ ActionOutcome HostReconciler::ensure_network(const Action& a, const Plan& plan, 
 }
 
 ActionOutcome HostReconciler::delete_network(const Action& a) {
+  // Its DNS server first: sync-dns ran before, but may have failed.
+  remove_dns_server(a.key.name);
   std::string bridge = locked([&] { return applied_bridge(store_, a.key); });
   if (!bridge.empty()) {
     std::lock_guard lock(net_mu_);

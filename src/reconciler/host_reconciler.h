@@ -45,6 +45,8 @@ struct HostOptions {
 /// KVM's facts, the Firecracker and QEMU binaries, and the --accel setting
 /// of `opts`: what choose_runtime needs. About 1 ms; boots nothing.
 HypervisorHost observe_hypervisors(const HostOptions& opts);
+/// The DNS servers whose folders are under root (RUN/networks), by network.
+std::map<std::string, ObservedDns> observe_dns(const std::string& root);
 
 class HostReconciler {
  public:
@@ -66,6 +68,8 @@ class HostReconciler {
   /// Paths banger uses for a VM.
   std::string disk_path(const std::string& vm) const;
   std::string vm_run_dir(const std::string& vm) const;
+  /// RUN/networks: one folder per network DNS server.
+  std::string dns_root() const;
 
  private:
   ActionOutcome dispatch(const Action& a, const Plan& plan, const DesiredState& d);
@@ -102,6 +106,9 @@ class HostReconciler {
   void vm_process_step(const VmStep& s, const VmRecord& rec, const DesiredState& d, ActionOutcome& did);
   ActionOutcome delete_vm(const std::string& name);
   ActionOutcome sync_nat(const DesiredState& d, const Plan& plan);
+  ActionOutcome sync_dns(const DesiredState& d);
+  /// Stops a network's dnsmasq and removes its folder (absent is success).
+  void remove_dns_server(const std::string& network);
   ActionOutcome record(const ResourceKey& key, const DesiredState& d);
   ActionOutcome forget(const ResourceKey& key);
 

@@ -28,7 +28,7 @@ bool known(const ObservedState& o, const ResourceKey& key, const std::set<Resour
 
 bool sweepable_type(const std::string& type) {
   return type == "bridge" || type == "tap" || type == "rundir" || type == "disk" || type == "cow" ||
-         type == "dm";
+         type == "dm" || type == "dns-server";
 }
 
 OwnedOrphans find_owned_orphans(const ObservedState& o, const std::set<ResourceKey>& planned) {

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "drivers/bridge.h"
+#include "drivers/dnsmasq.h"
 #include "drivers/netlink.h"
 #include "drivers/tap.h"
 #include "reconciler/host_reconciler.h"
@@ -49,6 +50,12 @@ ActionOutcome HostReconciler::sweep_owned(const OwnedOrphans& orphans) {
       journaled("delete", obj.type, obj.id, obj.owner, [&] {
         if (obj.type == "bridge") BridgeDriver(nl).remove(obj.id);
         else TapDriver(nl).remove(obj.id);
+      });
+    } else if (obj.type == "dns-server") {
+      // Its process first (DnsmasqDriver::remove), then the folder; only
+      // within the run dir.
+      journaled("delete", obj.type, obj.id, obj.owner, [&] {
+        if (obj.id != roots.back() && path_within(obj.id, roots.back())) DnsmasqDriver(obj.id).remove();
       });
     } else if (obj.type == "rundir" || obj.type == "disk" || obj.type == "cow") {
       journaled("delete", obj.type, obj.id, obj.owner, [&] { remove_path_within(obj.id, roots); });

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -45,6 +46,15 @@ struct DiskHost {
   std::vector<std::string> vm_dirs;  ///< folder names under vms_dir
 };
 
+/// A network's dnsmasq as its run dir shows it: alive or not, and FNV-1a
+/// sums (dns_sum) of the files it serves, which diff compares with what the
+/// manifests and records make.
+struct ObservedDns {
+  bool running = false;
+  std::string conf_sum, hosts_sum, dhcp_sum;
+  friend bool operator==(const ObservedDns&, const ObservedDns&) = default;
+};
+
 struct ObservedState {
   std::map<ResourceKey, ResourceRecord> applied;  ///< what banger applied, by key
   std::map<std::string, VmRecord> vms;            ///< durable VM records
@@ -56,6 +66,11 @@ struct ObservedState {
   HypervisorHost hypervisors;                     ///< KVM facts, binaries and --accel: which runtime a VM gets
   LinkSnapshot links;                             ///< one netlink dump
   NatObserved nat;                                ///< one nft listing of table ip banger
+  /// Each network's DNS server, by network (the folders under dns_root);
+  /// nullopt when not observed (an export made before DNS servers existed).
+  std::optional<std::map<std::string, ObservedDns>> dns;
+  std::string dns_root;                           ///< RUN/networks
+  std::string dns_user;                           ///< dnsmasq_user_for(dns_root)
   bool ip_forward = false;
   /// How recorded processes that are no longer running ended (their
   /// reaper's exit-status file), and the restart history restartPolicy needs.

@@ -13,6 +13,7 @@ const char* to_string(ActionType t) {
     case ActionType::EnsureVm: return "ensure-vm";
     case ActionType::DeleteVm: return "delete-vm";
     case ActionType::SyncNat: return "sync-nat";
+    case ActionType::SyncDns: return "sync-dns";
     case ActionType::RecordForward: return "record-forward";
     case ActionType::ForgetForward: return "forget-forward";
     case ActionType::SweepDisks: return "sweep-disks";
@@ -76,6 +77,13 @@ Plan make_plan(Diff diff, const DesiredState& desired) {
     sync = static_cast<int>(plan.actions.size());
     plan.actions.push_back(Action{sync, ActionType::SyncNat, {Kind::Network, ""}, -1, {}, {}});
   }
+  // After the VMs have addresses (or are gone), before a network's bridge
+  // goes: the servers answer for what the host has.
+  int dns = -1;
+  if (plan.diff.dns_sync) {
+    dns = static_cast<int>(plan.actions.size());
+    plan.actions.push_back(Action{dns, ActionType::SyncDns, {Kind::Network, ""}, -1, {}, {}});
+  }
   auto id_of = [&](Kind k, const std::string& name) {
     auto it = by_key.find({k, name});
     return it == by_key.end() ? -1 : it->second;
@@ -110,6 +118,14 @@ Plan make_plan(Diff diff, const DesiredState& desired) {
   // Ordering without success dependency: the table is written once every VM
   // has its address (or failed); deletions of what rules point at come after.
   for (Action& a : plan.actions) {
+    if (a.type == ActionType::SyncDns) {
+      for (const Action& b : plan.actions) {
+        if (b.type == ActionType::EnsureNetwork || b.type == ActionType::EnsureVm ||
+            b.type == ActionType::DeleteVm) {
+          a.after.push_back(b.id);
+        }
+      }
+    }
     if (a.type == ActionType::SyncNat) {
       for (const Action& b : plan.actions) {
         if (b.type == ActionType::EnsureNetwork || b.type == ActionType::EnsureVm ||
@@ -120,6 +136,7 @@ Plan make_plan(Diff diff, const DesiredState& desired) {
     }
     if (a.type == ActionType::EnsureVm) add(a.after, sweep);
     if (a.id != sweep_owned) add(a.after, sweep_owned);
+    if (a.type == ActionType::DeleteNetwork) add(a.after, dns);
     if (a.type == ActionType::DeleteNetwork || a.type == ActionType::ForgetArtifact) {
       add(a.after, sync);
       for (const Action& b : plan.actions) {

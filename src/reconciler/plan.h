@@ -20,6 +20,7 @@ enum class ActionType {
   EnsureVm,        ///< address, tap, disk, process (create, update, replace, repair)
   DeleteVm,
   SyncNat,         ///< table ip banger, replaced in one transaction
+  SyncDns,         ///< each network's dnsmasq: its files written, started, reloaded or stopped
   RecordForward,   ///< a PortForward whose rules SyncNat wrote
   ForgetForward,
   SweepDisks,      ///< banger's dm devices, loops and VM folders that no record explains

@@ -332,6 +332,14 @@ std::string snapshot_to_json(const ObservedState& o, const SnapshotInfo& info) {
   };
   // Only what observe read: an export of an export stays without them.
   if (o.hypervisors.known) doc["host"]["hypervisors"] = hypervisors_json(o.hypervisors);
+  if (o.dns) {
+    json servers = json::object();
+    for (const auto& [name, d] : *o.dns) {
+      servers[name] = {{"running", d.running}, {"confSum", d.conf_sum}, {"hostsSum", d.hosts_sum},
+                       {"dhcpSum", d.dhcp_sum}};
+    }
+    doc["host"]["dns"] = {{"root", o.dns_root}, {"user", o.dns_user}, {"servers", servers}};
+  }
   return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
@@ -473,6 +481,21 @@ StateSnapshot snapshot_from_json(const std::string& text, const std::string& fil
     r.each_object(records, "records", "journal", [&](const json& j, const std::string& p) {
       o.journal.push_back(read_record<JournalEntry>(r, j, p));
     });
+  }
+  // DNS servers came later within schemaVersion 1: without them, diff does
+  // not judge them.
+  if (host.contains("dns")) {
+    const json& dns = r.object(host, "host", "dns");
+    o.dns_root = r.str(dns, "host.dns", "root");
+    o.dns_user = r.str(dns, "host.dns", "user");
+    const json& servers = r.object(dns, "host.dns", "servers");
+    o.dns.emplace();
+    for (auto it = servers.begin(); it != servers.end(); ++it) {
+      const std::string p = "host.dns.servers." + it.key();
+      const json& j = r.object(servers, "host.dns.servers", it.key().c_str());
+      (*o.dns)[it.key()] = {r.boolean(j, p, "running"), r.str(j, p, "confSum"), r.str(j, p, "hostsSum"),
+                            r.str(j, p, "dhcpSum")};
+    }
   }
   if (host.contains("disks")) o.disk_host = read_disk_host(r, r.object(host, "host", "disks"), "host.disks");
   // Likewise the hypervisor facts: with them, the offline plan refuses a VM

@@ -23,6 +23,7 @@
 #include "drivers/vm_files.h"
 #include "reconciler/guest_prepare.h"
 #include "reconciler/restart_policy.h"
+#include "reconciler/dns_target.h"
 #include "reconciler/host_reconciler.h"
 #include "reconciler/recorded_vm.h"
 
@@ -147,7 +148,7 @@ VmRuntime HostReconciler::start_vm(const VM& vm, const VmRecord& rec, const Desi
   launch.run_dir = vm_run_dir(vm.name());
   launch.kernel_path = artifact_file("Kernel/" + k->name(), "spec", k->source);
   launch.initrd_path = k->initrd ? artifact_file("Kernel/" + k->name(), "spec.initrd", *k->initrd) : "";
-  launch.boot_args = boot_args(*k, vm, *parse_ipv4(rec.ip), n->subnet.value);
+  launch.boot_args = boot_args(*k, vm, *parse_ipv4(rec.ip), n->subnet.value, vm_nameserver(*n));
   launch.rootfs_path = rec.disk_path;
   launch.seed_path = seed_path;
   launch.vcpus = vm.vcpus.value;

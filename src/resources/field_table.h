@@ -235,6 +235,10 @@ FieldDef<R> lift(const FieldDef<P>& f, P R::*part) {
 // ---- the tables (fields_*.cc) -----------------------------------------------
 
 const KindFields<Network>& network_fields();
+/// Network.spec.dns as diff shows it and the state DB keeps it ("off",
+/// "domain vm", "domain vm, upstreams 1.1.1.1"), and back.
+std::string dns_text(const NetworkDns& d);
+std::optional<NetworkDns> parse_dns_text(const std::string& t);
 const KindFields<Kernel>& kernel_fields();
 const KindFields<Image>& image_fields();
 const KindFields<VM>& vm_fields();

@@ -66,10 +66,24 @@ struct ArtifactSource {
   bool dangling_link = false;  ///< a symlink whose target does not exist
 };
 
+/// spec.dns: the network's dnsmasq, which answers NAME.DOMAIN and
+/// NAME.NETWORK.DOMAIN for VMs and hands each VM's MAC its address by DHCP.
+struct NetworkDns {
+  bool enabled = true;
+  std::string domain = "vm";
+  std::vector<Ipv4> upstreams;  ///< empty: the servers of the host's /etc/resolv.conf
+  Mark mark;
+  friend bool operator==(const NetworkDns& a, const NetworkDns& b) {
+    return a.enabled == b.enabled && a.domain == b.domain && a.upstreams == b.upstreams;
+  }
+};
+
 struct Network : ObjectMeta {
   Field<Cidr> subnet;
   Field<std::string> bridge;
   Field<bool> nat;
+  NetworkDns dns;
+  Field<bool> isolation;  ///< VMs on the bridge cannot reach each other
   bool implicit = false;  ///< the built-in "default" network, declared by no file
 };
 

@@ -132,7 +132,7 @@ TEST_F(E2E, ApplyRepairRestartPruneDelete) {
   EXPECT_EQ(reqs[1]["path"], "/boot-source");
   EXPECT_EQ(reqs[1]["body"]["kernel_image_path"], dir_->path() + "/vmlinux");
   EXPECT_EQ(reqs[1]["body"]["boot_args"],
-            "console=ttyS0 reboot=k panic=1 ip=10.77.0.11::10.77.0.1:255.255.255.0:web-1:eth0:off");
+            "console=ttyS0 reboot=k panic=1 ip=10.77.0.11::10.77.0.1:255.255.255.0:web-1:eth0:off:10.77.0.1");
   EXPECT_EQ(reqs[2]["path"], "/drives/rootfs");
   EXPECT_EQ(reqs[2]["body"]["path_on_host"], web1["DISK"]);
   EXPECT_EQ(reqs[2]["body"]["is_root_device"], true);

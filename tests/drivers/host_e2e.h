@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +30,9 @@ class HostE2E : public ::testing::Test {
   void SetUp() override {
     REQUIRE_PRIVATE_NETNS();
     dir_ = std::make_unique<TempDir>();
+    // As /run is: others may pass through (not list), so that a network's
+    // dnsmasq, no longer root, reaches its hosts files in ROOT/run.
+    ::chmod(dir_->path().c_str(), 0711);
     dir_->write("vmlinux", std::string(4096, 'k'));
   }
   void TearDown() override {

@@ -28,7 +28,7 @@ bool contains(const std::vector<int>& v, int id) { return std::find(v.begin(), v
 TEST(Plan, CreateOrderNetworkAndArtifactsBeforeVmBeforeForward) {
   DesiredState d = test::desired_from(test::kFleet);
   Plan p = make_plan(compute_diff(d, ObservedState{}, {}), d);
-  ASSERT_EQ(p.actions.size(), 6u);  // 5 resources + the nft table
+  ASSERT_EQ(p.actions.size(), 7u);  // 5 resources + the nft table + the DNS servers
   const Action& vm = find(p, ActionType::EnsureVm, "web");
   EXPECT_TRUE(contains(vm.needs, find(p, ActionType::EnsureNetwork, "lab").id));
   EXPECT_TRUE(contains(vm.needs, find(p, ActionType::VerifyArtifact, "k").id));
@@ -92,7 +92,7 @@ TEST(Executor, FailureSkipsDependentsOnlyAndOrderingStillHolds) {
   EXPECT_FALSE(report.ok());
   EXPECT_EQ(report.count(Outcome::Failed), 1u);
   EXPECT_EQ(report.count(Outcome::Skipped), 1u);  // the forward
-  EXPECT_EQ(report.count(Outcome::Succeeded), 4u);  // network, kernel, image, table
+  EXPECT_EQ(report.count(Outcome::Succeeded), 5u);  // network, kernel, image, table, DNS servers
   for (const auto& r : report.actions) {
     if (r.outcome == Outcome::Skipped) {
       EXPECT_EQ(r.message, "VM/web did not succeed");  // the outcome says "skipped" (no "skipped: skipped:")

@@ -339,6 +339,37 @@ DEFS.update({
         "patternErrorMessage": "Not an interface name (expected at most 15 letters, "
                                "digits, '-', '_' or '.').",
     },
+    "networkDns": {
+        "description": "The network's DNS and DHCP server (dnsmasq on the bridge address). "
+                       "Default: enabled, domain vm, the host's resolvers.",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "enabled": {
+                "description": "Run the server. Default: true.",
+                "type": "boolean",
+                "default": True,
+            },
+            "domain": {
+                "description": "VMs are NAME.DOMAIN and NAME.NETWORK.DOMAIN. Default: vm.",
+                "type": "string",
+                "maxLength": 253,
+                "pattern": "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$",
+                "patternErrorMessage": "Not a DNS domain (expected lowercase letters, digits and '-' "
+                                       "in dot-separated labels, such as vm).",
+                "default": "vm",
+                "examples": ["vm", "vms.example"],
+            },
+            "upstreams": {
+                "description": "Where other names are asked. Default: the servers of the host's "
+                               "/etc/resolv.conf.",
+                "type": "array",
+                "items": ref("ipv4"),
+                "examples": [["1.1.1.1", "9.9.9.9"]],
+            },
+        },
+        "examples": [{"domain": "vm"}, {"enabled": False}],
+    },
     "readiness": {
         "description": "How banger knows the VM is up: exactly one of tcp and http, within "
                        "timeout. Default: none (running is enough).",

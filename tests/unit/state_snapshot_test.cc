@@ -38,7 +38,8 @@ using test::field_count;
 // diff silently differs from the live one: update state_snapshot.cc (and this
 // count, and docs/plan-json.md's state export section) when one is added.
 TEST(StateSnapshot, EveryObservedFieldIsCovered) {
-  EXPECT_EQ((field_count<ObservedState>()), 16u) << "ObservedState changed: export the new field";
+  EXPECT_EQ((field_count<ObservedState>()), 19u) << "ObservedState changed: export the new field";
+  EXPECT_EQ((field_count<ObservedDns>()), 4u) << "ObservedDns changed: export the new field";
   EXPECT_EQ((field_count<ResourceRecord>()), 7u) << "ResourceRecord changed: export the new field";
   EXPECT_EQ((field_count<VmRecord>()), 6u) << "VmRecord changed: export the new field";
   EXPECT_EQ((field_count<VmRuntime>()), 9u) << "VmRuntime changed: export the new field";
@@ -80,6 +81,10 @@ ObservedState every_field_set() {
                                  "",
                                  "/usr/bin/qemu-system-x86_64",
                                  ""};
+  o.dns_root = "/run/banger/networks";
+  o.dns_user = "nobody";
+  o.dns = std::map<std::string, ObservedDns>{{"lab", {true, "0123456789abcdef", "1111111111111111", "2222222222222222"}},
+                                             {"old", {false, "3333333333333333", "", "4444444444444444"}}};
 
   return o;
 }
@@ -119,6 +124,10 @@ TEST(StateSnapshot, RoundTripKeepsEveryField) {
   EXPECT_EQ(rt.log_path, "/l");
   EXPECT_EQ(rt.hypervisor, "firecracker");
   EXPECT_EQ(rt.accel, "tcg");
+  ASSERT_TRUE(r.dns);
+  EXPECT_EQ(*r.dns, *o.dns);
+  EXPECT_EQ(r.dns_root, "/run/banger/networks");
+  EXPECT_EQ(r.dns_user, "nobody");
   ASSERT_EQ(r.owned.size(), 2u);
   EXPECT_EQ(r.owned[1].id, "bg-old");
   EXPECT_EQ(r.owned[1].owner, "Network/old");

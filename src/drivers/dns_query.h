@@ -1,0 +1,32 @@
+// One DNS question over UDP (RFC 1035), answered or timed out: how banger
+// knows a network's dnsmasq serves (after starting it, in doctor) without a
+// resolver library or a `dig` shell-out.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "resources/netaddr.h"
+
+namespace banger {
+
+struct DnsAnswer {
+  int rcode = 0;                  ///< 0 NOERROR, 3 NXDOMAIN, ...
+  std::vector<Ipv4> addresses;    ///< the A records of the answer section
+};
+
+/// The query packet for `name`, type A, class IN, recursion desired. Pure.
+std::string dns_query_packet(uint16_t id, const std::string& name);
+/// Parses a reply to query `id`; nullopt when it is not one (wrong id, not a
+/// response, truncated or malformed). Pure.
+std::optional<DnsAnswer> parse_dns_reply(uint16_t id, const std::string& packet);
+
+/// Asks server:53 (UDP) for name's A records. nullopt when no reply came in
+/// time (nothing listening, dropped, or a malformed reply).
+std::optional<DnsAnswer> dns_lookup(Ipv4 server, const std::string& name, std::chrono::milliseconds timeout,
+                                    uint16_t port = 53);
+
+}  // namespace banger

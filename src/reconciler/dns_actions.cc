@@ -1,0 +1,93 @@
+// HostReconciler::sync_dns and the DNS half of deleting a network: each
+// network's dnsmasq serves the names and DHCP reservations of the VM records.
+#include <filesystem>
+#include <set>
+
+#include "common/host_error.h"
+#include "drivers/dnsmasq.h"
+#include "drivers/netlink.h"
+#include "drivers/sysctl.h"
+#include "reconciler/dns_target.h"
+#include "reconciler/host_reconciler.h"
+
+namespace fs = std::filesystem;
+
+namespace banger {
+
+ActionOutcome HostReconciler::sync_dns(const DesiredState& d) {
+  const std::string root = dns_root();
+  const std::string user = dnsmasq_user_for(root);
+  std::map<std::string, VmRecord> vms;
+  locked([&] {
+    for (auto& v : store_.vms()) vms.emplace(v.name, v);
+  });
+  const std::vector<DnsHost> hosts = dns_hosts(d.set, vms);
+  LinkSnapshot links;
+  {
+    std::lock_guard lock(net_mu_);
+    Netlink nl;
+    links = nl.dump();
+  }
+  ActionOutcome out;
+  std::vector<std::string> failures;
+  std::set<std::string> keep;
+  std::string binary;
+  for (const Network& n : d.set.networks) {
+    if (!n.dns.enabled || !d.find({Kind::Network, n.name()})) continue;
+    keep.insert(n.name());
+    // A bridge that is not there (its ensure-network failed) has no address
+    // to serve on; that failure was reported where it happened.
+    const LinkState* bridge = links.find(n.bridge.value);
+    if (!bridge || bridge->type != "bridge") {
+      failures.push_back("Network/" + n.name() + ": no bridge " + n.bridge.value + " to serve DNS on");
+      continue;
+    }
+    const DnsServerSpec spec = dns_server_spec(n, root, user);
+    const std::string owner = "Network/" + n.name();
+    try {
+      if (binary.empty()) binary = find_dnsmasq();
+      // banger's networks are IPv4 only (the README says so): without the
+      // bridge's link-local address, dnsmasq binds the gateway alone.
+      turn_off_ipv6(n.bridge.value);
+      locked([&] {
+        store_.record_owned({"dns-server", spec.dir, owner});
+      });
+      OpResult r = journaled("ensure", "dns-server", spec.dir, owner,
+                             [&] { return DnsmasqDriver(spec.dir).ensure(spec, hosts, binary); });
+      if (r != OpResult::Unchanged) {
+        out.add({"dns.ensure", owner, to_string(r), {{"address", n.subnet.value.gateway().str()}}});
+      }
+    } catch (const std::exception& e) {
+      failures.push_back(owner + ": " + e.what());
+    }
+  }
+  // Servers of networks that are gone or have DNS off.
+  std::error_code ec;
+  for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (keep.count(name)) continue;
+    const std::string dir = it->path().string();
+    journaled("delete", "dns-server", dir, "Network/" + name, [&] { DnsmasqDriver(dir).remove(); });
+    locked([&] {
+      store_.forget_owned("dns-server", dir);
+    });
+    out.add({"dns.delete", "Network/" + name, "deleted", {}});
+  }
+  if (!failures.empty()) {
+    std::string msg = "DNS servers: ";
+    for (size_t i = 0; i < failures.size(); ++i) msg += (i ? "; " : "") + failures[i];
+    throw HostError(msg);
+  }
+  if (out.steps.empty()) return ActionOutcome::noted("up to date");
+  return out;
+}
+
+void HostReconciler::remove_dns_server(const std::string& network) {
+  const std::string dir = dns_root() + "/" + network;
+  journaled("delete", "dns-server", dir, "Network/" + network, [&] { DnsmasqDriver(dir).remove(); });
+  locked([&] {
+    store_.forget_owned("dns-server", dir);
+  });
+}
+
+}  // namespace banger
