@@ -68,15 +68,17 @@ void dns_checks(const HostFacts& f, const std::string& run_dir, std::vector<Chec
   }
   for (const auto& [name, net] : f.networks) {
     if (!f.dns.count(name)) continue;
-    const auto& [bridge, gw] = net;
+    const std::string& d = net.domain;
     if (f.resolved) {
-      out.push_back({Level::Warn, "host .vm",
+      out.push_back({Level::Warn, "host ." + d,
                      "systemd-resolved runs, but banger does not set its per-link DNS yet; for Network/" + name +
-                         " run: resolvectl dns " + bridge + " " + gw + " && resolvectl domain " + bridge + " '~vm'"});
+                         " run: resolvectl dns " + net.bridge + " " + net.gateway + " && resolvectl domain " + net.bridge +
+                         " '~" + d + "'"});
     } else {
-      out.push_back({Level::Warn, "host .vm",
-                     "this host does not resolve .vm names (no systemd-resolved); for Network/" + name +
-                         " add this line to your resolver's config (dnsmasq, NetworkManager): server=/vm/" + gw});
+      out.push_back({Level::Warn, "host ." + d,
+                     "this host does not resolve ." + d + " names (no systemd-resolved); for Network/" + name +
+                         " add this line to your resolver's config (dnsmasq, NetworkManager): server=/" + d + "/" +
+                         net.gateway});
     }
   }
   if (!f.forward_error.empty()) {
@@ -89,7 +91,7 @@ void dns_checks(const HostFacts& f, const std::string& run_dir, std::vector<Chec
     dropping = true;
     std::string fix;
     for (const auto& [name, net] : f.networks) {
-      for (const std::string& line : forward_fix(c, net.first)) fix += "\n        " + line;
+      for (const std::string& line : forward_fix(c, net.bridge)) fix += "\n        " + line;
     }
     if (f.networks.empty()) {
       for (const std::string& line : forward_fix(c, "BRIDGE")) fix += "\n        " + line;

@@ -103,6 +103,26 @@ void dump_raw(nl_sock* sock, int type, int family, bool skip_stats, const std::s
 
 }  // namespace
 
+void Netlink::set_port_isolated(int ifindex, bool on, const std::string& name) {
+  const std::string what = "netlink: cannot " + std::string(on ? "isolate" : "un-isolate") + " bridge port " + name;
+  std::unique_ptr<nl_msg, MsgFree> msg(nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK));
+  if (!msg) throw HostError(what + ": out of memory");
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_UNSPEC;
+  ifi.ifi_index = ifindex;
+  int err = nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO);
+  nlattr* info = err >= 0 ? nla_nest_start(msg.get(), IFLA_LINKINFO) : nullptr;
+  if (!info) throw HostError(what + ": message too large");
+  err = nla_put_string(msg.get(), IFLA_INFO_SLAVE_KIND, "bridge");
+  nlattr* data = err >= 0 ? nla_nest_start(msg.get(), IFLA_INFO_SLAVE_DATA) : nullptr;
+  if (!data) throw HostError(what + ": message too large");
+  if ((err = nla_put_u8(msg.get(), IFLA_BRPORT_ISOLATED, on ? 1 : 0)) < 0) throw HostError(nl_failure(what, err));
+  nla_nest_end(msg.get(), data);
+  nla_nest_end(msg.get(), info);
+  if ((err = nl_send_auto(sock_, msg.get())) < 0) throw HostError(nl_failure(what, err));
+  if ((err = nl_wait_for_ack(sock_)) < 0) throw HostError(nl_failure(what, err));
+}
+
 LinkSnapshot Netlink::dump() {
   LinkSnapshot snap;
   // Addresses arrive keyed by ifindex; this index attaches them in O(1).
@@ -119,8 +139,15 @@ LinkSnapshot Netlink::dump() {
     if (tb[IFLA_MASTER]) s.master = static_cast<int>(nla_get_u32(tb[IFLA_MASTER]));
     if (tb[IFLA_LINKINFO]) {
       nlattr* info[IFLA_INFO_MAX + 1] = {};
-      if (nla_parse_nested(info, IFLA_INFO_MAX, tb[IFLA_LINKINFO], nullptr) >= 0 && info[IFLA_INFO_KIND]) {
-        s.type = nla_get_string(info[IFLA_INFO_KIND]);
+      if (nla_parse_nested(info, IFLA_INFO_MAX, tb[IFLA_LINKINFO], nullptr) >= 0) {
+        if (info[IFLA_INFO_KIND]) s.type = nla_get_string(info[IFLA_INFO_KIND]);
+        // A bridge port's own settings ride along in the same message.
+        nlattr* port[IFLA_BRPORT_MAX + 1] = {};
+        if (info[IFLA_INFO_SLAVE_DATA] &&
+            nla_parse_nested(port, IFLA_BRPORT_MAX, info[IFLA_INFO_SLAVE_DATA], nullptr) >= 0 &&
+            port[IFLA_BRPORT_ISOLATED]) {
+          s.isolated = nla_get_u8(port[IFLA_BRPORT_ISOLATED]) != 0;
+        }
       }
     }
     auto [it, inserted] = snap.by_name.emplace(s.name, std::move(s));

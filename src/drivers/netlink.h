@@ -19,6 +19,7 @@ struct LinkState {
   int master = 0;    ///< ifindex of the bridge it is enslaved to, 0 = none
   bool up = false;   ///< IFF_UP (administrative state)
   std::vector<std::string> ipv4;  ///< "10.42.0.1/24"
+  bool isolated = false;  ///< a bridge port with the isolated flag (it reaches non-isolated ports only)
 };
 
 struct LinkSnapshot {
@@ -37,6 +38,10 @@ class Netlink {
 
   /// Every link and IPv4 address of the current network namespace.
   LinkSnapshot dump();
+  /// Sets or clears a bridge port's isolated flag (IFLA_BRPORT_ISOLATED, as
+  /// `ip link set dev NAME type bridge_slave isolated on`): isolated ports
+  /// cannot talk to each other, only to the bridge itself and open ports.
+  void set_port_isolated(int ifindex, bool on, const std::string& name);
   nl_sock* sock() const { return sock_; }
 
  private:

@@ -1,5 +1,7 @@
 #include "drivers/tap.h"
 
+#include <optional>
+
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
@@ -96,7 +98,8 @@ bool create_tap(const std::string& name) {
 
 bool seen_is_right(const LinkState& tap, const LinkSnapshot& seen, const TapSpec& spec) {
   const LinkState* br = seen.find(spec.bridge);
-  return tap.type == "tun" && tap.up && br && br->type == "bridge" && tap.master == br->ifindex;
+  return tap.type == "tun" && tap.up && br && br->type == "bridge" && tap.master == br->ifindex &&
+         tap.isolated == spec.isolated;
 }
 
 }  // namespace
@@ -150,6 +153,11 @@ OpResult TapDriver::ensure(const TapSpec& spec, const LinkSnapshot& seen) {
       if (err < 0)
         fail("netlink: cannot attach new tap " + spec.name + " to bridge " + spec.bridge + " and bring it up",
              err);
+      if (spec.isolated) {
+        LinkPtr made = get_link(sk, spec.name);
+        if (!made) throw HostError("tap " + spec.name + " disappeared right after it was created");
+        nl_.set_port_isolated(rtnl_link_get_ifindex(made.get()), true, spec.name);
+      }
       return OpResult::Created;
     }
     tap = get_link(sk, spec.name);
@@ -176,6 +184,15 @@ OpResult TapDriver::ensure(const TapSpec& spec, const LinkSnapshot& seen) {
     rtnl_link_set_flags(change.get(), IFF_UP);
     int err = rtnl_link_change(sk, tap.get(), change.get(), 0);
     if (err < 0) fail("netlink: cannot bring tap " + spec.name + " up", err);
+    changed = true;
+  }
+  // The isolated flag as the dump saw it; after a change above it is not
+  // known, so it is set either way.
+  const LinkState* now = seen.find(spec.name);
+  std::optional<LinkSnapshot> fresh;  // a snapshot older than the tap: ask the kernel
+  if (!now && !changed) now = (fresh = nl_.dump())->find(spec.name);
+  if (changed || !now || now->isolated != spec.isolated) {
+    nl_.set_port_isolated(rtnl_link_get_ifindex(tap.get()), spec.isolated, spec.name);
     changed = true;
   }
   if (created) return OpResult::Created;

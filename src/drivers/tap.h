@@ -15,6 +15,7 @@ namespace banger {
 struct TapSpec {
   std::string name;    ///< "bg-<hash>", <= 15 bytes
   std::string bridge;  ///< must exist
+  bool isolated = false;  ///< the bridge port's isolated flag (Network.spec.isolation)
 };
 
 class TapDriver {

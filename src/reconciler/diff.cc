@@ -289,6 +289,10 @@ class Differ {
                       (net ? net->bridge.value : "?"));
       }
       if (!tap->up) out.push_back("tap " + rec->second.tap + " is down");
+      if (net && tap->isolated != net->isolation.value) {
+        out.push_back("tap " + rec->second.tap + (net->isolation.value ? " is not isolated" : " is isolated") +
+                      " (Network/" + net->name() + " has isolation: " + (net->isolation.value ? "true" : "false") + ")");
+      }
     }
     if (!o_.disks_present.count(name)) out.push_back("disk " + rec->second.disk_path + " is missing");
     bool want_running = *spec.get("state") == "running";

@@ -62,7 +62,7 @@ HostFacts observe_host_facts(const HostOptions& opts) {
         for (const ResourceRecord& r : store.resources()) {
           if (r.kind != "Network") continue;
           Network n = applied_network(r);
-          f.networks[r.name] = {n.bridge.value, n.subnet.value.gateway().str()};
+          f.networks[r.name] = {n.bridge.value, n.subnet.value.gateway().str(), n.dns.domain};
         }
       } catch (const HostError& e) {
         f.state_db_problem = e.what();

@@ -40,7 +40,10 @@ struct HostFacts {
   std::string dnsmasq_why;
   std::map<std::string, ObservedDns> dns;  ///< the servers under RUN/networks
   std::string dns_user;                  ///< who they run as (dnsmasq_user_for)
-  std::map<std::string, std::pair<std::string, std::string>> networks;  ///< applied: name -> bridge, gateway
+  struct NetworkFacts {
+    std::string bridge, gateway, domain;
+  };
+  std::map<std::string, NetworkFacts> networks;  ///< applied networks by name
   bool resolved = false;                 ///< systemd-resolved runs here
   std::vector<ForwardChain> forward_chains;  ///< nullopt-like: forward_error
   std::string forward_error;

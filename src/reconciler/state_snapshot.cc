@@ -58,8 +58,10 @@ json disk_host_json(const DiskHost& h) {
 }
 
 json link_json(const LinkState& l) {
-  return {{"name", l.name}, {"ifindex", l.ifindex}, {"type", l.type},
-          {"master", l.master}, {"up", l.up}, {"ipv4", l.ipv4}};
+  json j = {{"name", l.name}, {"ifindex", l.ifindex}, {"type", l.type},
+            {"master", l.master}, {"up", l.up}, {"ipv4", l.ipv4}};
+  if (l.isolated) j["isolated"] = true;  // came later; absent reads as false
+  return j;
 }
 
 // ---- reading: every field is checked for its type and named by its path.
@@ -196,6 +198,7 @@ LinkState read_link(const Reader& r, const json& j, const std::string& p) {
   l.master = static_cast<int>(r.integer(j, p, "master"));
   l.up = r.boolean(j, p, "up");
   l.ipv4 = r.strings(j, p, "ipv4");
+  if (j.contains("isolated")) l.isolated = r.boolean(j, p, "isolated");
   return l;
 }
 

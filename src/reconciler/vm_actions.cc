@@ -215,7 +215,7 @@ void HostReconciler::tap_ensure_step(const VmStep& s, const VmRecord& rec, Actio
   OpResult r = journaled("ensure", "tap", rec.tap, s.owner, [&] {
     std::lock_guard lock(net_mu_);
     Netlink nl;
-    return TapDriver(nl).ensure({rec.tap, s.net.bridge.value}, seen_links_);
+    return TapDriver(nl).ensure({rec.tap, s.net.bridge.value, s.net.isolation.value}, seen_links_);
   });
   if (r != OpResult::Unchanged) did.add({"tap.ensure", rec.tap, to_string(r), {}});
 }

@@ -68,6 +68,8 @@ double wait_for_page(int port, std::chrono::seconds limit) {
 
 bool alive(int pid) { return banger::test::process_alive(pid); }
 
+std::string dnsmasq_bin() { return fs::exists("/usr/sbin/dnsmasq") ? "/usr/sbin/dnsmasq" : "dnsmasq"; }
+
 class QemuBoot : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -175,6 +177,17 @@ TEST_F(QemuBoot, ExecRunsInTheGuestOverSshWithThePinnedHostKey) {
     argv.insert(argv.end(), cmd.begin(), cmd.end());
     return run_command(argv, input, 180);
   };
+  // The upstream the network's dnsmasq forwards other names to.
+  const std::string up_pid = dir_->path() + "/upstream.pid";
+  ASSERT_EQ(run_command({"/bin/sh", "-c", "ip link set lo up && " + dnsmasq_bin() +
+                                             " --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces "
+                                             "--listen-address=127.0.0.53 --user=root --pid-file=" + up_pid +
+                                             " --address=/outside.example/203.0.113.7"})
+                .exit_code,
+            0);
+  std::string web = web_;
+  web.replace(web.find("subnet: 10.88.0.0/24"), 20, "subnet: 10.88.0.0/24\n  dns: {upstreams: [127.0.0.53]}");
+  dir_->write("m/web.yaml", web);
   auto t0 = Clock::now();
   auto a = banger({"apply", "-f", m});
   ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
@@ -188,6 +201,18 @@ TEST_F(QemuBoot, ExecRunsInTheGuestOverSshWithThePinnedHostKey) {
   EXPECT_EQ(exec({"printf", "%s|", "it's", "a b"}, key).out, "it's|a b|");
   EXPECT_EQ(exec({"echo $((6*7)) | cat"}, key).out, "42\n");  // one word is a shell line, as with ssh
   EXPECT_EQ(exec({"cat"}, key, "through stdin\n").out, "through stdin\n");
+
+  // Names from inside the guest, through the network's dnsmasq (the kernel
+  // gave the guest its address as dns0): a VM's name, and an outside name
+  // that dnsmasq asks its upstream for (a server of the test's own in this
+  // namespace, standing in for the internet).
+  r = exec({"nslookup", "web.vm"}, key);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("10.88.0.10"), std::string::npos) << r.out;
+  // (Its AAAA question is REFUSED by the test's upstream, which knows no
+  // server to ask about it; busybox nslookup then exits 1. The A answer counts.)
+  r = exec({"nslookup", "outside.example"}, key);
+  EXPECT_NE(r.out.find("Address: 203.0.113.7"), std::string::npos) << r.out << r.err;
   auto wide = banger({"get", "vms", "-o", "wide"});
   EXPECT_NE(wide.out.find("HTTP 200    ready"), std::string::npos) << wide.out;  // READINESS, then SSH
 

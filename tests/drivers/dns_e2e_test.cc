@@ -218,4 +218,30 @@ TEST_F(Dns, TurnedOffMeansNoServer) {
   EXPECT_EQ(d.exit_code, 0) << d.out;
 }
 
+// A forward chain of another table with policy drop (as Docker and ufw
+// leave it) drops VM traffic whatever banger's own table says: nftables
+// ends a packet at the first drop of any base chain. doctor names the chain
+// and prints the two rules that let the network's bridge through.
+TEST_F(Dns, DoctorNamesAForwardChainThatDropsAndTheFix) {
+  write({"web"});
+  apply();
+  auto ok = banger({"doctor"});
+  EXPECT_NE(ok.out.find("ok    firewall: no forward chain of another table drops by default"), std::string::npos)
+      << ok.out;
+  EXPECT_NE(ok.out.find("ok    dns: Network/names: dnsmasq runs (as nobody)"), std::string::npos) << ok.out;
+  ASSERT_EQ(sh("nft add table inet filter && "
+               "nft add chain inet filter forward '{ type filter hook forward priority 0; policy drop; }'")
+                .exit_code,
+            0);
+  auto r = banger({"doctor"});
+  sh("nft delete table inet filter");
+  EXPECT_NE(r.out.find("warn  firewall: chain inet filter forward drops forwarded traffic by default"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("nft insert rule inet filter forward iifname bg-names accept"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("nft insert rule inet filter forward oifname bg-names ct state established,related accept"),
+            std::string::npos)
+      << r.out;
+}
+
 }  // namespace

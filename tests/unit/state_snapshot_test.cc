@@ -43,7 +43,7 @@ TEST(StateSnapshot, EveryObservedFieldIsCovered) {
   EXPECT_EQ((field_count<ResourceRecord>()), 7u) << "ResourceRecord changed: export the new field";
   EXPECT_EQ((field_count<VmRecord>()), 6u) << "VmRecord changed: export the new field";
   EXPECT_EQ((field_count<VmRuntime>()), 9u) << "VmRuntime changed: export the new field";
-  EXPECT_EQ((field_count<LinkState>()), 6u) << "LinkState changed: export the new field";
+  EXPECT_EQ((field_count<LinkState>()), 7u) << "LinkState changed: export the new field";
   EXPECT_EQ((field_count<NatObserved>()), 2u) << "NatObserved changed: export the new field";
   EXPECT_EQ((field_count<ExitStatus>()), 3u) << "ExitStatus changed: export the new field";
   EXPECT_EQ((field_count<RestartRecord>()), 5u) << "RestartRecord changed: export the new field";
@@ -81,6 +81,7 @@ ObservedState every_field_set() {
                                  "",
                                  "/usr/bin/qemu-system-x86_64",
                                  ""};
+  o.links.by_name["bg-tap-web"].isolated = true;
   o.dns_root = "/run/banger/networks";
   o.dns_user = "nobody";
   o.dns = std::map<std::string, ObservedDns>{{"lab", {true, "0123456789abcdef", "1111111111111111", "2222222222222222"}},
@@ -124,6 +125,8 @@ TEST(StateSnapshot, RoundTripKeepsEveryField) {
   EXPECT_EQ(rt.log_path, "/l");
   EXPECT_EQ(rt.hypervisor, "firecracker");
   EXPECT_EQ(rt.accel, "tcg");
+  EXPECT_TRUE(r.links.find("bg-tap-web")->isolated);
+  EXPECT_FALSE(r.links.find("bg-lab")->isolated);
   ASSERT_TRUE(r.dns);
   EXPECT_EQ(*r.dns, *o.dns);
   EXPECT_EQ(r.dns_root, "/run/banger/networks");
