@@ -266,7 +266,7 @@ class Differ {
     if (it->second.conf_sum != dns_sum(dnsmasq_conf(dns_server_spec(n, o_.dns_root, o_.dns_user)))) {
       out.push_back("dns server config changed");
     }
-    if (!dns_hosts_) dns_hosts_ = dns_hosts(d_.set, o_.vms);
+    if (!dns_hosts_) dns_hosts_ = dns_hosts(applied_networks(o_.applied), o_.vms);
     if (it->second.hosts_sum != dns_sum(dnsmasq_hosts(*dns_hosts_)) ||
         it->second.dhcp_sum != dns_sum(dnsmasq_dhcp_hosts(n.name(), *dns_hosts_))) {
       out.push_back("dns names or DHCP reservations out of date");
@@ -402,6 +402,11 @@ Diff deletion_diff(const std::set<ResourceKey>& keys, const ObservedState& obser
     }
   }
   sort_deletes(diff.changes);
+  // The servers that stay must forget the VMs that go (sync-dns works from
+  // the records alone; a network that goes takes its own server).
+  if (observed.dns && !observed.dns->empty()) {
+    for (const Change& c : diff.changes) diff.dns_sync = diff.dns_sync || c.key.kind == Kind::VM;
+  }
   return diff;
 }
 

@@ -14,14 +14,22 @@ namespace fs = std::filesystem;
 
 namespace banger {
 
-ActionOutcome HostReconciler::sync_dns(const DesiredState& d) {
+ActionOutcome HostReconciler::sync_dns(const Plan& plan) {
   const std::string root = dns_root();
   const std::string user = dnsmasq_user_for(root);
+  // From the records alone, so that `delete` (whose manifests may name only
+  // what goes) keeps the other networks' servers: a network created or
+  // changed by this apply got its record before this step.
   std::map<std::string, VmRecord> vms;
+  std::map<ResourceKey, ResourceRecord> applied;
   locked([&] {
     for (auto& v : store_.vms()) vms.emplace(v.name, v);
+    for (auto& r : store_.resources()) {
+      if (r.kind == "Network") applied.emplace(ResourceKey{Kind::Network, r.name}, r);
+    }
   });
-  const std::vector<DnsHost> hosts = dns_hosts(d.set, vms);
+  const std::map<std::string, Network> networks = applied_networks(applied);
+  const std::vector<DnsHost> hosts = dns_hosts(networks, vms);
   LinkSnapshot links;
   {
     std::lock_guard lock(net_mu_);
@@ -32,18 +40,20 @@ ActionOutcome HostReconciler::sync_dns(const DesiredState& d) {
   std::vector<std::string> failures;
   std::set<std::string> keep;
   std::string binary;
-  for (const Network& n : d.set.networks) {
-    if (!n.dns.enabled || !d.find({Kind::Network, n.name()})) continue;
-    keep.insert(n.name());
+  for (const auto& [name, n] : networks) {
+    // A network this plan deletes takes its server with it (delete-network).
+    const Change* c = plan.diff.find({Kind::Network, name});
+    if (!n.dns.enabled || (c && c->type == ChangeType::Delete)) continue;
+    keep.insert(name);
     // A bridge that is not there (its ensure-network failed) has no address
     // to serve on; that failure was reported where it happened.
     const LinkState* bridge = links.find(n.bridge.value);
     if (!bridge || bridge->type != "bridge") {
-      failures.push_back("Network/" + n.name() + ": no bridge " + n.bridge.value + " to serve DNS on");
+      failures.push_back("Network/" + name + ": no bridge " + n.bridge.value + " to serve DNS on");
       continue;
     }
     const DnsServerSpec spec = dns_server_spec(n, root, user);
-    const std::string owner = "Network/" + n.name();
+    const std::string owner = "Network/" + name;
     try {
       if (binary.empty()) binary = find_dnsmasq();
       // banger's networks are IPv4 only (the README says so): without the
@@ -61,11 +71,13 @@ ActionOutcome HostReconciler::sync_dns(const DesiredState& d) {
       failures.push_back(owner + ": " + e.what());
     }
   }
-  // Servers of networks that are gone or have DNS off.
+  // Servers of networks that are gone or have DNS off (one this plan deletes
+  // is left to its delete-network, which runs next).
   std::error_code ec;
   for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    if (keep.count(name)) continue;
+    const Change* c = plan.diff.find({Kind::Network, name});
+    if (keep.count(name) || (c && c->type == ChangeType::Delete)) continue;
     const std::string dir = it->path().string();
     journaled("delete", "dns-server", dir, "Network/" + name, [&] { DnsmasqDriver(dir).remove(); });
     locked([&] {

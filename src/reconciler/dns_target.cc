@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "reconciler/applied_spec.h"
 #include "resources/names.h"
 
 namespace banger {
@@ -18,13 +19,22 @@ DnsServerSpec dns_server_spec(const Network& n, const std::string& dns_root, con
   return s;
 }
 
-std::vector<DnsHost> dns_hosts(const ManifestSet& set, const std::map<std::string, VmRecord>& vms) {
+std::map<std::string, Network> applied_networks(const std::map<ResourceKey, ResourceRecord>& applied) {
+  std::map<std::string, Network> out;
+  for (const auto& [key, rec] : applied) {
+    if (key.kind == Kind::Network) out.emplace(key.name, applied_network(rec));
+  }
+  return out;
+}
+
+std::vector<DnsHost> dns_hosts(const std::map<std::string, Network>& networks,
+                               const std::map<std::string, VmRecord>& vms) {
   std::vector<DnsHost> out;
   for (const auto& [name, rec] : vms) {
-    const Network* n = set.find_network(rec.network);
+    auto n = networks.find(rec.network);
     auto ip = parse_ipv4(rec.ip);
-    if (!n || !n->dns.enabled || !ip) continue;
-    out.push_back({name, rec.network, n->dns.domain, *ip, rec.mac});
+    if (n == networks.end() || !n->second.dns.enabled || !ip) continue;
+    out.push_back({name, rec.network, n->second.dns.domain, *ip, rec.mac});
   }
   return out;
 }

@@ -200,7 +200,7 @@ ActionOutcome HostReconciler::dispatch(const Action& a, const Plan& plan, const 
     case ActionType::EnsureVm: return ensure_vm(a, c, d);
     case ActionType::DeleteVm: return delete_vm(a.key.name);
     case ActionType::SyncNat: return sync_nat(d, plan);
-    case ActionType::SyncDns: return sync_dns(d);
+    case ActionType::SyncDns: return sync_dns(plan);
     case ActionType::SweepDisks: return disks_.sweep(plan.diff.disk_orphans);
     case ActionType::SweepOwned: return sweep_owned(plan.diff.owned_orphans);
     case ActionType::RecordForward: return record(a.key, d);

@@ -106,7 +106,7 @@ class HostReconciler {
   void vm_process_step(const VmStep& s, const VmRecord& rec, const DesiredState& d, ActionOutcome& did);
   ActionOutcome delete_vm(const std::string& name);
   ActionOutcome sync_nat(const DesiredState& d, const Plan& plan);
-  ActionOutcome sync_dns(const DesiredState& d);
+  ActionOutcome sync_dns(const Plan& plan);
   /// Stops a network's dnsmasq and removes its folder (absent is success).
   void remove_dns_server(const std::string& network);
   ActionOutcome record(const ResourceKey& key, const DesiredState& d);

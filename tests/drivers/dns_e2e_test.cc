@@ -244,4 +244,17 @@ TEST_F(Dns, DoctorNamesAForwardChainThatDropsAndTheFix) {
       << r.out;
 }
 
+// `banger delete vm db` names no network: the server stays and forgets db.
+TEST_F(Dns, DeletingAVmByNameUpdatesTheNamesAndKeepsTheServer) {
+  write({"web", "db"});
+  apply();
+  const int pid = server_pid();
+  ASSERT_EQ(resolve("db.vm"), vm_ip("db"));
+  auto del = banger({"delete", "vm", "db"});
+  ASSERT_EQ(del.exit_code, 0) << del.out << del.err;
+  EXPECT_EQ(resolve("db.vm"), "NXDOMAIN");
+  EXPECT_EQ(resolve("web.vm"), vm_ip("web"));
+  EXPECT_EQ(server_pid(), pid);
+}
+
 }  // namespace

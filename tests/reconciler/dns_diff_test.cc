@@ -30,7 +30,7 @@ ObservedState served(const DesiredState& d) {
   o.dns_root = kRoot;
   o.dns_user = "nobody";
   o.dns.emplace();
-  const std::vector<DnsHost> hosts = dns_hosts(d.set, o.vms);
+  const std::vector<DnsHost> hosts = dns_hosts(applied_networks(o.applied), o.vms);
   for (const Network& n : d.set.networks) {
     if (!n.dns.enabled || !d.find({Kind::Network, n.name()})) continue;
     (*o.dns)[n.name()] = {true, dns_sum(dnsmasq_conf(dns_server_spec(n, kRoot, "nobody"))), dns_sum(dnsmasq_hosts(hosts)),
