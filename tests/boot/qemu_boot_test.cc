@@ -161,6 +161,7 @@ TEST_F(QemuBoot, DemoServesItsPageThroughTheForwardRestartsAndLeavesNothing) {
   EXPECT_NE(run_command({"/bin/sh", "-c", "nft list table ip banger"}).exit_code, 0);
   EXPECT_FALSE(fs::exists(disk));
   EXPECT_FALSE(fs::exists(dir_->path() + "/run/vms/web"));
+  EXPECT_FALSE(fs::exists(dir_->path() + "/run/networks/demo")) << "the network's DNS server folder survived";
   EXPECT_EQ(banger({"get", "vm", "web"}).exit_code, 1);
   EXPECT_EQ(http_get(8080), "");
 }

@@ -13,6 +13,7 @@
 #include <regex>
 #include <sstream>
 
+#include "drivers/process.h"
 #include "host_e2e.h"
 
 namespace fs = std::filesystem;
@@ -217,6 +218,10 @@ TEST_F(E2E, ApplyRepairRestartPruneDelete) {
   EXPECT_NE(sh("nft list table ip banger").exit_code, 0) << "table banger survived";
   for (int p : pids) EXPECT_FALSE(alive(p)) << "VM process " << p << " survived";
   EXPECT_TRUE(fs::is_empty(dir_->path() + "/run/vms") || !fs::exists(dir_->path() + "/run/vms"));
+  // The network's DNS server, its files and its record went with it.
+  EXPECT_FALSE(fs::exists(dir_->path() + "/run/networks/e2e"));
+  EXPECT_TRUE(banger::processes_under(dir_->path() + "/run/networks").empty()) << "dnsmasq survived";
+  EXPECT_EQ(banger({"state", "export"}).out.find("dns-server"), std::string::npos);
   auto g = banger({"get", "-o", "json"});
   EXPECT_EQ(nlohmann::json::parse(g.out)["items"].size(), 0u) << g.out;
   expect_foreign_untouched();
