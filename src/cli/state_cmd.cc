@@ -17,6 +17,7 @@
 #include "cli/render.h"
 #include "cli/version.h"
 #include "common/unique_fd.h"
+#include "common/write_file.h"
 #include "reconciler/diff.h"
 #include "reconciler/session.h"
 
@@ -45,42 +46,6 @@ std::string utc_now() {
   return buf;
 }
 
-// Temp file beside `path`, then rename: a reader (a cron job's git commit, a
-// CI upload) never sees half a file, and a failed export keeps the old one.
-void write_atomically(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp-XXXXXX";
-  int fd = mkstemp(tmp.data());
-  if (fd < 0) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
-  auto fail = [&](const char* what) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw std::runtime_error(std::string("cannot ") + what + " " + path + ": " + std::strerror(err));
-  };
-  // 0644 on purpose, whatever the umask: the export is meant to be read and
-  // copied to CI, and nobody but root may change what a diff is run against.
-  if (::fchmod(fd, 0644) != 0) fail("write");
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail("write");
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) fail("write");
-  if (::close(fd) != 0) {
-    fd = -1;
-    int err = errno;
-    ::unlink(tmp.c_str());
-    throw std::runtime_error("cannot write " + path + ": " + std::strerror(err));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    throw std::runtime_error("cannot write " + path + ": " + std::strerror(err));
-  }
-}
-
 int run_export(const ExportOptions& o, const GlobalOptions& g) {
   if (!require_root("state export", g)) return kExitError;
   // Read-only, like diff: no host lock, so an export never waits for (or
@@ -92,7 +57,9 @@ int run_export(const ExportOptions& o, const GlobalOptions& g) {
     std::cout << text << std::flush;
     return kExitOk;
   }
-  write_atomically(o.file, text);
+  // A reader (a cron job's git commit, a CI upload) never sees half a file,
+  // and a failed export keeps the old one.
+  write_file_atomically(o.file, text);
   if (!g.quiet) {
     const ObservedState& obs = s.observe();
     std::cerr << "exported " << obs.applied.size() << " resources and " << obs.vms.size() << " VMs to "

@@ -1,6 +1,5 @@
 #include "drivers/dnsmasq.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,8 +15,10 @@
 
 #include "common/host_error.h"
 #include "common/read_file.h"
+#include "common/write_file.h"
 #include "drivers/dns_query.h"
 #include "drivers/vm_files.h"
+#include "resources/names.h"
 
 namespace fs = std::filesystem;
 
@@ -29,34 +30,6 @@ constexpr auto kServeTimeout = std::chrono::seconds(5);
 constexpr const char* kHowToInstall =
     "install it (apt-get install dnsmasq-base), set BANGER_DNSMASQ_BIN=PATH, or turn the server off with "
     "spec.dns.enabled: false";
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// Written whole under a temporary name, then renamed: dnsmasq re-reading on
-// SIGHUP (or a crash) never sees half a file. 0644: dnsmasq reads the hosts
-// files after dropping root.
-void write_file_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw HostError::from_errno("create " + tmp, errno);
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      throw HostError::from_errno("write " + tmp, err);
-    }
-    done += static_cast<size_t>(n);
-  }
-  ::fchmod(fd, 0644);  // whatever the umask
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) throw HostError::from_errno("rename " + tmp, errno);
-}
 
 std::string id_path(const std::string& dir) { return dir + "/dnsmasq.id"; }
 
@@ -72,13 +45,9 @@ std::optional<ProcessIdentity> read_identity(const std::string& dir) {
   return p;
 }
 
-// "web.vm" answered with `ip` (or, with no ip, any answer at all: NXDOMAIN
-// from a local domain is an answer too).
-bool answers(Ipv4 server, const std::string& name, std::optional<Ipv4> ip, std::chrono::milliseconds timeout) {
-  auto a = dns_lookup(server, name, timeout);
-  if (!a) return false;
-  if (!ip) return true;
-  return std::find(a->addresses.begin(), a->addresses.end(), *ip) != a->addresses.end();
+// "IP NAME.DOMAIN NAME.NETWORK.DOMAIN": one line of the hosts file.
+std::string host_line(const DnsHost& h) {
+  return h.ip.str() + " " + h.name + "." + h.domain + " " + h.name + "." + h.network + "." + h.domain;
 }
 
 }  // namespace
@@ -121,9 +90,7 @@ std::string dnsmasq_conf(const DnsServerSpec& s) {
 
 std::string dnsmasq_hosts(const std::vector<DnsHost>& hosts) {
   std::vector<std::string> lines;
-  for (const DnsHost& h : hosts) {
-    lines.push_back(h.ip.str() + " " + h.name + "." + h.domain + " " + h.name + "." + h.network + "." + h.domain);
-  }
+  for (const DnsHost& h : hosts) lines.push_back(host_line(h));
   std::sort(lines.begin(), lines.end());
   std::string out;
   for (const auto& l : lines) out += l + "\n";
@@ -133,7 +100,7 @@ std::string dnsmasq_hosts(const std::vector<DnsHost>& hosts) {
 std::string dnsmasq_dhcp_hosts(const std::string& network, const std::vector<DnsHost>& hosts) {
   std::vector<std::string> lines;
   for (const DnsHost& h : hosts) {
-    if (h.network == network) lines.push_back(lower(h.mac) + "," + h.ip.str() + "," + h.name);
+    if (h.network == network) lines.push_back(to_lower(h.mac) + "," + h.ip.str() + "," + h.name);
   }
   std::sort(lines.begin(), lines.end());
   std::string out;
@@ -199,7 +166,8 @@ ProcessIdentity DnsmasqDriver::start(const DnsServerSpec& spec, const std::strin
     if (!is_running(p)) {
       throw HostError("dnsmasq for Network/" + spec.network + " exited at start" + log_tail(log_path(), ec ? 0 : log_size));
     }
-    if (answers(gw, "banger-probe." + spec.domain, std::nullopt, std::chrono::milliseconds(100))) return p;
+    // Any answer will do: NXDOMAIN from its own domain says it serves.
+    if (dns_lookup(gw, "banger-probe." + spec.domain, std::chrono::milliseconds(100))) return p;
     if (std::chrono::steady_clock::now() > deadline) {
       kill_process(p);
       throw HostError("dnsmasq for Network/" + spec.network + " did not answer DNS on " + gw.str() + " within 5 s" +
@@ -237,7 +205,7 @@ OpResult DnsmasqDriver::ensure(const DnsServerSpec& spec, const std::vector<DnsH
     std::string probe;  // "web.fleet.vm"
     std::optional<Ipv4> want;  // its address, or nullopt: it must be gone
     for (const DnsHost& h : hosts) {
-      if (!before.count(h.ip.str() + " " + h.name + "." + h.domain + " " + h.name + "." + h.network + "." + h.domain)) {
+      if (!before.count(host_line(h))) {
         probe = h.name + "." + h.network + "." + h.domain;
         want = h.ip;
         break;

@@ -40,9 +40,7 @@ std::vector<DnsHost> dns_hosts(const std::map<std::string, Network>& networks,
 }
 
 std::string dns_sum(const std::string& text) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a64(text)));
-  return buf;
+  return hex64(fnv1a64(text));
 }
 
 std::string vm_nameserver(const Network& n) { return n.dns.enabled ? n.subnet.value.gateway().str() : ""; }

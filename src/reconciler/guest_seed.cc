@@ -13,17 +13,6 @@ namespace banger {
 
 namespace {
 
-std::string hex64(uint64_t h) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 // banger's own #cloud-config as a YAML mapping, in the order it is written.
 YAML::Node own_config(const GuestBoot& g) {
   YAML::Node c(YAML::NodeType::Map);
@@ -104,7 +93,7 @@ std::string nocloud_meta_data(const GuestBoot& g) {
 
 std::string nocloud_network_config(const GuestBoot& g) {
   YAML::Node eth(YAML::NodeType::Map);
-  eth["match"]["macaddress"] = lower(g.mac);
+  eth["match"]["macaddress"] = to_lower(g.mac);
   eth["set-name"] = "eth0";
   YAML::Node addrs(YAML::NodeType::Sequence);
   addrs.push_back(g.ip + "/" + std::to_string(g.prefix));

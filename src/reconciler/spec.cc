@@ -22,9 +22,7 @@ std::string ResourceSpec::hash() const {
   const std::string_view nul("\0", 1);
   uint64_t h = fnv1a64({});
   for (const auto& f : fields) h = fnv1a64(nul, fnv1a64(f.value, fnv1a64(nul, fnv1a64(f.name, h))));
-  char buf[20];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
+  return hex64(h);
 }
 
 std::string ResourceSpec::fields_json() const {

@@ -44,10 +44,7 @@ bool is_user_name(const std::string& s) {
 
 // A change detector for the plan, not a secret's digest.
 std::string short_hash(const std::string& text) {
-  const uint64_t h = fnv1a64(text);
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return std::string(buf, 8);
+  return hex64(fnv1a64(text)).substr(0, 8);
 }
 
 // A key's comment (what people call it), or its type when it has none.

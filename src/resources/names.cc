@@ -56,6 +56,17 @@ uint64_t fnv1a64(std::string_view s, uint64_t h) {
   return h;
 }
 
+std::string hex64(uint64_t h) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+std::string to_lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
 std::string default_bridge_name(std::string_view network_name) {
   std::string plain = "bg-" + std::string(network_name);
   if (plain.size() <= kMaxIfName) return plain;

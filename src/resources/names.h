@@ -32,5 +32,9 @@ std::string suggest(std::string_view word, const std::vector<std::string>& candi
 /// FNV-1a, 64-bit: stable across runs and builds, used for derived names
 /// and change detectors. `h`: the hash so far, to hash several pieces.
 uint64_t fnv1a64(std::string_view s, uint64_t h = 14695981039346656037ull);
+/// 16 lowercase hex digits: how a hash is written (spec hashes, file sums).
+std::string hex64(uint64_t h);
+/// ASCII letters made lowercase (a MAC as dnsmasq and cloud-init match it).
+std::string to_lower(std::string s);
 
 }  // namespace banger
