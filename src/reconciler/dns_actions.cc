@@ -78,11 +78,7 @@ ActionOutcome HostReconciler::sync_dns(const Plan& plan) {
     const std::string name = it->path().filename().string();
     const Change* c = plan.diff.find({Kind::Network, name});
     if (keep.count(name) || (c && c->type == ChangeType::Delete)) continue;
-    const std::string dir = it->path().string();
-    journaled("delete", "dns-server", dir, "Network/" + name, [&] { DnsmasqDriver(dir).remove(); });
-    locked([&] {
-      store_.forget_owned("dns-server", dir);
-    });
+    remove_dns_server(name);
     out.add({"dns.delete", "Network/" + name, "deleted", {}});
   }
   if (!failures.empty()) {
