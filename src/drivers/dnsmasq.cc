@@ -142,9 +142,19 @@ DnsServerObserved DnsmasqDriver::observe() const {
 }
 
 void DnsmasqDriver::stop_running() {
-  if (auto p = read_identity(dir_)) kill_process(*p);
+  bool killed = false;
+  if (auto p = read_identity(dir_); p && is_running(*p)) {
+    kill_process(*p);
+    killed = true;
+  }
   // A server started by a banger killed before it wrote dnsmasq.id.
-  for (const ProcessUnder& p : processes_under(dir_)) kill_process(p.process);
+  for (const ProcessUnder& p : processes_under(dir_)) {
+    kill_process(p.process);
+    killed = true;
+  }
+  // Its reaper writes exit-status into dir_ just after: a remove of dir_
+  // racing it fails with "Directory not empty".
+  if (killed) wait_for_exit_status(dir_ + "/exit-status", std::chrono::seconds(2));
   if (::unlink(id_path(dir_).c_str()) != 0 && errno != ENOENT) {
     throw HostError::from_errno("remove " + id_path(dir_), errno);
   }

@@ -16,6 +16,7 @@
 #include <ctime>
 #include <filesystem>
 #include <sstream>
+#include <thread>
 
 #include "common/host_error.h"
 #include "common/read_file.h"
@@ -341,6 +342,18 @@ bool signal_process(const ProcessIdentity& p, int sig) {
   if (syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) != 0) {
     if (errno == ESRCH) return false;
     throw HostError(errno_message("signal " + std::to_string(sig) + " to process " + std::to_string(p.pid), errno));
+  }
+  return true;
+}
+
+bool wait_for_exit_status(const std::string& status_path, std::chrono::milliseconds timeout) {
+  // The reaper renames its file into place within moments of the process's
+  // end: a 1 ms poll finds it at once (an inotify watch costs 10 ms to close).
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  struct stat st;
+  while (::stat(status_path.c_str(), &st) != 0) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return true;
 }

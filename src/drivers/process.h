@@ -82,4 +82,11 @@ void kill_process(const ProcessIdentity& p);
 /// False when that process is gone (or the pid is another's now).
 bool signal_process(const ProcessIdentity& p, int sig);
 
+/// banger-launch's reaper writes a process's exit status (SpawnOptions::
+/// exit_status_path) just after the process ends, so after kill_process or a
+/// stop it may still be about to write. Polls (1 ms) up to `timeout` for the
+/// file: whoever removes that folder next must not race the reaper. False
+/// when it did not come (the reaper itself was killed).
+bool wait_for_exit_status(const std::string& status_path, std::chrono::milliseconds timeout);
+
 }  // namespace banger

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <optional>
-#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -99,11 +98,8 @@ StopOutcome HostReconciler::stop_vm(const std::string& name) {
   // (briefly) so that nothing writes into the run dir after it is removed.
   const std::string status = exit_status_file(vm_run_dir(name));
   {
-    // The reaper renames its file into place within moments of the
-    // process's end, which stop() has waited for: a 1 ms poll finds it at
-    // once (an inotify watch would cost 10 ms to close).
     profile::Scope wait("vm.stop.exit_status");
-    for (int i = 0; i < 2000 && !fs::exists(status); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    wait_for_exit_status(status, std::chrono::seconds(2));
   }
   std::error_code ec;
   fs::remove(status, ec);  // a deliberate stop is not an exit to restart from

@@ -213,7 +213,8 @@ TEST_F(HostCli, AFailingVmFailsAloneAndNamesItself) {
   EXPECT_NE(r.out.find("VM/b: "), std::string::npos) << r.out;
   auto g = banger({"get", "vm", "b", "-o", "json"}, false);
   EXPECT_EQ(nlohmann::json::parse(g.out)["items"][0]["status"]["STATE"], "Running") << g.out;
-  EXPECT_EQ(banger({"delete", "-f", dir_->path() + "/m", "--ignore-not-found"}).exit_code, 0);
+  auto d = banger({"delete", "-f", dir_->path() + "/m", "--ignore-not-found"});
+  EXPECT_EQ(d.exit_code, 0) << d.out << d.err;
 }
 
 TEST_F(HostCli, DeleteByKindAndNameGetFormatsAndJsonPlan) {

@@ -227,12 +227,34 @@ TEST(SpawnDetached, TheReaperRecordsAKillingSignal) {
   const std::string status = dir.path() + "/exit-status";
   Reaper r{spawn_detached({{"/bin/sh", "-c", "sleep 30; true"}, dir.path() + "/out.log", "", status})};
   kill_process(r.p);
-  ASSERT_TRUE(eventually([&] { return fs::exists(status); }));
+  ASSERT_TRUE(wait_for_exit_status(status, 5s));
   auto st = read_exit_status(status);
   ASSERT_TRUE(st);
   EXPECT_TRUE(st->signaled);
   EXPECT_EQ(st->code, SIGKILL);
   EXPECT_FALSE(fs::exists(status + ".tmp"));
+}
+
+// The reaper writes its file after kill_process has seen the process go:
+// removing the folder at once raced it ("Directory not empty", a CI flake of
+// dnsmasq's folder). After wait_for_exit_status nothing writes there.
+TEST(SpawnDetached, AFolderIsRemovableOnceTheExitStatusIsWritten) {
+  for (int i = 0; i < 20; ++i) {
+    test::TempDir dir;
+    const std::string run = dir.path() + "/run";
+    fs::create_directory(run);
+    Reaper r{spawn_detached({{"/bin/sleep", "30"}, run + "/out.log", "", run + "/exit-status"})};
+    kill_process(r.p);
+    ASSERT_TRUE(wait_for_exit_status(run + "/exit-status", 5s)) << "round " << i;
+    std::error_code ec;
+    fs::remove_all(run, ec);
+    ASSERT_FALSE(ec) << "round " << i << ": " << ec.message();
+    EXPECT_FALSE(fs::exists(run));
+  }
+  test::TempDir dir;
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(wait_for_exit_status(dir.path() + "/never", 30ms));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 30ms);
 }
 
 TEST(SpawnDetached, AppendsStderrToo) {
