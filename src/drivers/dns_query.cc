@@ -1,11 +1,18 @@
 #include "drivers/dns_query.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+
+#include "common/read_file.h"
 #include "common/unique_fd.h"
 
 namespace banger {
@@ -112,6 +119,33 @@ std::optional<DnsAnswer> dns_lookup(Ipv4 server, const std::string& name, std::c
     if (n < 0) return std::nullopt;  // refused: nothing listens there
     if (auto a = parse_dns_reply(id, std::string(buf, static_cast<size_t>(n)))) return a;
   }
+}
+
+bool loopback_up() {
+  UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd) return false;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  return ::ioctl(fd.get(), SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP) != 0;
+}
+
+bool udp_table_has(const std::string& proc_net_udp, Ipv4 addr, uint16_t port) {
+  // "  12: 01005A0A:0035 00000000:0000 07 ...": the address is the raw
+  // network-order word printed as a native hex number, the port in host order.
+  std::istringstream in(proc_net_udp);
+  std::string line;
+  std::getline(in, line);  // the header
+  const uint32_t want = htonl(addr.value);
+  while (std::getline(in, line)) {
+    unsigned slot = 0, a = 0, p = 0;
+    if (std::sscanf(line.c_str(), " %u: %8X:%4X", &slot, &a, &p) == 3 && a == want && p == port) return true;
+  }
+  return false;
+}
+
+bool udp_bound(Ipv4 addr, uint16_t port) {
+  auto text = read_small_file("/proc/net/udp", 64 << 20);
+  return text && udp_table_has(*text, addr, port);
 }
 
 }  // namespace banger

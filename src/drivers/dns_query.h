@@ -29,4 +29,14 @@ std::optional<DnsAnswer> parse_dns_reply(uint16_t id, const std::string& packet)
 std::optional<DnsAnswer> dns_lookup(Ipv4 server, const std::string& name, std::chrono::milliseconds timeout,
                                     uint16_t port = 53);
 
+/// Whether this network namespace's loopback is up. A query from the host to
+/// one of its own addresses (a bridge's gateway) travels through lo: while lo
+/// is down (a namespace just made) it is dropped, whoever listens.
+bool loopback_up();
+/// Whether /proc/net/udp's text lists a socket bound to addr:port. Pure.
+bool udp_table_has(const std::string& proc_net_udp, Ipv4 addr, uint16_t port);
+/// Whether a UDP socket is bound to addr:port in this network namespace: one
+/// read of /proc/net/udp, no packet sent, so it holds with lo down too.
+bool udp_bound(Ipv4 addr, uint16_t port);
+
 }  // namespace banger

@@ -172,15 +172,21 @@ ProcessIdentity DnsmasqDriver::start(const DnsServerSpec& spec, const std::strin
   write_file_atomically(id_path(dir_), std::to_string(p.pid) + " " + std::to_string(p.start_time) + " " + p.exe + "\n");
   const auto deadline = std::chrono::steady_clock::now() + kServeTimeout;
   const Ipv4 gw = spec.subnet.gateway();
+  // With lo down the host cannot ask its own address anything; the bound
+  // socket is then the sign (what it receives waits there until it serves).
+  const bool can_ask = loopback_up();
   while (true) {
     if (!is_running(p)) {
       throw HostError("dnsmasq for Network/" + spec.network + " exited at start" + log_tail(log_path(), ec ? 0 : log_size));
     }
     // Any answer will do: NXDOMAIN from its own domain says it serves.
-    if (dns_lookup(gw, "banger-probe." + spec.domain, std::chrono::milliseconds(100))) return p;
+    if (can_ask ? dns_lookup(gw, "banger-probe." + spec.domain, std::chrono::milliseconds(100)).has_value()
+                : udp_bound(gw, 53)) {
+      return p;
+    }
     if (std::chrono::steady_clock::now() > deadline) {
       kill_process(p);
-      throw HostError("dnsmasq for Network/" + spec.network + " did not answer DNS on " + gw.str() + " within 5 s" +
+      throw HostError("dnsmasq for Network/" + spec.network + (can_ask ? " did not answer DNS on " : " did not bind DNS on ") + gw.str() + " within 5 s" +
                       log_tail(log_path(), ec ? 0 : log_size));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -233,6 +239,8 @@ OpResult DnsmasqDriver::ensure(const DnsServerSpec& spec, const std::vector<DnsH
       if (!want) return a->addresses.empty();
       return std::find(a->addresses.begin(), a->addresses.end(), *want) != a->addresses.end();
     };
+    // With lo down nothing can be asked (see start): the reload is not awaited.
+    if (!loopback_up()) probe.clear();
     while (!probe.empty() && std::chrono::steady_clock::now() < deadline && !served()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }

@@ -16,6 +16,7 @@
 #include "drivers/dns_query.h"
 #include "drivers/process.h"
 #include "host_e2e.h"
+#include "netns.h"
 
 namespace fs = std::filesystem;
 using banger::test::sh;
@@ -255,6 +256,35 @@ TEST_F(Dns, DeletingAVmByNameUpdatesTheNamesAndKeepsTheServer) {
   EXPECT_EQ(resolve("db.vm"), "NXDOMAIN");
   EXPECT_EQ(resolve("web.vm"), vm_ip("web"));
   EXPECT_EQ(server_pid(), pid);
+}
+
+// A fresh namespace's lo is down, and the host's queries to its own bridge
+// address travel through lo: banger must not wait for answers that cannot
+// come (it did, 5 s, then failed the apply). The bound socket is the sign
+// then; the names are served once lo is up.
+TEST_F(Dns, WithLoopbackDownTheServerStartsAndFollowsTheVms) {
+  banger::test::set_loopback(false);
+  struct Restore {
+    ~Restore() { banger::test::set_loopback(true); }
+  } restore;
+  ASSERT_FALSE(banger::loopback_up());
+  write({"web", "db"});
+  auto t0 = std::chrono::steady_clock::now();
+  apply();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 4s) << "waited for answers through a loopback that is down";
+  ASSERT_TRUE(banger::test::process_alive(server_pid()));
+  EXPECT_TRUE(banger::udp_bound(kGateway, 53));
+  const int pid = server_pid();
+  write({"web"});
+  t0 = std::chrono::steady_clock::now();
+  apply();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 4s);
+  EXPECT_EQ(server_pid(), pid);
+
+  banger::test::set_loopback(true);
+  ASSERT_TRUE(banger::loopback_up());
+  EXPECT_EQ(resolve("web.vm"), vm_ip("web"));
+  EXPECT_EQ(resolve("db.vm"), "NXDOMAIN");
 }
 
 }  // namespace

@@ -8,6 +8,8 @@ namespace banger::test {
 
 extern bool g_in_private_netns;
 void bring_up_loopback();
+/// Up or down: lo of the test's own private namespace.
+void set_loopback(bool up);
 
 }  // namespace banger::test
 

@@ -1,6 +1,7 @@
 // The pure half of network DNS: the query packet and reply parser, the three
 // files dnsmasq reads, spec.dns as written and as stored, and the kernel's
 // dns0.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include "drivers/dns_query.h"
@@ -52,6 +53,22 @@ TEST(DnsQuery, RefusesWhatIsNotAReplyToThisQuery) {
   cut.resize(cut.size() - 3);
   EXPECT_FALSE(parse_dns_reply(7, cut));                                // truncated answer
   EXPECT_FALSE(parse_dns_reply(7, bytes({0, 7, 0x85})));                // shorter than a header
+}
+
+// Lines as the kernel prints them: 10.90.0.1:53 is "01005A0A:0035" on a
+// little-endian host (the network-order word printed as a number).
+TEST(UdpTable, FindsABoundAddressAndPort) {
+  const std::string table =
+      "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n"
+      "  123: 01005A0A:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4242 2 0000000000000000 0\n"
+      " 7000: 00000000:0043 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4243 2 0000000000000000 0\n";
+  const Ipv4 gw = *parse_ipv4("10.90.0.1");
+  EXPECT_EQ(udp_table_has(table, gw, 53), htonl(gw.value) == 0x01005A0Au) << "a big-endian host prints it the other way";
+  EXPECT_FALSE(udp_table_has(table, gw, 54));
+  EXPECT_FALSE(udp_table_has(table, *parse_ipv4("10.90.0.2"), 53));
+  EXPECT_TRUE(udp_table_has(table, Ipv4{0}, 67));
+  EXPECT_FALSE(udp_table_has(table.substr(0, table.find('\n') + 1), gw, 53)) << "the header alone";
+  EXPECT_FALSE(udp_table_has("", gw, 53));
 }
 
 DnsServerSpec server(std::vector<Ipv4> upstreams = {}) {
