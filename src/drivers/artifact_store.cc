@@ -84,6 +84,8 @@ ArtifactFetch ArtifactStore::download(const ArtifactRequest& req) {
   // The end of a transfer is reported once the bytes are verified (with the
   // hash), or as failed: never "finished" for a file that is then thrown away.
   DownloadOptions opts = opts_;
+  opts.headers = req.headers;
+  if (!req.check_hint.empty()) opts.check_hint = req.check_hint;
   DownloadProgress last;
   opts.progress = [&](const DownloadProgress& p) {
     last = p;
@@ -136,7 +138,8 @@ ArtifactFetch ArtifactStore::download_verified(const ArtifactRequest& req, const
     remove_file(part);
     throw HostError(req.label + ": sha256 mismatch for " + req.url + ": expected " + req.sha256 +
                     ", got " + got + " (" + std::to_string(r.bytes) +
-                    " bytes downloaded and deleted; check spec.sha256 and spec.url)");
+                    " bytes downloaded and deleted; " +
+                    (req.check_hint.empty() ? std::string("check spec.sha256 and spec.url") : req.check_hint) + ")");
   }
   const std::string path = path_for(req.sha256);
   try {

@@ -27,6 +27,11 @@ struct ArtifactRequest {
   /// short (or changed) and is fetched again. nullopt: nothing recorded, so
   /// a file found in the store is hashed once before it is trusted.
   std::optional<uint64_t> known_size;
+  /// Sent with the request (a registry's "Authorization: Bearer ...").
+  std::vector<std::string> headers;
+  /// What a refusal or a mismatch tells the user to check; "" = the
+  /// manifest's spec.url and spec.sha256.
+  std::string check_hint;
 };
 
 struct ArtifactFetch {

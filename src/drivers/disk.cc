@@ -16,7 +16,6 @@
 
 #include "common/host_error.h"
 #include "common/unique_fd.h"
-#include "drivers/crypto_lib.h"
 
 namespace banger {
 
@@ -309,35 +308,6 @@ void DiskDriver::remove(const std::string& disk_path) {
   for (const std::string& p : {disk_path, disk_path + ".tmp"})
     if (::unlink(p.c_str()) != 0 && errno != ENOENT)
       throw HostError::from_errno("removing disk " + p, errno);
-}
-
-std::string sha256_file(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) throw HostError::from_errno("opening " + path + " to check its sha256", errno);
-  const CryptoLib& lib = crypto_api();
-  std::unique_ptr<EVP_MD_CTX, decltype(CryptoLib::EVP_MD_CTX_free)> ctx(lib.EVP_MD_CTX_new(),
-                                                                        lib.EVP_MD_CTX_free);
-  if (!ctx || lib.EVP_DigestInit_ex(ctx.get(), lib.EVP_sha256(), nullptr) != 1)
-    throw HostError("sha256 of " + path + ": OpenSSL could not start a digest");
-  std::vector<unsigned char> buf(kBufSize);
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw HostError::from_errno("reading " + path + " to check its sha256", errno);
-    if (n == 0) break;
-    lib.EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
-  }
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (lib.EVP_DigestFinal_ex(ctx.get(), md, &len) != 1)
-    throw HostError("sha256 of " + path + ": OpenSSL could not finish the digest");
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 0xf];
-  }
-  return out;
 }
 
 }  // namespace banger

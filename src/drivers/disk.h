@@ -5,12 +5,12 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
-
 #include <optional>
+#include <string>
 
 #include "common/host_error.h"
 #include "drivers/op_result.h"
+#include "drivers/sha256.h"  // sha256_file, which disk users check images with
 #include "resources/model.h"
 
 namespace banger {
@@ -53,8 +53,5 @@ class DiskDriver {
   /// in it). `why` says why not. Leaves nothing behind.
   static bool reflink_supported(const std::string& dir, std::string* why = nullptr);
 };
-
-/// Lowercase hex SHA-256 of a file's content; throws HostError when unreadable.
-std::string sha256_file(const std::string& path);
 
 }  // namespace banger

@@ -177,6 +177,9 @@ DownloadResult download_to_file(const std::string& label, const std::string& url
     curl_api().curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
     if (t.offset > 0)
       curl_api().curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(t.offset));
+    std::unique_ptr<curl_slist, decltype(CurlLib::curl_slist_free_all)> headers(nullptr, curl_api().curl_slist_free_all);
+    for (const std::string& h : opts.headers) headers.reset(curl_api().curl_slist_append(headers.release(), h.c_str()));
+    if (headers) curl_api().curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
 
     CURLcode rc = curl_api().curl_easy_perform(c);
     long code = t.status();
@@ -201,7 +204,7 @@ DownloadResult download_to_file(const std::string& label, const std::string& url
     if (rc == CURLE_OK && code >= 400) {
       last_error = "the server answered " + status_text(code);
       if (transient_status(code)) continue;
-      throw HostError(who + ": " + last_error + " (check spec.url)", ErrorCode::NotFound);
+      throw HostError(who + ": " + last_error + " (" + opts.check_hint + ")", ErrorCode::NotFound);
     }
     if (rc == CURLE_OK) {
       done = true;

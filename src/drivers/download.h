@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/host_error.h"
 
@@ -46,6 +47,11 @@ struct DownloadOptions {
   std::chrono::milliseconds backoff{1000};
   long max_redirects = 10;
   DownloadProgressFn progress;
+  /// Extra request headers ("Authorization: Bearer ..." for a registry's
+  /// blob). libcurl drops them on a redirect to another host.
+  std::vector<std::string> headers;
+  /// What a 4xx answer tells the user to check.
+  std::string check_hint = "check spec.url";
 };
 
 struct DownloadResult {

@@ -346,6 +346,50 @@ bool signal_process(const ProcessIdentity& p, int sig) {
   return true;
 }
 
+ToolRun run_tool(const std::vector<std::string>& argv) {
+  if (argv.empty()) throw HostError("run_tool: empty argv (this is a bug in banger)");
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw HostError::from_errno("pipe for " + argv[0], errno);
+  UniqueFd rd(fds[0]), wr(fds[1]);
+  UniqueFd devnull(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  if (devnull) posix_spawn_file_actions_adddup2(&actions, devnull.get(), 0);
+  posix_spawn_file_actions_adddup2(&actions, wr.get(), 1);
+  posix_spawn_file_actions_adddup2(&actions, wr.get(), 2);
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, argv[0].c_str(), &actions, &attr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) throw HostError::from_errno("starting " + argv[0], rc);
+  wr.reset();
+  ToolRun out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(rd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.output.append(buf, static_cast<size_t>(n));
+    if (out.output.size() > (128u << 10)) out.output.erase(0, out.output.size() - (64u << 10));
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
 bool wait_for_exit_status(const std::string& status_path, std::chrono::milliseconds timeout) {
   // The reaper renames its file into place within moments of the process's
   // end: a 1 ms poll finds it at once (an inotify watch costs 10 ms to close).

@@ -51,6 +51,15 @@ std::optional<ExitStatus> parse_exit_status(const std::string& text);
 /// Reads and parses `path`; nullopt when absent or malformed.
 std::optional<ExitStatus> read_exit_status(const std::string& path);
 
+/// A short-lived helper tool's run (mke2fs): its exit and what it printed.
+struct ToolRun {
+  int exit_code = -1;  ///< -1 when killed by a signal
+  std::string output;  ///< stdout and stderr, cut to the last 64 KiB
+};
+/// Runs argv (argv[0] a path) to its end with stdin /dev/null and default
+/// signals, capturing its output. Throws HostError when it cannot start.
+ToolRun run_tool(const std::vector<std::string>& argv);
+
 /// Starts a process in its own session that outlives banger (it is not our
 /// child: banger-launch, spawned without copying banger, forks it and
 /// exits or stays as its reaper). banger-launch is $BANGER_LAUNCH when set

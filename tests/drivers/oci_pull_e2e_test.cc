@@ -1,0 +1,344 @@
+// A real registry (Debian's docker-registry, the reference distribution
+// server) on 127.0.0.1 in this process's private network namespace, filled
+// by skopeo from OCI layouts written here by hand; pull_oci_image against
+// it, and the image read back with debugfs. With Basic auth too.
+#include <crypt.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "common/host_error.h"
+#include "drivers/oci_manifest.h"
+#include "drivers/oci_pull.h"
+#include "drivers/sha256.h"
+#include "resources/base64.h"
+#include "host_e2e.h"
+#include "netns.h"
+#include "oci_layers.h"
+#include "run_command.h"
+
+namespace banger {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using test::Entry;
+using test::sh;
+
+constexpr const char* kRegistry = "127.0.0.1:5000";
+
+struct Blob {
+  std::string digest;
+  uint64_t size = 0;
+};
+
+// An OCI layout folder: blobs by digest and index.json naming tags.
+class Layout {
+ public:
+  explicit Layout(std::string dir) : dir_(std::move(dir)) {
+    fs::create_directories(dir_ + "/blobs/sha256");
+    std::ofstream(dir_ + "/oci-layout") << R"({"imageLayoutVersion":"1.0.0"})";
+  }
+  Blob add(const std::string& bytes) {
+    const std::string hex = sha256_hex(bytes);
+    std::ofstream(dir_ + "/blobs/sha256/" + hex, std::ios::binary) << bytes;
+    return {"sha256:" + hex, bytes.size()};
+  }
+  Blob add_file(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    return add(std::string(std::istreambuf_iterator<char>(f), {}));
+  }
+  // An image: layers (tar+gzip) and a config whose diff_ids are the plain tars'.
+  Blob image(const std::vector<std::vector<Entry>>& layers, const std::string& arch = "amd64") {
+    json manifest = {{"schemaVersion", 2},
+                     {"mediaType", oci_media::kManifest},
+                     {"layers", json::array()}};
+    json config = {{"architecture", arch}, {"os", "linux"}, {"rootfs", {{"type", "layers"}, {"diff_ids", json::array()}}}};
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const std::string base = dir_ + "/layer-" + arch + std::to_string(i) + "-" + std::to_string(n_++);
+      Blob plain{"sha256:" + sha256_file(test::write_layer(base + ".tar", layers[i], "none")), 0};
+      Blob gz = add_file(test::write_layer(base + ".tgz", layers[i], "gzip"));
+      config["rootfs"]["diff_ids"].push_back(plain.digest);
+      manifest["layers"].push_back(
+          {{"mediaType", "application/vnd.oci.image.layer.v1.tar+gzip"}, {"digest", gz.digest}, {"size", gz.size}});
+    }
+    Blob c = add(config.dump());
+    manifest["config"] = {{"mediaType", "application/vnd.oci.image.config.v1+json"}, {"digest", c.digest}, {"size", c.size}};
+    return add(manifest.dump());
+  }
+  void tag(const std::string& name, const Blob& b, const char* media = oci_media::kManifest) {
+    refs_.push_back({{"mediaType", media}, {"digest", b.digest}, {"size", b.size},
+                     {"annotations", {{"org.opencontainers.image.ref.name", name}}}});
+    std::ofstream(dir_ + "/index.json") << json{{"schemaVersion", 2}, {"manifests", refs_}}.dump();
+  }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  json refs_ = json::array();
+  int n_ = 0;
+};
+
+class OciPull : public test::HostE2E {
+ protected:
+  void SetUp() override {
+    HostE2E::SetUp();
+    if (IsSkipped()) return;
+    for (const char* tool : {"docker-registry", "skopeo", "debugfs"}) {
+      if (sh(std::string("command -v ") + tool + " || test -x /usr/sbin/" + tool).exit_code != 0) {
+        GTEST_SKIP() << tool << " is not installed";
+      }
+    }
+    test::bring_up_loopback();
+    state_ = root() + "/state";
+    fs::create_directories(state_);
+  }
+  void TearDown() override {
+    if (registry_pid_ > 0) {
+      ::kill(registry_pid_, SIGKILL);
+      sh("while kill -0 " + std::to_string(registry_pid_) + " 2>/dev/null; do sleep 0.01; done");
+    }
+    HostE2E::TearDown();
+  }
+  void start_registry(const std::string& auth = "") {
+    const std::string cfg = root() + "/registry.yml";
+    std::ofstream(cfg) << "version: 0.1\nlog: {level: warn}\nstorage:\n  filesystem: {rootdirectory: " << root()
+                       << "/registry-data}\n  delete: {enabled: true}\nhttp:\n  addr: " << kRegistry << "\n"
+                       << auth;
+    auto r = sh("docker-registry serve " + cfg + " > " + root() + "/registry.log 2>&1 & echo $!");
+    registry_pid_ = std::stoi(r.out);
+    for (int i = 0; i < 500; ++i) {
+      if (sh(std::string("curl -s -o /dev/null -w '%{http_code}' http://") + kRegistry + "/v2/").out != "000") return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    FAIL() << "the registry did not start: " << sh("cat " + root() + "/registry.log").out;
+  }
+  void push(const Layout& l, const std::string& tag, const std::string& dest, bool all = false,
+            const std::string& creds = "") {
+    auto r = sh("skopeo copy -q " + std::string(all ? "--all " : "") + "--dest-tls-verify=false " +
+                (creds.empty() ? "" : "--dest-creds " + creds + " ") + "oci:" + l.dir() + ":" + tag + " docker://" +
+                kRegistry + "/" + dest + " 2>&1");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+  }
+  OciPullRequest request(const std::string& ref) {
+    OciPullRequest q;
+    q.label = "Image/test";
+    std::string why;
+    auto parsed = parse_oci_ref(ref, why);
+    EXPECT_TRUE(parsed) << why;
+    q.ref = parsed.value_or(OciRef{});
+    q.insecure = true;
+    return q;
+  }
+  std::string debugfs(const std::string& image, const std::string& cmd) {
+    return sh("debugfs -R '" + cmd + "' " + image + " 2>/dev/null").out;
+  }
+  std::string refused(ArtifactStore& store, const OciPullRequest& q) {
+    try {
+      pull_oci_image(store, state_, q);
+    } catch (const HostError& e) {
+      return e.what();
+    }
+    ADD_FAILURE() << "pulled";
+    return "";
+  }
+  // Nothing half-made: no staging folder or partial image.
+  void no_staging() {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(state_ + "/images/oci/tmp", ec)) ADD_FAILURE() << "left behind: " << e.path();
+  }
+  // After failures alone: no image at all.
+  void nothing_left() {
+    no_staging();
+    std::error_code ec;
+    for (const auto& e : fs::recursive_directory_iterator(state_ + "/images", ec)) {
+      EXPECT_TRUE(e.is_directory()) << "left behind: " << e.path();
+    }
+  }
+  std::vector<Entry> base_layer() {
+    return {{"etc/", AE_IFDIR, "", 0755},
+            {"etc/passwd", AE_IFREG, "root:x:0:0::/root:/bin/sh\n"},
+            {"etc/motd", AE_IFREG, "lower\n"},
+            {"bin/", AE_IFDIR, "", 0755},
+            {"bin/busybox", AE_IFREG, std::string(200 << 10, 'B'), 0755},
+            {"bin/sh", AE_IFLNK, "busybox", 0777},
+            {"bin/ls", AE_IFREG, "bin/busybox", 0755, 0, 0, true},
+            {"home/", AE_IFDIR, "", 0755},
+            {"home/user/", AE_IFDIR, "", 0700, 1000, 1000}};
+  }
+  std::vector<Entry> top_layer() {
+    return {{"etc/.wh.motd", AE_IFREG, ""}, {"etc/hostname", AE_IFREG, "from-registry\n", 0600, 0, 0}};
+  }
+
+  std::string state_;
+  pid_t registry_pid_ = -1;
+};
+
+TEST_F(OciPull, TwoLayersFromARealRegistryBecomeAnExt4ImageThenACacheHit) {
+  start_registry();
+  Layout l(root() + "/layout");
+  Blob img = l.image({base_layer(), top_layer()});
+  l.tag("v1", img);
+  push(l, "v1", "team/app:v1");
+
+  ArtifactStore store(state_, {});
+  auto t0 = std::chrono::steady_clock::now();
+  OciPulled p = pull_oci_image(store, state_, request(std::string(kRegistry) + "/team/app:v1"));
+  const double first = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(p.manifest_digest, img.digest) << "skopeo kept the OCI manifest as it was";
+  EXPECT_FALSE(p.cached);
+  EXPECT_EQ(p.layers_downloaded, 2);
+  EXPECT_EQ(p.path, oci_image_path(state_, img.digest));
+  EXPECT_EQ(fs::status(p.path).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  EXPECT_GE(p.content_bytes, 200u << 10);
+
+  // Read back without mounting.
+  EXPECT_EQ(debugfs(p.path, "cat /etc/hostname"), "from-registry\n");
+  EXPECT_EQ(debugfs(p.path, "cat /etc/passwd"), "root:x:0:0::/root:/bin/sh\n");
+  EXPECT_NE(sh("debugfs -R 'stat /etc/motd' " + p.path + " 2>&1").out.find("not found"), std::string::npos)
+      << "the whiteout removed it";
+  std::string hostname = debugfs(p.path, "stat /etc/hostname");
+  EXPECT_NE(hostname.find("Mode:  0600"), std::string::npos) << hostname;
+  std::string home = debugfs(p.path, "stat /home/user");
+  EXPECT_NE(home.find("User:  1000"), std::string::npos) << home;
+  EXPECT_NE(home.find("Mode:  0700"), std::string::npos) << home;
+  std::string busybox = debugfs(p.path, "stat /bin/busybox");
+  EXPECT_NE(busybox.find("Links: 2"), std::string::npos) << "the hard link\n" << busybox;
+  std::string sh_link = debugfs(p.path, "stat /bin/sh");
+  EXPECT_NE(sh_link.find("Type: symlink"), std::string::npos) << sh_link;
+  EXPECT_NE(sh_link.find("Fast link dest: \"busybox\""), std::string::npos) << sh_link;
+  EXPECT_EQ(sh("e2fsck -fn " + p.path + " >/dev/null 2>&1").exit_code, 0);
+
+  t0 = std::chrono::steady_clock::now();
+  OciPulled again = pull_oci_image(store, state_, request(std::string(kRegistry) + "/team/app:v1"));
+  const double second = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_TRUE(again.cached);
+  EXPECT_EQ(again.layers_downloaded, 0);
+  EXPECT_EQ(again.path, p.path);
+  std::cout << "pull+flatten of 2 layers: " << first << " s; again (cache hit): " << second << " s\n";
+  no_staging();
+
+  // By digest, the same image from the cache; a moved tag is a new digest.
+  EXPECT_TRUE(pull_oci_image(store, state_, request(std::string(kRegistry) + "/team/app@" + img.digest)).cached);
+  Blob img2 = l.image({base_layer()});
+  l.tag("v1b", img2);
+  push(l, "v1b", "team/app:v1");
+  OciPulled moved = pull_oci_image(store, state_, request(std::string(kRegistry) + "/team/app:v1"));
+  EXPECT_EQ(moved.manifest_digest, img2.digest);
+  EXPECT_FALSE(moved.cached);
+  EXPECT_EQ(moved.layers_downloaded, 0) << "its one layer was in the store already";
+  EXPECT_EQ(debugfs(moved.path, "cat /etc/motd"), "lower\n");
+}
+
+TEST_F(OciPull, AnIndexIsResolvedForThePlatform) {
+  start_registry();
+  Layout l(root() + "/layout");
+  Blob amd = l.image({{{"arch", AE_IFREG, "amd64\n"}}}, "amd64");
+  Blob arm = l.image({{{"arch", AE_IFREG, "arm64\n"}}}, "arm64");
+  json index = {{"schemaVersion", 2},
+                {"mediaType", oci_media::kIndex},
+                {"manifests",
+                 {{{"mediaType", oci_media::kManifest}, {"digest", arm.digest}, {"size", arm.size},
+                   {"platform", {{"os", "linux"}, {"architecture", "arm64"}, {"variant", "v8"}}}},
+                  {{"mediaType", oci_media::kManifest}, {"digest", amd.digest}, {"size", amd.size},
+                   {"platform", {{"os", "linux"}, {"architecture", "amd64"}}}}}}};
+  Blob idx = l.add(index.dump());
+  l.tag("multi", idx, oci_media::kIndex);
+  push(l, "multi", "multi:1", /*all=*/true);
+
+  ArtifactStore store(state_, {});
+  OciPullRequest q = request(std::string(kRegistry) + "/multi:1");
+  OciPulled p = pull_oci_image(store, state_, q);
+  EXPECT_EQ(p.manifest_digest, amd.digest);
+  EXPECT_EQ(debugfs(p.path, "cat /arch"), "amd64\n");
+  q.platform = {"linux", "arm64", ""};
+  p = pull_oci_image(store, state_, q);
+  EXPECT_EQ(p.manifest_digest, arm.digest);
+  EXPECT_EQ(debugfs(p.path, "cat /arch"), "arm64\n");
+  q.platform = {"linux", "riscv64", ""};
+  std::string e = refused(store, q);
+  EXPECT_NE(e.find("Image/test: 127.0.0.1:5000/multi:1: has no image for platform linux/riscv64 (it has: "
+                   "linux/arm64/v8, linux/amd64)"),
+            std::string::npos)
+      << e;
+}
+
+TEST_F(OciPull, UnknownTagsUnreachableRegistriesAndCorruptBlobsFailClearlyAndLeaveNothing) {
+  start_registry();
+  Layout l(root() + "/layout");
+  Blob img = l.image({base_layer()});
+  l.tag("v1", img);
+  push(l, "v1", "app:v1");
+  ArtifactStore store(state_, {.retries = 0, .backoff = std::chrono::milliseconds(1)});
+
+  std::string e = refused(store, request(std::string(kRegistry) + "/app:nope"));
+  EXPECT_NE(e.find("127.0.0.1:5000/app:nope: not found in the registry"), std::string::npos) << e;
+  e = refused(store, request(std::string(kRegistry) + "/nobody/here:v1"));
+  EXPECT_NE(e.find("not found in the registry"), std::string::npos) << e;
+  e = refused(store, request("127.0.0.1:5999/app:v1"));
+  EXPECT_NE(e.find("cannot reach http://127.0.0.1:5999/v2/app/manifests/v1"), std::string::npos) << e;
+  OciPullRequest tls = request(std::string(kRegistry) + "/app:v1");
+  tls.insecure = false;
+  e = refused(store, tls);
+  EXPECT_NE(e.find("a plain-HTTP registry needs insecure: true"), std::string::npos) << e;
+  nothing_left();
+
+  // The registry's stored layer changed under it: the digest check catches it.
+  const std::string layer_hex = [&] {
+    std::ifstream f(l.dir() + "/blobs/sha256/" + img.digest.substr(7));
+    json m = json::parse(f);
+    return m["layers"][0]["digest"].get<std::string>().substr(7);
+  }();
+  const std::string data = root() + "/registry-data/docker/registry/v2/blobs/sha256/" + layer_hex.substr(0, 2) + "/" +
+                           layer_hex + "/data";
+  ASSERT_TRUE(fs::exists(data));
+  {
+    std::fstream f(data, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    f.put('X');
+  }
+  e = refused(store, request(std::string(kRegistry) + "/app:v1"));
+  EXPECT_NE(e.find("sha256 mismatch"), std::string::npos) << e;
+  EXPECT_NE(e.find("the registry sent a blob that is not sha256:" + layer_hex), std::string::npos) << e;
+  EXPECT_TRUE(store.list().empty()) << "a corrupt blob was kept";
+  nothing_left();
+}
+
+TEST_F(OciPull, BasicAuthWithCredentialsAndARefusalWithout) {
+  // bcrypt, as the registry's htpasswd wants, from libcrypt.
+  const char* hash = crypt("s3cret", "$2b$05$abcdefghijklmnopqrstuu");
+  ASSERT_TRUE(hash && hash[0] == '$') << "libcrypt has no bcrypt";
+  std::ofstream(root() + "/htpasswd") << "alice:" << hash << "\n";
+  start_registry("auth:\n  htpasswd: {realm: test, path: " + root() + "/htpasswd}\n");
+  Layout l(root() + "/layout");
+  Blob img = l.image({base_layer()});
+  l.tag("v1", img);
+  push(l, "v1", "private/app:v1", false, "alice:s3cret");
+
+  ArtifactStore store(state_, {.retries = 0, .backoff = std::chrono::milliseconds(1)});
+  OciPullRequest q = request(std::string(kRegistry) + "/private/app:v1");
+  std::string e = refused(store, q);
+  EXPECT_NE(e.find("the registry refused access (HTTP 401): set credentialsFile"), std::string::npos) << e;
+  q.credentials = RegistryCredentials{"alice", "wrong"};
+  e = refused(store, q);
+  EXPECT_NE(e.find("check the credentials for alice"), std::string::npos) << e;
+  nothing_left();
+
+  // From a docker config.json, as credentialsFile gives them.
+  const std::string config = R"({"auths":{"127.0.0.1:5000":{"auth":")" + base64_encode("alice:s3cret") + R"("}}})";
+  q.credentials = docker_config_credentials(config, kRegistry, "config.json");
+  ASSERT_TRUE(q.credentials);
+  OciPulled p = pull_oci_image(store, state_, q);
+  EXPECT_EQ(p.manifest_digest, img.digest);
+  EXPECT_EQ(debugfs(p.path, "cat /etc/motd"), "lower\n");
+}
+
+}  // namespace
+}  // namespace banger
