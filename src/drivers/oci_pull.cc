@@ -5,6 +5,9 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
 
 #include "common/host_error.h"
 #include "drivers/oci_flatten.h"
@@ -49,6 +52,17 @@ OciRegistry::Manifest image_manifest(OciRegistry& registry, const OciPullRequest
   return m;
 }
 
+// Two Images naming one manifest share its staging folder: one flattens,
+// the other then finds the image made.
+std::mutex& lock_for(const std::string& digest) {
+  static std::mutex mu;
+  static std::map<std::string, std::unique_ptr<std::mutex>> locks;
+  std::lock_guard g(mu);
+  auto& m = locks[digest];
+  if (!m) m = std::make_unique<std::mutex>();
+  return *m;
+}
+
 }  // namespace
 
 std::string oci_image_path(const std::string& state_dir, const std::string& manifest_digest) {
@@ -68,6 +82,7 @@ OciPulled pull_oci_image(ArtifactStore& store, const std::string& state_dir, con
   OciPulled out;
   out.manifest_digest = m.digest;
   out.path = oci_image_path(state_dir, m.digest);
+  std::lock_guard serial(lock_for(m.digest));
   struct stat st;
   if (::stat(out.path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
     out.cached = true;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -20,6 +21,7 @@
 #include "drivers/sha256.h"
 #include "resources/base64.h"
 #include "host_e2e.h"
+#include "http_server.h"
 #include "netns.h"
 #include "oci_layers.h"
 #include "run_command.h"
@@ -101,11 +103,14 @@ class OciPull : public test::HostE2E {
     fs::create_directories(state_);
   }
   void TearDown() override {
-    if (registry_pid_ > 0) {
-      ::kill(registry_pid_, SIGKILL);
-      sh("while kill -0 " + std::to_string(registry_pid_) + " 2>/dev/null; do sleep 0.01; done");
-    }
+    stop_registry();
     HostE2E::TearDown();
+  }
+  void stop_registry() {
+    if (registry_pid_ <= 0) return;
+    ::kill(registry_pid_, SIGKILL);
+    sh("while kill -0 " + std::to_string(registry_pid_) + " 2>/dev/null; do sleep 0.01; done");
+    registry_pid_ = -1;
   }
   void start_registry(const std::string& auth = "") {
     const std::string cfg = root() + "/registry.yml";
@@ -338,6 +343,57 @@ TEST_F(OciPull, BasicAuthWithCredentialsAndARefusalWithout) {
   OciPulled p = pull_oci_image(store, state_, q);
   EXPECT_EQ(p.manifest_digest, img.digest);
   EXPECT_EQ(debugfs(p.path, "cat /etc/motd"), "lower\n");
+}
+
+// The Bearer flow of Docker Hub, ghcr.io and most registries: a 401 names a
+// token service; its token (a JWT signed here with openssl, the issuer's
+// certificate the registry's root) opens the manifest and the blobs.
+std::string b64url(const std::string& bytes) {
+  std::string b = base64_encode(bytes);
+  while (!b.empty() && b.back() == '=') b.pop_back();
+  for (char& c : b) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  return b;
+}
+
+TEST_F(OciPull, ATokenFromTheRegistrysTokenServiceOpensAPrivateRepository) {
+  if (sh("command -v openssl").exit_code != 0) GTEST_SKIP() << "openssl is not installed";
+  // Filled while open, then served with token auth only.
+  start_registry();
+  Layout l(root() + "/layout");
+  Blob img = l.image({base_layer(), top_layer()});
+  l.tag("v1", img);
+  push(l, "v1", "private/app:v1");
+  stop_registry();
+
+  const std::string d = root();
+  ASSERT_EQ(sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + d + "/key.pem -out " + d +
+               "/cert.pem -days 1 -subj /CN=test-issuer 2>&1").exit_code, 0);
+  const std::string der = sh("openssl x509 -in " + d + "/cert.pem -outform DER | base64 -w0").out;
+  const long now = static_cast<long>(std::time(nullptr));
+  json header = {{"alg", "RS256"}, {"typ", "JWT"}, {"x5c", {der}}};
+  json claims = {{"iss", "test-issuer"}, {"sub", ""}, {"aud", "test-registry"}, {"exp", now + 3600},
+                 {"nbf", now - 60}, {"iat", now - 60}, {"jti", "banger-test"},
+                 {"access", {{{"type", "repository"}, {"name", "private/app"}, {"actions", {"pull"}}}}}};
+  const std::string signing_input = b64url(header.dump()) + "." + b64url(claims.dump());
+  std::ofstream(d + "/input") << signing_input;
+  const std::string sig = sh("openssl dgst -sha256 -sign " + d + "/key.pem " + d + "/input").out;
+  ASSERT_FALSE(sig.empty());
+  test::HttpServer issuer;
+  const std::string token_path = "/token?service=test-registry&scope=repository%3Aprivate%2Fapp%3Apull";
+  issuer.serve(token_path, json{{"token", signing_input + "." + b64url(sig)}}.dump());
+  start_registry("auth:\n  token: {realm: \"" + issuer.url("/token") +
+                 "\", service: test-registry, issuer: test-issuer, rootcertbundle: " + d + "/cert.pem}\n");
+
+  ArtifactStore store(state_, {.retries = 0, .backoff = std::chrono::milliseconds(1)});
+  OciPulled p = pull_oci_image(store, state_, request(std::string(kRegistry) + "/private/app:v1"));
+  EXPECT_EQ(p.manifest_digest, img.digest);
+  EXPECT_EQ(p.layers_downloaded, 2) << "the blobs came with the token too";
+  EXPECT_EQ(debugfs(p.path, "cat /etc/hostname"), "from-registry\n");
+  EXPECT_EQ(issuer.requests(token_path), 1);
+
+  // A repository the token service has no token for: refused, named.
+  std::string e = refused(store, request(std::string(kRegistry) + "/private/other:v1"));
+  EXPECT_NE(e.find("the token service " + issuer.url("/token") + " answered HTTP 404"), std::string::npos) << e;
 }
 
 }  // namespace
