@@ -106,6 +106,7 @@ bench: build
 	$(BUILD)/bench_apply $(BUILD)/banger $(BUILD)/tests/fake-firecracker bench/shell_peer.sh 100 300 1000
 	$(BUILD)/bench_watch $(BUILD)/banger $(BUILD)/tests/fake-firecracker 20 100
 	$(BUILD)/bench_artifacts 256 1024
+	$(BUILD)/bench_oci 100
 	$(SUDO) bench/run_disk_bench.sh $(BUILD) 100
 
 # schemas/ from the field tables (src/resources/fields_*.cc), through banger explain -o json.
