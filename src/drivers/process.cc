@@ -264,10 +264,17 @@ ProcessIdentity spawn_detached(const SpawnOptions& opts) {
   int status = 0;
   while (waitpid(mid, &status, 0) < 0 && errno == EINTR) {
   }
+  // A process that was forked and then failed (exec, chdir) or exited at
+  // once has a reaper about to write its exit status: the caller may remove
+  // that folder next, so the write must be done first.
+  auto await_reaper = [&] {
+    if (!opts.exit_status_path.empty()) wait_for_exit_status(opts.exit_status_path, std::chrono::seconds(2));
+  };
   if (failure) {
     // Reap the failed VM process if it was reparented to us (subreaper);
     // otherwise this is ECHILD at once.
     if (grand > 0) waitpid(grand, nullptr, 0);
+    if (failure->kind == launch::kExecFailed || failure->kind == launch::kChdirFailed) await_reaper();
     throw HostError(describe_failure(*failure, opts));
   }
   if (grand <= 0) {
@@ -279,6 +286,7 @@ ProcessIdentity spawn_detached(const SpawnOptions& opts) {
   auto id = identify(grand);
   if (!id) {
     if (grand > 0) waitpid(grand, nullptr, WNOHANG);
+    await_reaper();
     throw HostError(bin + " started but exited at once; see its output in " + opts.log_path);
   }
   return *id;

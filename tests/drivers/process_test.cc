@@ -302,6 +302,22 @@ TEST(SpawnDetached, MissingBinaryIsAnError) {
   }
 }
 
+// A start that fails after the fork still has a reaper writing the exit
+// status; once the error is thrown it has written it, so the caller can
+// remove the folder (a test's temp dir was left behind when it could not).
+TEST(SpawnDetached, AFailedStartReturnsOnlyOnceTheReaperHasWritten) {
+  for (int i = 0; i < 10; ++i) {
+    test::TempDir dir;
+    const std::string run = dir.path() + "/run";
+    fs::create_directory(run);
+    EXPECT_THROW(spawn_detached({{run + "/no-such-binary"}, run + "/out.log", "", run + "/exit-status"}), HostError);
+    EXPECT_TRUE(fs::exists(run + "/exit-status")) << "round " << i;
+    std::error_code ec;
+    fs::remove_all(run, ec);
+    ASSERT_FALSE(ec) << "round " << i << ": " << ec.message();
+  }
+}
+
 TEST(SpawnDetached, NonExecutableFileIsAnError) {
   test::TempDir dir;
   std::string script = dir.write("not-executable", "#!/bin/sh\nsleep 30\n");
