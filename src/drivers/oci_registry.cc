@@ -11,17 +11,13 @@
 #include "drivers/oci_manifest.h"
 #include "drivers/sha256.h"
 #include "resources/base64.h"
+#include "resources/names.h"
 
 namespace banger {
 
 using json = nlohmann::json;
 
 namespace {
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string trim(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
@@ -43,7 +39,7 @@ size_t on_header(char* data, size_t size, size_t n, void* p) {
   std::string line(data, size * n);
   if (line.rfind("HTTP/", 0) == 0) headers->clear();  // a new response (after a redirect)
   size_t colon = line.find(':');
-  if (colon != std::string::npos) (*headers)[lower(line.substr(0, colon))] = trim(line.substr(colon + 1));
+  if (colon != std::string::npos) (*headers)[to_lower(line.substr(0, colon))] = trim(line.substr(colon + 1));
   return size * n;
 }
 
@@ -95,14 +91,14 @@ std::optional<AuthChallenge> parse_www_authenticate(const std::string& header) {
   size_t sp = header.find(' ');
   c.scheme = header.substr(0, sp);
   if (c.scheme.empty()) return std::nullopt;
-  std::string lower_scheme = lower(c.scheme);
+  std::string lower_scheme = to_lower(c.scheme);
   c.scheme = lower_scheme == "bearer" ? "Bearer" : lower_scheme == "basic" ? "Basic" : c.scheme;
   size_t at = sp == std::string::npos ? header.size() : sp + 1;
   while (at < header.size()) {
     while (at < header.size() && (header[at] == ' ' || header[at] == ',')) ++at;
     size_t eq = header.find('=', at);
     if (eq == std::string::npos) break;
-    std::string key = lower(trim(header.substr(at, eq - at)));
+    std::string key = to_lower(trim(header.substr(at, eq - at)));
     std::string value;
     at = eq + 1;
     if (at < header.size() && header[at] == '"') {
