@@ -212,6 +212,8 @@ OpResult DnsmasqDriver::ensure(const DnsServerSpec& spec, const std::vector<DnsH
   if (now.running && now.conf == conf) {
     if (now.hosts == host_lines && now.dhcp_hosts == dhcp_lines) return OpResult::Unchanged;
     signal_process(now.process, SIGHUP);
+    // With lo down nothing can be asked (see start): the reload is not awaited.
+    if (!loopback_up()) return OpResult::Updated;
     // Done when the server answers from the new files: a name that came is
     // found, or a name that went is not.
     std::set<std::string> before, after;
@@ -239,8 +241,6 @@ OpResult DnsmasqDriver::ensure(const DnsServerSpec& spec, const std::vector<DnsH
       if (!want) return a->addresses.empty();
       return std::find(a->addresses.begin(), a->addresses.end(), *want) != a->addresses.end();
     };
-    // With lo down nothing can be asked (see start): the reload is not awaited.
-    if (!loopback_up()) probe.clear();
     while (!probe.empty() && std::chrono::steady_clock::now() < deadline && !served()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
