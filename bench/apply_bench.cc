@@ -32,6 +32,8 @@
 #include <thread>
 #include <vector>
 
+#include "bench_netns.h"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -237,22 +239,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s BANGER_BIN FAKE_FIRECRACKER_BIN SHELL_PEER [N...]\n", argv[0]);
     return 2;
   }
-  if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
-    std::fprintf(stderr, "bench_apply needs root (a private network namespace)\n");
-    return 2;
-  }
-  {
-    // A host's lo is up, and with it banger waits until a network's DNS
-    // server answers a VM's new name; a new namespace's lo is down.
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    ifreq ifr{};
-    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-    if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) != 0 || (ifr.ifr_flags |= IFF_UP, ioctl(fd, SIOCSIFFLAGS, &ifr)) != 0) {
-      std::perror("bench_apply: bring up lo");
-      return 2;
-    }
-    close(fd);
-  }
+  if (!banger::bench::enter_private_netns("bench_apply")) return 2;
   const std::string banger = argv[1], fake = argv[2], peer = argv[3];
   std::vector<int> sizes;
   for (int i = 4; i < argc; ++i) sizes.push_back(std::atoi(argv[i]));

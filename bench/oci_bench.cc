@@ -7,11 +7,7 @@
 // skopeo and mke2fs installed)
 #include <archive.h>
 #include <archive_entry.h>
-#include <net/if.h>
-#include <sched.h>
 #include <signal.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,6 +29,7 @@
 #include "drivers/artifact_store.h"
 #include "drivers/oci_pull.h"
 #include "drivers/sha256.h"
+#include "bench_netns.h"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -114,19 +111,7 @@ uint64_t du(const std::string& dir) {
 
 int main(int argc, char** argv) {
   const size_t mib = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 100;
-  if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
-    std::fprintf(stderr, "bench_oci needs root (a private network namespace)\n");
-    return 2;
-  }
-  {
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    ifreq ifr{};
-    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-    ioctl(fd, SIOCGIFFLAGS, &ifr);
-    ifr.ifr_flags |= IFF_UP;
-    ioctl(fd, SIOCSIFFLAGS, &ifr);
-    close(fd);
-  }
+  if (!banger::bench::enter_private_netns("bench_oci")) return 2;
   if (sh("command -v docker-registry >/dev/null && command -v skopeo >/dev/null") != 0) {
     std::fprintf(stderr, "bench_oci: docker-registry and skopeo are needed (make deps)\n");
     return 2;
