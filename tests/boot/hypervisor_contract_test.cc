@@ -256,10 +256,13 @@ class HypervisorContract : public testing::TestWithParam<const DriverUnderTest*>
     driver_ = GetParam()->make(binary_);
   }
   // Whatever a test started dies with it, also when it failed half-way.
+  // Each reaper's exit-status is waited for: dir_ is removed next.
   void TearDown() override {
     for (const auto& h : started_) {
       try {
         kill_process(h.process);
+        wait_for_exit_status(std::filesystem::path(h.log_path).parent_path().string() + "/exit-status",
+                             std::chrono::seconds(2));
       } catch (...) {
       }
     }

@@ -148,10 +148,12 @@ class FirecrackerTest : public testing::Test {
     return h;
   }
   // Whatever a test started dies with the test, also when it failed.
+  // Its reaper's exit-status is waited for: dir_ is removed next.
   void TearDown() override {
     for (const auto& h : started_) {
       try {
         kill_process(h.process);
+        wait_for_exit_status(fs::path(h.log_path).parent_path().string() + "/exit-status", 2s);
       } catch (...) {
       }
     }
