@@ -12,6 +12,7 @@
 #include "cli/doctor_cmd.h"
 #include "cli/explain_cmd.h"
 #include "cli/gc_cmd.h"
+#include "cli/images_cmd.h"
 #include "cli/get_cmd.h"
 #include "cli/logs_cmd.h"
 #include "cli/ssh_cmd.h"
@@ -104,6 +105,7 @@ int run(int argc, char** argv) {
   add_doctor_command(app, global, command);
   add_watch_command(app, global, command);
   add_gc_command(app, global, command);
+  add_images_command(app, global, command);
   add_state_command(app, global, command);
   add_explain_command(app, global, command);
   // `ssh NAME -- CMD...` and `exec NAMES... -- CMD...`: what follows "--" is
@@ -120,6 +122,9 @@ int run(int argc, char** argv) {
     break;
   }
   add_ssh_commands(app, global, command, remote);
+  // One command per run: with fallthrough a later word that names another
+  // command ("get images") would run that one instead of being get's argument.
+  app.require_subcommand(0, 1);
   for (CLI::App* s : app.get_subcommands([](const CLI::App*) { return true; })) {
     s->allow_extras();
     s->fallthrough();  // global flags work after the command too, as in kubectl

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/host_flags.h"
+#include "cli/render.h"
 #include "drivers/netlink.h"
 #include "reconciler/applied_spec.h"
 #include "reconciler/readiness.h"
@@ -44,7 +45,6 @@ std::map<std::string, std::string> fields(const ResourceRecord& r) {
 }
 
 // One row of a table: column name -> value, in column order.
-using Row = std::vector<std::pair<std::string, std::string>>;
 
 // `get` probes every running VM once, all at once, so READY is what the
 // guest does now rather than what the last apply saw.
@@ -165,29 +165,14 @@ Row forward_row(const ResourceRecord& r) {
           {"AGE", age(r.applied_at)}};
 }
 
-Row artifact_row(const ResourceRecord& r) {
+// An `oci:` source shows the digest its tag resolved to when applied
+// (-o wide in full, as `docker images --digests` does).
+Row artifact_row(const ResourceRecord& r, bool wide) {
   auto f = fields(r);
-  return {{"NAME", r.name}, {"SOURCE", f["source"]}, {"SHA256", f["sha256"].empty() ? "-" : f["sha256"].substr(0, 12)},
+  Row row{{"NAME", r.name}, {"SOURCE", f["source"]}, {"SHA256", f["sha256"].empty() ? "-" : f["sha256"].substr(0, 12)},
           {"AGE", age(r.applied_at)}};
-}
-
-void print_table(const std::vector<Row>& rows) {
-  if (rows.empty()) return;
-  std::vector<size_t> width(rows[0].size(), 0);
-  for (size_t c = 0; c < rows[0].size(); ++c) width[c] = rows[0][c].first.size();
-  for (const Row& r : rows) {
-    for (size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].second.size());
-  }
-  for (size_t c = 0; c < rows[0].size(); ++c) {
-    std::cout << std::left << std::setw(static_cast<int>(width[c] + 3)) << rows[0][c].first;
-  }
-  std::cout << "\n";
-  for (const Row& r : rows) {
-    for (size_t c = 0; c < r.size(); ++c) {
-      std::cout << std::left << std::setw(static_cast<int>(width[c] + 3)) << r[c].second;
-    }
-    std::cout << "\n";
-  }
+  if (wide) row.push_back({"DIGEST", f["digest"].empty() ? "-" : f["digest"]});
+  return row;
 }
 
 json to_json(const ResourceRecord& r, const Row& status) {
@@ -248,7 +233,7 @@ int run_get(const GetOptions& o, const GlobalOptions& g) {
       Row row = k == Kind::VM        ? vm_row(rec, obs, ready, true)
                 : k == Kind::Network ? network_row(rec, obs)
                 : k == Kind::PortForward ? forward_row(rec)
-                                         : artifact_row(rec);
+                                         : artifact_row(rec, wide);
       if (!o.output.empty() && !wide) items.push_back(to_json(rec, row));  // only -o json/yaml print them
       if (k == Kind::VM && !wide) row = vm_row(rec, obs, ready, false);
       rows.push_back(row);

@@ -22,6 +22,7 @@
 #include "drivers/download_progress.h"
 #include "reconciler/artifact_gc.h"
 #include "reconciler/desired_state.h"
+#include "reconciler/oci_resolve.h"
 #include "reconciler/session.h"
 #include "resources/manifest_loader.h"
 
@@ -141,6 +142,17 @@ int execute_plan(Session& s, const Plan& plan, const DesiredState& desired, cons
   return rc;
 }
 
+// Each `oci:` tag asked of its registry, before the diff; a registry that
+// cannot be asked leaves the recorded digest, said on stderr.
+DesiredState resolve_tags(DesiredState d, const std::map<ResourceKey, ResourceRecord>& applied, const GlobalOptions& g) {
+  std::vector<std::string> warnings;
+  d = with_oci_digests(std::move(d), applied, /*online=*/true, &warnings);
+  if (!g.quiet) {
+    for (const std::string& w : warnings) std::cerr << "Warning: " << w << "\n";
+  }
+  return d;
+}
+
 // `against`: a `banger state export` file instead of the live host. Then no
 // root, no Session, no host access: the plan the exported host would get.
 int run_diff(const ReconcileOptions& o, const std::string& against, const GlobalOptions& g) {
@@ -165,10 +177,14 @@ int run_diff(const ReconcileOptions& o, const std::string& against, const Global
   DiffOptions opts{o.prune};
   if (!parse_replace(o, desired, opts)) return kExitError;
   if (!against.empty()) {
-    plan = plan_against_export(desired, read_state_export(against), opts);
+    // Tags as the export recorded them: the same plan wherever it runs.
+    StateSnapshot snapshot = read_state_export(against);
+    desired = with_oci_digests(std::move(desired), snapshot.observed.applied, /*online=*/false, nullptr);
+    plan = plan_against_export(desired, snapshot, opts);
   } else {
     if (!require_root("diff", g)) return kExitError;
     std::unique_ptr<Session> s = observed.valid() ? observed.get() : observe_host();
+    desired = resolve_tags(std::move(desired), s->observe().applied, g);
     plan = s->plan_apply(desired, opts);
   }
   if (o.output == "json") {
@@ -208,6 +224,7 @@ int run_apply(const ReconcileOptions& o, const GlobalOptions& g) {
   DiffOptions opts{o.prune};
   if (!parse_replace(o, desired, opts)) return kExitError;
   Session s(session_options(g, o.host, /*lock=*/true, "banger apply"));
+  desired = resolve_tags(std::move(desired), s.observe().applied, g);
   Plan plan = s.plan_apply(desired, opts);
   if (o.output != "json") render_plan(std::cout, plan);
   if (refuse(plan)) {
@@ -226,7 +243,9 @@ int run_apply(const ReconcileOptions& o, const GlobalOptions& g) {
     if (c.type == ChangeType::Delete && rec != s.observe().applied.end()) pruned.push_back(rec->second);
   }
   int rc = execute_plan(s, plan, desired, o, g, "Apply");
-  if (rc == kExitOk && !pruned.empty()) gc_pruned(s, artifacts_in_use(pruned), o, g);
+  if (rc == kExitOk && !pruned.empty()) {
+    gc_pruned(s, with_oci_layers(artifacts_in_use(pruned), std::filesystem::absolute(g.state_dir).lexically_normal().string()), o, g);
+  }
   return rc;
 }
 

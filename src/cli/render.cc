@@ -1,6 +1,8 @@
 #include "cli/render.h"
 
+#include <algorithm>
 #include <iomanip>
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 namespace banger::cli {
@@ -89,6 +91,25 @@ void print_resource_table(std::ostream& out, const ManifestSet& set) {
         p.host_address.value.str() + ":" + std::to_string(p.host_port.value) + " -> " +
             p.vm.value + ":" + std::to_string(p.guest_port.value) + "/" + to_string(p.protocol.value),
         at(p));
+  }
+}
+
+void print_table(const std::vector<Row>& rows) {
+  if (rows.empty()) return;
+  std::vector<size_t> width(rows[0].size(), 0);
+  for (size_t c = 0; c < rows[0].size(); ++c) width[c] = rows[0][c].first.size();
+  for (const Row& r : rows) {
+    for (size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].second.size());
+  }
+  for (size_t c = 0; c < rows[0].size(); ++c) {
+    std::cout << std::left << std::setw(static_cast<int>(width[c] + 3)) << rows[0][c].first;
+  }
+  std::cout << "\n";
+  for (const Row& r : rows) {
+    for (size_t c = 0; c < r.size(); ++c) {
+      std::cout << std::left << std::setw(static_cast<int>(width[c] + 3)) << r[c].second;
+    }
+    std::cout << "\n";
   }
 }
 

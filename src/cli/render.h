@@ -27,4 +27,10 @@ std::string summarize(const ManifestSet& set);
 /// KIND/NAME, a few key fields, and where it was declared; one row per resource.
 void print_resource_table(std::ostream& out, const ManifestSet& set);
 
+/// A table row: (column, value) pairs, the same columns in every row.
+using Row = std::vector<std::pair<std::string, std::string>>;
+/// Columns padded to their widest value under a header line, as kubectl
+/// prints them. Nothing for no rows.
+void print_table(const std::vector<Row>& rows);
+
 }  // namespace banger::cli

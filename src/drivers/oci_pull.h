@@ -2,16 +2,20 @@
 // index resolved for the platform), each layer fetched into the artifact
 // store by its digest (verified while it streams, resumed after a cut),
 // the layers unpacked into a staging folder and made an ext4 image with
-// `mke2fs -d`, no mount. Cached by manifest digest:
-//   STATE/images/oci/<hex>.ext4       the image, read only (0444)
-//   STATE/images/oci/tmp/<hex>/       staging, removed when done or failed
-//   STATE/images/oci/tmp/<hex>.ext4   the image being made
-// Nothing half-made is ever at the final name.
+// `mke2fs -d`, no mount; or, for a Kernel, its /boot/vmlinux and initrd
+// taken out. Cached by manifest digest:
+//   STATE/images/oci/<hex>.ext4         the image, read only (0444)
+//   STATE/images/oci/<hex>-<N>M.ext4    the same with an explicit size
+//   STATE/images/oci/<hex>.boot/        a kernel image's kernel and initrd
+//   STATE/images/oci/<hex>.json         what it was pulled as, and its layers (for gc)
+//   STATE/images/oci/tmp/...            staging, removed when done or failed
+// Nothing half-made is ever at a final name.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "drivers/artifact_store.h"
 #include "drivers/oci_registry.h"
@@ -45,7 +49,32 @@ std::string resolve_oci_digest(OciRegistry& registry, const OciPullRequest& req)
 /// naming req.label and the reference; leaves no image file behind then.
 OciPulled pull_oci_image(ArtifactStore& store, const std::string& state_dir, const OciPullRequest& req);
 
-/// Where the image for a manifest digest is cached.
-std::string oci_image_path(const std::string& state_dir, const std::string& manifest_digest);
+/// Where the image for a manifest digest (and explicit size, 0 = none) is cached.
+std::string oci_image_path(const std::string& state_dir, const std::string& manifest_digest, uint64_t size = 0);
+
+struct OciKernelFiles {
+  std::string manifest_digest;
+  std::string kernel;  ///< STATE/images/oci/<hex>.boot/kernel
+  std::string initrd;  ///< ".../initrd", or "" when the image has none
+  bool cached = false;
+  int layers_downloaded = 0;
+};
+
+/// Pulls a kernel image (or finds it in the cache): its /boot/vmlinux, else
+/// the newest /boot/vmlinux-*, /boot/vmlinuz or /boot/vmlinuz-*; and
+/// /boot/initrd.img*, /boot/initramfs* or /boot/initrd* when there is one.
+/// Symlinks are followed inside the image's root, never the host's.
+OciKernelFiles pull_oci_kernel(ArtifactStore& store, const std::string& state_dir, const OciPullRequest& req);
+
+/// What STATE/images/oci holds: each pulled manifest, from its .json.
+struct OciCached {
+  std::string manifest_digest;
+  std::string ref;       ///< as pulled, "127.0.0.1:5000/app:1"
+  std::string platform;
+  std::vector<std::string> layers;  ///< "sha256:..."
+  std::vector<std::string> files;   ///< the images and .boot folders made from it
+  uint64_t bytes = 0;               ///< their size on disk
+};
+std::vector<OciCached> list_oci_cache(const std::string& state_dir);
 
 }  // namespace banger

@@ -9,7 +9,9 @@
 
 #include "common/host_error.h"
 #include "drivers/disk.h"
+#include "drivers/oci_pull.h"
 #include "reconciler/host_reconciler.h"
+#include "reconciler/oci_resolve.h"
 
 namespace banger {
 
@@ -27,10 +29,55 @@ int64_t mtime_ns(const struct stat& st) {
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
 }
 
+// The request for what the diff resolved: by digest, so that what is
+// applied is what was planned even if the tag moves meanwhile.
+OciPullRequest pinned_request(const std::string& label, const ArtifactSource& s) {
+  OciPullRequest q = oci_request(label, s.oci);
+  if (s.oci.digest.empty()) {
+    throw HostError(label + ": spec.oci: " + s.oci.ref.str() + " was not resolved to a digest", ErrorCode::Invalid);
+  }
+  q.ref.digest = s.oci.digest;
+  return q;
+}
+
+StepDone oci_summary(const std::string& field, bool cached, int downloaded, const std::string& digest, double secs) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%.1fs", secs);
+  return {"oci.pull", field, cached ? "in the cache" : "pulled",
+          {{"digest", short_hash(digest.substr(7))}, {"layers downloaded", std::to_string(downloaded)}, {"seconds", s}}};
+}
+
+double seconds_since(const struct timespec& t0) {
+  struct timespec t1;
+  ::clock_gettime(CLOCK_MONOTONIC, &t1);
+  return static_cast<double>(t1.tv_sec - t0.tv_sec) + static_cast<double>(t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
 }  // namespace
+
+std::string HostReconciler::oci_image_file(const std::string& label, const ArtifactSource& s, StepDone* summary) {
+  struct timespec t0;
+  ::clock_gettime(CLOCK_MONOTONIC, &t0);
+  OciPulled p = pull_oci_image(artifacts_, opts_.state_dir, pinned_request(label, s));
+  if (summary) *summary = oci_summary("spec", p.cached, p.layers_downloaded, p.manifest_digest, seconds_since(t0));
+  return p.path;
+}
+
+std::pair<std::string, std::string> HostReconciler::oci_kernel_files(const std::string& label, const ArtifactSource& s,
+                                                                     StepDone* summary) {
+  struct timespec t0;
+  ::clock_gettime(CLOCK_MONOTONIC, &t0);
+  OciKernelFiles k = pull_oci_kernel(artifacts_, opts_.state_dir, pinned_request(label, s));
+  if (summary) *summary = oci_summary("spec", k.cached, k.layers_downloaded, k.manifest_digest, seconds_since(t0));
+  return {k.kernel, k.initrd};
+}
 
 std::string HostReconciler::resolve_artifact(const std::string& label, const std::string& field,
                                              const ArtifactSource& s, StepDone* summary) {
+  if (s.oci.ref_text.set) {
+    return label.rfind("Kernel/", 0) == 0 ? oci_kernel_files(label, s, summary).first
+                                          : oci_image_file(label, s, summary);
+  }
   const std::string& want = s.sha256.value;
   if (s.url.set) {
     auto known = locked([&] { return store_.artifact(want); });
@@ -87,8 +134,10 @@ std::string HostReconciler::resolve_artifact(const std::string& label, const std
 
 std::string HostReconciler::artifact_file(const std::string& label, const std::string& field,
                                           const ArtifactSource& s) {
-  // A path was checked by its resource's action; only a download has a copy
-  // that may have gone missing since (removed by hand) and can be fetched again.
+  // A path was checked by its resource's action; only a download or a pull
+  // has a copy that may have gone missing since (removed by hand) and can be
+  // fetched again (a pull finds its cache in one stat).
+  if (s.oci.ref_text.set) return resolve_artifact(label, field, s);
   if (!s.url.set) return s.resolved_path;
   return resolve_artifact(label, field, s);
 }

@@ -11,6 +11,7 @@
 #include "drivers/artifact_store.h"
 #include "drivers/devmapper.h"
 #include "drivers/loop.h"
+#include "drivers/oci_pull.h"
 #include "reconciler/disk_manager.h"
 #include "reconciler/spec.h"
 
@@ -21,12 +22,16 @@ std::set<std::string> artifacts_in_use(const std::vector<ResourceRecord>& applie
   for (const ResourceRecord& r : applied) {
     // Every hash the spec names counts, path artifacts' too: a hash keeps its
     // file whoever names it, and a `path` never has one in the store anyway.
+    // An `oci:` source names its pulled manifest: the image made from it,
+    // and (with_oci_layers) its layer blobs.
     std::vector<std::string> hashes;
+    auto oci = [](const ArtifactSource& s) { return s.oci.digest.size() > 7 ? s.oci.digest.substr(7) : ""; };
     if (r.kind == "Kernel") {
       Kernel k = applied_kernel(r);
-      hashes = {k.source.sha256.value, k.initrd ? k.initrd->sha256.value : ""};
+      hashes = {k.source.sha256.value, k.initrd ? k.initrd->sha256.value : "", oci(k.source)};
     } else if (r.kind == "Image") {
-      hashes = {applied_image(r).source.sha256.value};
+      Image i = applied_image(r);
+      hashes = {i.source.sha256.value, oci(i.source)};
     }
     for (const std::string& h : hashes) {
       if (!h.empty()) used.insert(h);
@@ -35,10 +40,37 @@ std::set<std::string> artifacts_in_use(const std::vector<ResourceRecord>& applie
   return used;
 }
 
+std::set<std::string> with_oci_layers(std::set<std::string> hashes, const std::string& state_dir) {
+  for (const OciCached& c : list_oci_cache(state_dir)) {
+    if (!hashes.count(c.manifest_digest.substr(7))) continue;
+    for (const std::string& l : c.layers) hashes.insert(l.substr(7));
+  }
+  return hashes;
+}
+
 std::vector<GcItem> collect_garbage(Store& store, const std::string& state_dir) {
   ArtifactStore artifacts(state_dir, {});
-  const std::set<std::string> used = artifacts_in_use(store.resources());
+  std::set<std::string> used = artifacts_in_use(store.resources());
   std::vector<GcItem> out;
+  // Pulled images: kept while an applied Kernel or Image names their
+  // manifest, or a snapshot disk still sits on the file (a VM not replaced
+  // since its tag moved); else they go, with the layers only they used.
+  std::set<std::string> disk_images;
+  for (const DiskRecord& d : store.disk_records()) {
+    if (d.method == "snapshot") disk_images.insert(d.image);
+  }
+  for (const OciCached& c : list_oci_cache(state_dir)) {
+    const std::string hex = c.manifest_digest.substr(7);
+    bool held = std::any_of(c.files.begin(), c.files.end(), [&](const std::string& f) { return disk_images.count(f); });
+    if (held) used.insert(hex);
+    if (used.count(hex)) continue;
+    out.push_back({"OCI image", state_dir + "/images/oci/" + hex, c.bytes, hex, c.ref});
+  }
+  used = with_oci_layers(std::move(used), state_dir);
+  std::error_code tec;
+  for (const auto& e : std::filesystem::directory_iterator(state_dir + "/images/oci/tmp", tec)) {
+    out.push_back({"partial OCI image", e.path().string(), 0, "", ""});
+  }
   for (const StoredArtifact& a : artifacts.list()) {
     if (used.count(a.sha256)) continue;
     auto rec = store.artifact(a.sha256);
@@ -75,6 +107,34 @@ std::vector<GcItem> collect_garbage(Store& store, const std::string& state_dir) 
   return out;
 }
 
+namespace {
+
+// STATE/images/oci/<hex>: its images, .boot folder and .json (the .json
+// last, so that a cut leaves it listed); or a staging leftover as it is.
+void remove_oci_files(const std::string& prefix) {
+  namespace fs = std::filesystem;
+  const fs::path p(prefix);
+  std::error_code ec;
+  if (p.parent_path().filename() == "tmp") {
+    fs::remove_all(p, ec);
+    if (ec) throw HostError("removing " + prefix + ": " + ec.message());
+    return;
+  }
+  const std::string hex = p.filename().string();
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(p.parent_path(), ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(hex, 0) == 0 && name != hex + ".json") files.push_back(e.path());
+  }
+  files.push_back(p.parent_path() / (hex + ".json"));
+  for (const fs::path& f : files) {
+    fs::remove_all(f, ec);
+    if (ec) throw HostError("removing " + f.string() + ": " + ec.message());
+  }
+}
+
+}  // namespace
+
 void remove_garbage(Store& store, const std::vector<GcItem>& items) {
   ArtifactStore artifacts("", {});
   for (const GcItem& i : items) {
@@ -91,6 +151,10 @@ void remove_garbage(Store& store, const std::vector<GcItem>& items) {
       std::error_code ec;
       std::filesystem::remove_all(i.path, ec);
       if (ec) throw HostError("removing " + i.path + ": " + ec.message());
+      continue;
+    }
+    if (i.kind == "OCI image" || i.kind == "partial OCI image") {
+      remove_oci_files(i.path);
       continue;
     }
     artifacts.remove_file(i.path);

@@ -13,7 +13,9 @@
 namespace banger {
 
 struct GcItem {
-  std::string kind;  ///< "artifact", "partial download", "device-mapper device", "loop device", "VM folder"
+  /// "artifact", "partial download", "OCI image", "partial OCI image",
+  /// "device-mapper device", "loop device", "VM folder"
+  std::string kind;
   std::string path;  ///< a file or folder; a dm device's name; a loop device
   uint64_t size = 0;
   std::string sha256;  ///< artifacts: the content's hash
@@ -21,8 +23,13 @@ struct GcItem {
 };
 
 /// The sha256 of every downloaded artifact that an applied Kernel (kernel,
-/// initrd) or Image names. Pure: from the records' applied spec fields.
+/// initrd) or Image names, and the manifest digest (hex) of every `oci:`
+/// one. Pure: from the records' applied spec fields.
 std::set<std::string> artifacts_in_use(const std::vector<ResourceRecord>& applied);
+
+/// `hashes` plus the layer blobs of the pulled manifests among them (from
+/// STATE/images/oci/<hex>.json).
+std::set<std::string> with_oci_layers(std::set<std::string> hashes, const std::string& state_dir);
 
 /// Files under STATE/artifacts that no applied resource uses, sorted by path,
 /// then disk leftovers in the order they must be removed.

@@ -89,6 +89,11 @@ class HostReconciler {
   /// The file a VM boots from: the store's copy for a `url` (fetched again
   /// if it went missing), else the resolved path.
   std::string artifact_file(const std::string& label, const std::string& field, const ArtifactSource& s);
+  /// An `oci:` Image's ext4 file, pulled and flattened (or found in the cache).
+  std::string oci_image_file(const std::string& label, const ArtifactSource& s, StepDone* summary = nullptr);
+  /// An `oci:` Kernel's kernel and initrd ("" when it has none).
+  std::pair<std::string, std::string> oci_kernel_files(const std::string& label, const ArtifactSource& s,
+                                                       StepDone* summary = nullptr);
   ActionOutcome ensure_vm(const Action& a, const Change* c, const DesiredState& d);
   /// What the steps of ensure_vm work on (vm_actions.cc).
   struct VmStep {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <optional>
+#include <tuple>
 
 #include <spdlog/spdlog.h>
 
@@ -142,8 +143,12 @@ VmRuntime HostReconciler::start_vm(const VM& vm, const VmRecord& rec, const Desi
   VmLaunch launch;
   launch.name = vm.name();
   launch.run_dir = vm_run_dir(vm.name());
-  launch.kernel_path = artifact_file("Kernel/" + k->name(), "spec", k->source);
-  launch.initrd_path = k->initrd ? artifact_file("Kernel/" + k->name(), "spec.initrd", *k->initrd) : "";
+  if (k->source.oci.ref_text.set) {
+    std::tie(launch.kernel_path, launch.initrd_path) = oci_kernel_files("Kernel/" + k->name(), k->source);
+  } else {
+    launch.kernel_path = artifact_file("Kernel/" + k->name(), "spec", k->source);
+    launch.initrd_path = k->initrd ? artifact_file("Kernel/" + k->name(), "spec.initrd", *k->initrd) : "";
+  }
   launch.boot_args = boot_args(*k, vm, *parse_ipv4(rec.ip), n->subnet.value, vm_nameserver(*n));
   launch.rootfs_path = rec.disk_path;
   launch.seed_path = seed_path;

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "common/host_error.h"
+#include "reconciler/oci_resolve.h"
 #include "reconciler/source_path.h"
 #include "reconciler/watcher.h"
 #include "resources/manifest_loader.h"
@@ -118,7 +119,7 @@ Watcher::Outcome Watcher::keep_last_good(WatchTrigger why, bool dir_ok) {
   return o;
 }
 
-Watcher::Outcome Watcher::converge(const DesiredState& desired, bool prune, WatchTrigger why) {
+Watcher::Outcome Watcher::converge(const DesiredState& manifests, bool prune, WatchTrigger why) {
   Outcome o;
   SessionOptions so = opts_.session;
   so.lock = true;
@@ -130,6 +131,15 @@ Watcher::Outcome Watcher::converge(const DesiredState& desired, bool prune, Watc
   try {
     Session s(so);
     if (signals_ && signals_->stop()) return o;
+    // Tags are asked of their registries at every reconcile, so a tag that
+    // moved is seen at the next resync as well as at a file change.
+    std::optional<DesiredState> pinned;
+    if (has_oci_sources(manifests.set)) {
+      std::vector<std::string> warnings;
+      pinned = with_oci_digests(manifests, s.observe().applied, /*online=*/true, &warnings);
+      for (const std::string& w : warnings) out_.log(spdlog::level::warn, w, {{"trigger", to_string(why)}});
+    }
+    const DesiredState& desired = pinned ? *pinned : manifests;
     DiffOptions d;
     d.prune = prune;
     d.prune_under = dir_;

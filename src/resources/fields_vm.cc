@@ -27,6 +27,12 @@ TextForm<uint64_t> disk_size_text() {
 // hash is part of it: a new hash at the same URL restarts the VM (kernel) or
 // replaces its disk (image), as a new path would.
 std::string boot_ref(const ArtifactSource& a) {
+  if (a.oci.ref_text.set) {
+    // A tag names content through the digest it resolved to, as a URL does
+    // through its sha256: a tag that moved replaces the disk.
+    const std::string& d = a.oci.digest;
+    return "oci:" + a.oci.ref.str() + " (" + (d.empty() ? std::string("unresolved") : d.substr(0, 19)) + ")";
+  }
   if (!a.url.set) return a.resolved_path;
   return a.url.value + " (sha256:" + a.sha256.value.substr(0, 12) + ")";
 }

@@ -13,6 +13,7 @@
 
 #include "resources/diagnostic.h"
 #include "resources/netaddr.h"
+#include "resources/oci_ref.h"
 #include "resources/position_index.h"
 #include "resources/quantity.h"
 
@@ -52,12 +53,29 @@ struct ObjectMeta {
   const std::string& name() const { return metadata.name; }
 };
 
-/// A kernel, initrd or image file: exactly one of path or url, plus sha256.
+/// spec.oci and its options: an image in an OCI registry (Image and Kernel).
+struct OciSource {
+  Field<std::string> ref_text;  ///< spec.oci as written
+  OciRef ref;                   ///< parsed, Docker Hub's defaults filled in
+  Field<std::string> platform;  ///< "linux/amd64"
+  Field<uint64_t> size;         ///< Image only: the ext4 size; 0 = content + 25%
+  Field<bool> insecure;         ///< plain HTTP
+  Field<std::string> credentials_file;  ///< as written; "" = ~/.docker/config.json when present
+  std::string resolved_credentials;     ///< ~ expanded, made absolute against the manifest's folder
+  /// The platform's image manifest digest ("sha256:..."): what the tag
+  /// names now, filled in before the diff (reconciler/oci_resolve.h) from
+  /// the registry, or from the record when the registry cannot be asked.
+  /// "" until then.
+  std::string digest;
+};
+
+/// A kernel, initrd or image file: exactly one of path, url or oci, plus sha256.
 struct ArtifactSource {
   Field<std::string> path;  ///< as written
   std::string resolved_path;  ///< path made absolute against the manifest's folder
   Field<std::string> url;
   Field<std::string> sha256;  ///< lowercase hex, or empty
+  OciSource oci;              ///< oci.ref_text.set when from a registry
   /// A `path` file as the loader found it: its size when it is a regular
   /// file (validation checks diskSize against it), and whether it exists
   /// but is something else (a folder). Unknown for a `url` until fetched.

@@ -24,6 +24,7 @@
 #include "http_server.h"
 #include "netns.h"
 #include "oci_layers.h"
+#include "oci_registry_fixture.h"
 #include "run_command.h"
 
 namespace banger {
@@ -34,103 +35,30 @@ using json = nlohmann::json;
 using test::Entry;
 using test::sh;
 
-constexpr const char* kRegistry = "127.0.0.1:5000";
-
-struct Blob {
-  std::string digest;
-  uint64_t size = 0;
-};
-
-// An OCI layout folder: blobs by digest and index.json naming tags.
-class Layout {
- public:
-  explicit Layout(std::string dir) : dir_(std::move(dir)) {
-    fs::create_directories(dir_ + "/blobs/sha256");
-    std::ofstream(dir_ + "/oci-layout") << R"({"imageLayoutVersion":"1.0.0"})";
-  }
-  Blob add(const std::string& bytes) {
-    const std::string hex = sha256_hex(bytes);
-    std::ofstream(dir_ + "/blobs/sha256/" + hex, std::ios::binary) << bytes;
-    return {"sha256:" + hex, bytes.size()};
-  }
-  Blob add_file(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    return add(std::string(std::istreambuf_iterator<char>(f), {}));
-  }
-  // An image: layers (tar+gzip) and a config whose diff_ids are the plain tars'.
-  Blob image(const std::vector<std::vector<Entry>>& layers, const std::string& arch = "amd64") {
-    json manifest = {{"schemaVersion", 2},
-                     {"mediaType", oci_media::kManifest},
-                     {"layers", json::array()}};
-    json config = {{"architecture", arch}, {"os", "linux"}, {"rootfs", {{"type", "layers"}, {"diff_ids", json::array()}}}};
-    for (size_t i = 0; i < layers.size(); ++i) {
-      const std::string base = dir_ + "/layer-" + arch + std::to_string(i) + "-" + std::to_string(n_++);
-      Blob plain{"sha256:" + sha256_file(test::write_layer(base + ".tar", layers[i], "none")), 0};
-      Blob gz = add_file(test::write_layer(base + ".tgz", layers[i], "gzip"));
-      config["rootfs"]["diff_ids"].push_back(plain.digest);
-      manifest["layers"].push_back(
-          {{"mediaType", "application/vnd.oci.image.layer.v1.tar+gzip"}, {"digest", gz.digest}, {"size", gz.size}});
-    }
-    Blob c = add(config.dump());
-    manifest["config"] = {{"mediaType", "application/vnd.oci.image.config.v1+json"}, {"digest", c.digest}, {"size", c.size}};
-    return add(manifest.dump());
-  }
-  void tag(const std::string& name, const Blob& b, const char* media = oci_media::kManifest) {
-    refs_.push_back({{"mediaType", media}, {"digest", b.digest}, {"size", b.size},
-                     {"annotations", {{"org.opencontainers.image.ref.name", name}}}});
-    std::ofstream(dir_ + "/index.json") << json{{"schemaVersion", 2}, {"manifests", refs_}}.dump();
-  }
-  const std::string& dir() const { return dir_; }
-
- private:
-  std::string dir_;
-  json refs_ = json::array();
-  int n_ = 0;
-};
+using test::Blob;
+using test::kRegistry;
+using Layout = test::OciLayout;
 
 class OciPull : public test::HostE2E {
  protected:
   void SetUp() override {
     HostE2E::SetUp();
     if (IsSkipped()) return;
-    for (const char* tool : {"docker-registry", "skopeo", "debugfs"}) {
-      if (sh(std::string("command -v ") + tool + " || test -x /usr/sbin/" + tool).exit_code != 0) {
-        GTEST_SKIP() << tool << " is not installed";
-      }
-    }
+    if (std::string tool = test::LocalRegistry::missing_tool(); !tool.empty()) GTEST_SKIP() << tool << " is not installed";
     test::bring_up_loopback();
     state_ = root() + "/state";
     fs::create_directories(state_);
+    registry_ = std::make_unique<test::LocalRegistry>(root());
   }
   void TearDown() override {
-    stop_registry();
+    registry_.reset();
     HostE2E::TearDown();
   }
-  void stop_registry() {
-    if (registry_pid_ <= 0) return;
-    ::kill(registry_pid_, SIGKILL);
-    sh("while kill -0 " + std::to_string(registry_pid_) + " 2>/dev/null; do sleep 0.01; done");
-    registry_pid_ = -1;
-  }
-  void start_registry(const std::string& auth = "") {
-    const std::string cfg = root() + "/registry.yml";
-    std::ofstream(cfg) << "version: 0.1\nlog: {level: warn}\nstorage:\n  filesystem: {rootdirectory: " << root()
-                       << "/registry-data}\n  delete: {enabled: true}\nhttp:\n  addr: " << kRegistry << "\n"
-                       << auth;
-    auto r = sh("docker-registry serve " + cfg + " > " + root() + "/registry.log 2>&1 & echo $!");
-    registry_pid_ = std::stoi(r.out);
-    for (int i = 0; i < 500; ++i) {
-      if (sh(std::string("curl -s -o /dev/null -w '%{http_code}' http://") + kRegistry + "/v2/").out != "000") return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    FAIL() << "the registry did not start: " << sh("cat " + root() + "/registry.log").out;
-  }
+  void start_registry(const std::string& auth = "") { registry_->start(auth); }
+  void stop_registry() { registry_->stop(); }
   void push(const Layout& l, const std::string& tag, const std::string& dest, bool all = false,
             const std::string& creds = "") {
-    auto r = sh("skopeo copy -q " + std::string(all ? "--all " : "") + "--dest-tls-verify=false " +
-                (creds.empty() ? "" : "--dest-creds " + creds + " ") + "oci:" + l.dir() + ":" + tag + " docker://" +
-                kRegistry + "/" + dest + " 2>&1");
-    ASSERT_EQ(r.exit_code, 0) << r.out;
+    registry_->push(l, tag, dest, all, creds);
   }
   OciPullRequest request(const std::string& ref) {
     OciPullRequest q;
@@ -183,7 +111,7 @@ class OciPull : public test::HostE2E {
   }
 
   std::string state_;
-  pid_t registry_pid_ = -1;
+  std::unique_ptr<test::LocalRegistry> registry_;
 };
 
 TEST_F(OciPull, TwoLayersFromARealRegistryBecomeAnExt4ImageThenACacheHit) {
@@ -301,8 +229,7 @@ TEST_F(OciPull, UnknownTagsUnreachableRegistriesAndCorruptBlobsFailClearlyAndLea
     json m = json::parse(f);
     return m["layers"][0]["digest"].get<std::string>().substr(7);
   }();
-  const std::string data = root() + "/registry-data/docker/registry/v2/blobs/sha256/" + layer_hex.substr(0, 2) + "/" +
-                           layer_hex + "/data";
+  const std::string data = registry_->blob_data(layer_hex);
   ASSERT_TRUE(fs::exists(data));
   {
     std::fstream f(data, std::ios::in | std::ios::out | std::ios::binary);
@@ -394,6 +321,97 @@ TEST_F(OciPull, ATokenFromTheRegistrysTokenServiceOpensAPrivateRepository) {
   // A repository the token service has no token for: refused, named.
   std::string e = refused(store, request(std::string(kRegistry) + "/private/other:v1"));
   EXPECT_NE(e.find("the token service " + issuer.url("/token") + " answered HTTP 404"), std::string::npos) << e;
+}
+
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+TEST_F(OciPull, AKernelImageGivesItsKernelAndInitrdFollowingLinksInsideTheImageOnly) {
+  start_registry();
+  Layout l(root() + "/layout");
+  // As Ignite's kernel images are: /boot/vmlinux a link to the versioned file.
+  Blob kernel = l.image({{{"boot/", AE_IFDIR, "", 0755},
+                          {"boot/vmlinux-5.10.0", AE_IFREG, "KERNEL-5.10"},
+                          {"boot/vmlinux-6.1.0", AE_IFREG, "KERNEL-6.1"},
+                          {"boot/vmlinux", AE_IFLNK, "/boot/vmlinux-6.1.0", 0777},
+                          {"boot/initrd.img-6.1.0", AE_IFREG, "INITRD-6.1"}}});
+  l.tag("k1", kernel);
+  push(l, "k1", "kernels/debian:6.1");
+  // /boot is a link to /etc: the image's /etc, never the host's.
+  Blob linked = l.image({{{"etc/", AE_IFDIR, "", 0755},
+                          {"etc/vmlinuz-6.2", AE_IFREG, "IMAGE-ETC-KERNEL"},
+                          {"boot", AE_IFLNK, "/etc", 0777}}});
+  l.tag("k2", linked);
+  push(l, "k2", "kernels/linked:1");
+  Blob none = l.image({base_layer()});
+  l.tag("k3", none);
+  push(l, "k3", "kernels/none:1");
+
+  ArtifactStore store(state_, {});
+  OciPullRequest q = request(std::string(kRegistry) + "/kernels/debian:6.1");
+  q.label = "Kernel/k";
+  OciKernelFiles k = pull_oci_kernel(store, state_, q);
+  EXPECT_EQ(k.manifest_digest, kernel.digest);
+  EXPECT_FALSE(k.cached);
+  EXPECT_EQ(slurp(k.kernel), "KERNEL-6.1");
+  EXPECT_EQ(slurp(k.initrd), "INITRD-6.1");
+  EXPECT_EQ(k.kernel, state_ + "/images/oci/" + kernel.digest.substr(7) + ".boot/kernel");
+  OciKernelFiles again = pull_oci_kernel(store, state_, q);
+  EXPECT_TRUE(again.cached);
+  EXPECT_EQ(again.kernel, k.kernel);
+  EXPECT_EQ(again.initrd, k.initrd);
+
+  q.ref = request(std::string(kRegistry) + "/kernels/linked:1").ref;
+  OciKernelFiles e = pull_oci_kernel(store, state_, q);
+  EXPECT_EQ(slurp(e.kernel), "IMAGE-ETC-KERNEL");
+  EXPECT_EQ(e.initrd, "") << "it has none";
+
+  q.ref = request(std::string(kRegistry) + "/kernels/none:1").ref;
+  try {
+    pull_oci_kernel(store, state_, q);
+    ADD_FAILURE() << "an image without a kernel was taken";
+  } catch (const HostError& err) {
+    EXPECT_NE(std::string(err.what()).find("Kernel/k: 127.0.0.1:5000/kernels/none:1: the image has no kernel (expected "
+                                           "/boot/vmlinux"),
+              std::string::npos)
+        << err.what();
+  }
+  no_staging();
+  EXPECT_FALSE(fs::exists(state_ + "/images/oci/" + none.digest.substr(7) + ".boot"));
+
+  // What the cache holds, as `banger images` lists it.
+  auto cached = list_oci_cache(state_);
+  ASSERT_EQ(cached.size(), 2u) << "the two kernels; the image without one is not recorded";
+  for (const OciCached& c : cached) {
+    EXPECT_FALSE(c.ref.empty());
+    EXPECT_EQ(c.platform, "linux/amd64");
+    EXPECT_FALSE(c.layers.empty());
+  }
+}
+
+TEST_F(OciPull, AnExplicitSizeIsItsOwnCacheEntryAndTooSmallASizeFailsNamingIt) {
+  start_registry();
+  Layout l(root() + "/layout");
+  Blob img = l.image({base_layer(), top_layer()});
+  l.tag("v1", img);
+  push(l, "v1", "app:v1");
+  ArtifactStore store(state_, {});
+  OciPullRequest q = request(std::string(kRegistry) + "/app:v1");
+  q.size = 64ull << 20;
+  OciPulled p = pull_oci_image(store, state_, q);
+  EXPECT_EQ(p.path, oci_image_path(state_, img.digest, 64ull << 20));
+  EXPECT_EQ(fs::file_size(p.path), 64ull << 20);
+  OciPulled plain = pull_oci_image(store, state_, request(std::string(kRegistry) + "/app:v1"));
+  EXPECT_NE(plain.path, p.path);
+  EXPECT_FALSE(plain.cached);
+  // Less room than the files need: the cap refuses it while unpacking.
+  q.size = 100ull << 10;
+  std::string e = refused(store, q);
+  EXPECT_NE(e.find("Image/test: 127.0.0.1:5000/app:v1"), std::string::npos) << e;
+  no_staging();
 }
 
 }  // namespace

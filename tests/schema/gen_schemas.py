@@ -265,6 +265,16 @@ DEFS = {
         "oneOf": [{"required": ["path"]}, {"required": ["url"]}],
         "dependentRequired": {"url": ["sha256"]},
     },
+    "sourceRules": {
+        "description": "Exactly one of path, url and oci; sha256 is required with url and not "
+                       "allowed with oci (nor is a Kernel's initrd, which comes from the image); "
+                       "platform, size, insecure and credentialsFile only with oci.",
+        "oneOf": [{"required": ["path"]}, {"required": ["url"]}, {"required": ["oci"]}],
+        "dependentRequired": {"url": ["sha256"], "platform": ["oci"], "size": ["oci"],
+                              "insecure": ["oci"], "credentialsFile": ["oci"]},
+        "dependentSchemas": {"oci": {"not": {"anyOf": [{"required": ["sha256"]},
+                                                       {"required": ["initrd"]}]}}},
+    },
     "port": {
         "description": "A TCP or UDP port, 1 to 65535.",
         "type": "integer",
@@ -429,7 +439,7 @@ KIND_TEXT = {
 }
 # Rules that span fields, which a table entry cannot say (the C++ side:
 # artifact_rules in fields_artifact.cc).
-SPEC_EXTRA = {"Kernel": {"allOf": [ref("artifactRules")]}, "Image": {"allOf": [ref("artifactRules")]}}
+SPEC_EXTRA = {"Kernel": {"allOf": [ref("sourceRules")]}, "Image": {"allOf": [ref("sourceRules")]}}
 ARTIFACT_KEYS = ("path", "url", "sha256")
 
 
