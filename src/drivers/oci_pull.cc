@@ -72,7 +72,8 @@ std::mutex& lock_for(const std::string& digest) {
 // The layers, each fetched into the artifact store by digest (or found
 // there): verified while they stream, resumed after a cut.
 std::vector<LayerFile> fetch_layers(ArtifactStore& store, OciRegistry& registry, const OciDocument& doc,
-                                    const OciPullRequest& req, uint64_t& packed, int& downloaded) {
+                                    const OciPullRequest& req, uint64_t& packed, int& downloaded,
+                                    uint64_t* resumed = nullptr) {
   std::vector<LayerFile> layers;
   for (const OciDescriptor& l : doc.layers) {
     ArtifactRequest a;
@@ -84,6 +85,7 @@ std::vector<LayerFile> fetch_layers(ArtifactStore& store, OciRegistry& registry,
     a.check_hint = "the registry sent a blob that is not " + l.digest + "; pull again, or check the registry";
     ArtifactFetch f = store.fetch(a);
     if (f.downloaded) ++downloaded;
+    if (f.downloaded && resumed) *resumed += f.download.resumed_from;
     layers.push_back({f.path, l.digest});
     packed += l.size;
   }
@@ -256,7 +258,8 @@ OciPulled pull_oci_image(ArtifactStore& store, const std::string& state_dir, con
     return out;
   }
   uint64_t packed = 0;
-  std::vector<LayerFile> layers = fetch_layers(store, registry, doc, req, packed, out.layers_downloaded);
+  std::vector<LayerFile> layers =
+      fetch_layers(store, registry, doc, req, packed, out.layers_downloaded, &out.bytes_resumed);
   try {
     Staging staging(state_dir, hex_of(m.digest), who);
     FlattenStats stats = flatten_layers(layers, staging.dir(), content_cap(req, packed));

@@ -39,6 +39,7 @@ struct OciPulled {
   uint64_t size = 0;            ///< of the image file
   uint64_t content_bytes = 0;   ///< unpacked file content
   int layers_downloaded = 0;    ///< 0 when every layer was in the store
+  uint64_t bytes_resumed = 0;   ///< of those, bytes a cut download had already fetched
   bool cached = false;          ///< the image was there already
 };
 

@@ -125,6 +125,17 @@ Shown<OciSource> oci_only(Shown<OciSource> s) {
   return s;
 }
 
+// The grammar parse_oci_ref reads (distribution/reference), for editors:
+// a first component is a registry only with a dot, a port or as localhost;
+// the repository is lower case.
+#define OCI_LABEL "[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+#define OCI_COMPONENT "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+constexpr const char* kOciRefPattern =
+    "^(?:(?:(?:" OCI_LABEL "(?:\\." OCI_LABEL ")+|localhost)(?::[0-9]+)?|" OCI_LABEL ":[0-9]+|\\[[0-9a-fA-F:.]+\\](?::[0-9]+)?)/)?"
+    OCI_COMPONENT "(?:/" OCI_COMPONENT ")*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$";
+#undef OCI_LABEL
+#undef OCI_COMPONENT
+
 // spec.oci and its options, for Kernel (image = false: no size) and Image.
 std::vector<FieldDef<ArtifactSource>> oci_fields(bool image) {
   std::vector<FieldDef<OciSource>> f;
@@ -138,7 +149,9 @@ std::vector<FieldDef<ArtifactSource>> oci_fields(bool image) {
                      : "Its /boot/vmlinux (else /boot/vmlinuz*) is the kernel, and /boot/initrd.img* or "
                        "/boot/initramfs* the initrd when there is one.") +
               " Exactly one of path, url and oci.",
-       .schema = json{{"type", "string"}, {"minLength", 1},
+       .schema = json{{"type", "string"},
+                      {"minLength", 1},
+                      {"pattern", kOciRefPattern},
                       {"examples", {"127.0.0.1:5000/banger/rootfs:1", "ghcr.io/org/app@sha256:0123456789abcdef"
                                                                          "0123456789abcdef0123456789abcdef0123456789abcdef"}}},
        .shown = false},

@@ -108,7 +108,7 @@ TEST(Cli, GlobalFlagsWorkBeforeAndAfterTheCommand) {
 TEST(Validate, ExamplesAreValid) {
   auto r = run_banger({"validate", "-f", examples()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "valid: 1 Network, 1 Kernel, 1 Image, 3 VMs, 3 PortForwards\n");
+  EXPECT_EQ(r.out, "valid: 1 Network, 2 Kernels, 2 Images, 4 VMs, 3 PortForwards\n");
   EXPECT_TRUE(r.err.empty());
 }
 

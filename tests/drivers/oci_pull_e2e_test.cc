@@ -414,5 +414,28 @@ TEST_F(OciPull, AnExplicitSizeIsItsOwnCacheEntryAndTooSmallASizeFailsNamingIt) {
   no_staging();
 }
 
+
+TEST_F(OciPull, ALayerCutShortIsResumedFromWhereItStopped) {
+  start_registry();
+  Layout l(root() + "/layout");
+  Blob img = l.image({base_layer()});
+  l.tag("v1", img);
+  push(l, "v1", "app:v1");
+  const std::string layer = [&] {
+    std::ifstream f(l.dir() + "/blobs/sha256/" + img.digest.substr(7));
+    return json::parse(f)["layers"][0]["digest"].get<std::string>().substr(7);
+  }();
+  // What an earlier pull cut short leaves: the first half, as a .part.
+  const std::string blob = slurp(l.dir() + "/blobs/sha256/" + layer);
+  fs::create_directories(state_ + "/artifacts/tmp");
+  std::ofstream(state_ + "/artifacts/tmp/" + layer + ".part", std::ios::binary) << blob.substr(0, blob.size() / 2);
+  ArtifactStore store(state_, {});
+  OciPulled p = pull_oci_image(store, state_, request(std::string(kRegistry) + "/app:v1"));
+  EXPECT_EQ(p.layers_downloaded, 1);
+  EXPECT_EQ(p.bytes_resumed, blob.size() / 2) << "the registry served the rest by Range";
+  EXPECT_EQ(debugfs(p.path, "cat /etc/motd"), "lower\n");
+  EXPECT_EQ(slurp(state_ + "/artifacts/sha256/" + layer), blob);
+}
+
 }  // namespace
 }  // namespace banger
