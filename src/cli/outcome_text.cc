@@ -21,6 +21,13 @@ std::string sweep_text(const StepDone& s) {
 }
 
 std::string artifact_text(const StepDone& s) {
+  if (s.step == "oci.pull") {
+    // "pulled sha256:509bab721caf (2 layers downloaded) in 1.4s"
+    const std::string n = fact(s, "layers downloaded");
+    return s.result == "pulled" ? "pulled " + fact(s, "digest") + " (" + n + (n == "1" ? " layer" : " layers") +
+                                      " downloaded) in " + fact(s, "seconds")
+                                : fact(s, "digest") + " in the image cache";
+  }
   if (s.step == "artifact.fetch") {
     return s.result == "downloaded"
                ? "downloaded " + fact(s, "size") + " in " + fact(s, "seconds") + ", " + fact(s, "sha256") + " verified"
@@ -61,7 +68,7 @@ std::string step_text(const StepDone& s) {
   if (st == "disks.sweep") return sweep_text(s);
   if (st == "owned.delete") return fact(s, "type") + " " + s.object + " of " + fact(s, "owner") + " " + s.result;
   if (st == "journal.close") return "closed " + fact(s, "entries") + " unfinished step(s) whose owner is gone";
-  if (st.rfind("artifact.", 0) == 0) return artifact_text(s);
+  if (st.rfind("artifact.", 0) == 0 || st == "oci.pull") return artifact_text(s);
   return st + (s.object.empty() ? "" : " " + s.object) + ": " + s.result;
 }
 
