@@ -58,6 +58,16 @@ OciRegistry::Manifest image_manifest(OciRegistry& registry, const OciPullRequest
   return m;
 }
 
+// What a pull starts from: the registry (authenticated by now) and the
+// platform's image manifest.
+struct Pull {
+  explicit Pull(const OciPullRequest& req)
+      : registry(req.ref, req.insecure, req.credentials), manifest(image_manifest(registry, req, doc)) {}
+  OciRegistry registry;
+  OciDocument doc;
+  OciRegistry::Manifest manifest;
+};
+
 // Two Images naming one manifest share its staging folder: one flattens,
 // the other then finds the image made.
 std::mutex& lock_for(const std::string& digest) {
@@ -243,9 +253,10 @@ std::string resolve_oci_digest(OciRegistry& registry, const OciPullRequest& req)
 
 OciPulled pull_oci_image(ArtifactStore& store, const std::string& state_dir, const OciPullRequest& req) {
   const std::string who = req.label + ": " + req.ref.str();
-  OciRegistry registry(req.ref, req.insecure, req.credentials);
-  OciDocument doc;
-  OciRegistry::Manifest m = image_manifest(registry, req, doc);
+  Pull p(req);
+  OciRegistry& registry = p.registry;
+  const OciDocument& doc = p.doc;
+  const OciRegistry::Manifest& m = p.manifest;
   OciPulled out;
   out.manifest_digest = m.digest;
   out.path = oci_image_path(state_dir, m.digest, req.size.value_or(0));
@@ -289,9 +300,10 @@ OciPulled pull_oci_image(ArtifactStore& store, const std::string& state_dir, con
 
 OciKernelFiles pull_oci_kernel(ArtifactStore& store, const std::string& state_dir, const OciPullRequest& req) {
   const std::string who = req.label + ": " + req.ref.str();
-  OciRegistry registry(req.ref, req.insecure, req.credentials);
-  OciDocument doc;
-  OciRegistry::Manifest m = image_manifest(registry, req, doc);
+  Pull p(req);
+  OciRegistry& registry = p.registry;
+  const OciDocument& doc = p.doc;
+  const OciRegistry::Manifest& m = p.manifest;
   OciKernelFiles out;
   out.manifest_digest = m.digest;
   const std::string dir = state_dir + "/images/oci/" + hex_of(m.digest) + ".boot";

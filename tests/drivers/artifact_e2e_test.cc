@@ -65,15 +65,7 @@ class ArtifactE2E : public banger::test::HostE2E {
 
   std::string state() const { return dir_->path() + "/state"; }
 
-  nlohmann::json boot_source(const std::string& vm_name) {
-    std::ifstream f(dir_->path() + "/run/vms/" + vm_name + "/firecracker.sock.requests.jsonl");
-    std::string line;
-    while (std::getline(f, line)) {
-      auto j = nlohmann::json::parse(line);
-      if (j["path"] == "/boot-source") return j["body"];
-    }
-    return {};
-  }
+  nlohmann::json boot_source(const std::string& vm) { return banger::test::boot_source_in(root(), vm); }
 
   std::unique_ptr<HttpServer> server_;
   std::string kernel_, rootfs_, kernel_sha_, rootfs_sha_;

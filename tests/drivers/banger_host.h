@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -28,6 +29,18 @@ inline CommandResult run_banger_in(const std::string& root, const std::vector<st
   }
   if (cmd == "apply" || cmd == "delete") argv.insert(argv.end(), {"--stop-timeout", stop_timeout});
   return run_command(argv, "", 120);
+}
+
+/// The body of the VM's PUT /boot-source, as the fake Firecracker logged it
+/// (ROOT/run/vms/VM/firecracker.sock.requests.jsonl); null when there is none.
+inline nlohmann::json boot_source_in(const std::string& root, const std::string& vm) {
+  std::ifstream f(root + "/run/vms/" + vm + "/firecracker.sock.requests.jsonl");
+  std::string line;
+  while (std::getline(f, line)) {
+    auto j = nlohmann::json::parse(line);
+    if (j["path"] == "/boot-source") return j["body"];
+  }
+  return {};
 }
 
 /// `banger get vm NAME -o json`'s status object.

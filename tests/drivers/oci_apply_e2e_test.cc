@@ -66,15 +66,7 @@ class OciApply : public banger::test::HostE2E {
   }
   void write(const std::string& text) { dir_->write("m/all.yaml", text); }
   std::string state() const { return root() + "/state"; }
-  nlohmann::json boot_source(const std::string& vm) {
-    std::ifstream f(root() + "/run/vms/" + vm + "/firecracker.sock.requests.jsonl");
-    std::string line;
-    while (std::getline(f, line)) {
-      auto j = nlohmann::json::parse(line);
-      if (j["path"] == "/boot-source") return j["body"];
-    }
-    return {};
-  }
+  nlohmann::json boot_source(const std::string& vm) { return banger::test::boot_source_in(root(), vm); }
   std::string hex(const Blob& b) const { return b.digest.substr(7); }
 
   std::unique_ptr<banger::test::LocalRegistry> registry_;
