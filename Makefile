@@ -15,7 +15,7 @@ DEPS := cmake ninja-build g++ pkg-config \
         iproute2 nftables procps btrfs-progs xfsprogs \
         qemu-system-x86 busybox-static e2fsprogs kmod cpio xz-utils curl git dnsmasq-base \
         libext2fs-dev dosfstools mtools dropbear-bin openssh-client libarchive-dev \
-        docker-registry skopeo openssl \
+        docker-registry skopeo openssl libsystemd-dev dbus-daemon \
         python3-configobj python3-jinja2 python3-jsonpatch python3-netifaces python3-requests \
         python3-serial python3-oauthlib
 

@@ -70,10 +70,16 @@ void dns_checks(const HostFacts& f, const std::string& run_dir, std::vector<Chec
     if (!f.dns.count(name)) continue;
     const std::string& d = net.domain;
     if (f.resolved) {
-      out.push_back({Level::Warn, "host ." + d,
-                     "systemd-resolved runs, but banger does not set its per-link DNS yet; for Network/" + name +
-                         " run: resolvectl dns " + net.bridge + " " + net.gateway + " && resolvectl domain " + net.bridge +
-                         " '~" + d + "'"});
+      auto link = f.resolved_links.find(name);
+      auto gw = parse_ipv4(net.gateway);
+      bool routed = link != f.resolved_links.end() && link->second && gw &&
+                    ResolvedDriver::routes(*link->second, *gw, d);
+      out.push_back(routed ? Check{Level::Ok, "host ." + d,
+                                   "systemd-resolved sends *." + d + " to " + net.gateway + " on " + net.bridge +
+                                       " (Network/" + name + ")"}
+                           : Check{Level::Warn, "host ." + d,
+                                   "systemd-resolved does not send *." + d + " to " + net.gateway + " on " + net.bridge +
+                                       " (Network/" + name + "): banger apply sets it"});
     } else {
       out.push_back({Level::Warn, "host ." + d,
                      "this host does not resolve ." + d + " names (no systemd-resolved); for Network/" + name +

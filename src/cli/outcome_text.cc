@@ -69,6 +69,7 @@ std::string step_text(const StepDone& s) {
   if (st == "owned.delete") return fact(s, "type") + " " + s.object + " of " + fact(s, "owner") + " " + s.result;
   if (st == "journal.close") return "closed " + fact(s, "entries") + " unfinished step(s) whose owner is gone";
   if (st.rfind("artifact.", 0) == 0 || st == "oci.pull") return artifact_text(s);
+  if (st == "dns.route") return s.object + ": systemd-resolved sends ." + fact(s, "domain") + " names to " + fact(s, "bridge");
   return st + (s.object.empty() ? "" : " " + s.object) + ": " + s.result;
 }
 

@@ -266,6 +266,14 @@ class Differ {
     if (it->second.conf_sum != dns_sum(dnsmasq_conf(dns_server_spec(n, o_.dns_root, o_.dns_user)))) {
       out.push_back("dns server config changed");
     }
+    // Where systemd-resolved runs, the host sends NAME.DOMAIN to the server.
+    if (o_.resolved) {
+      auto link = o_.resolved->find(n.name());
+      const Ipv4 gw = n.subnet.value.gateway();
+      if (link != o_.resolved->end() && (!link->second || !ResolvedDriver::routes(*link->second, gw, n.dns.domain))) {
+        out.push_back("systemd-resolved does not send ." + n.dns.domain + " to " + gw.str() + " on " + n.bridge.value);
+      }
+    }
     if (!dns_hosts_) dns_hosts_ = dns_hosts(applied_networks(o_.applied), o_.vms);
     if (it->second.hosts_sum != dns_sum(dnsmasq_hosts(*dns_hosts_)) ||
         it->second.dhcp_sum != dns_sum(dnsmasq_dhcp_hosts(n.name(), *dns_hosts_))) {

@@ -5,6 +5,7 @@
 
 #include "common/host_error.h"
 #include "drivers/dnsmasq.h"
+#include "drivers/resolved.h"
 #include "drivers/netlink.h"
 #include "drivers/sysctl.h"
 #include "reconciler/dns_target.h"
@@ -40,6 +41,7 @@ ActionOutcome HostReconciler::sync_dns(const Plan& plan) {
   std::vector<std::string> failures;
   std::set<std::string> keep;
   std::string binary;
+  std::optional<bool> resolved;
   for (const auto& [name, n] : networks) {
     // A network this plan deletes takes its server with it (delete-network).
     const Change* c = plan.diff.find({Kind::Network, name});
@@ -67,6 +69,16 @@ ActionOutcome HostReconciler::sync_dns(const Plan& plan) {
       if (r != OpResult::Unchanged) {
         out.add({"dns.ensure", owner, to_string(r), {{"address", n.subnet.value.gateway().str()}}});
       }
+      // The host's own resolver sends NAME.DOMAIN here, where systemd-resolved
+      // runs (asked once per sync: one bus call). It forgets the link with
+      // the bridge; nothing else of it outlives the network.
+      if (!resolved) resolved = ResolvedDriver::running();
+      if (*resolved) {
+        OpResult rr = ResolvedDriver().route(bridge->ifindex, n.subnet.value.gateway(), n.dns.domain);
+        if (rr != OpResult::Unchanged) {
+          out.add({"dns.route", owner, to_string(rr), {{"domain", n.dns.domain}, {"bridge", n.bridge.value}}});
+        }
+      }
     } catch (const std::exception& e) {
       failures.push_back(owner + ": " + e.what());
     }
@@ -79,6 +91,13 @@ ActionOutcome HostReconciler::sync_dns(const Plan& plan) {
     const Change* c = plan.diff.find({Kind::Network, name});
     if (keep.count(name) || (c && c->type == ChangeType::Delete)) continue;
     remove_dns_server(name);
+    // DNS turned off on a network that stays: its bridge no longer routes.
+    auto net = networks.find(name);
+    const LinkState* bridge = net == networks.end() ? nullptr : links.find(net->second.bridge.value);
+    if (bridge) {
+      if (!resolved) resolved = ResolvedDriver::running();
+      if (*resolved) ResolvedDriver().revert(bridge->ifindex);
+    }
     out.add({"dns.delete", "Network/" + name, "deleted", {}});
   }
   if (!failures.empty()) {

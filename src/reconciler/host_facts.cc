@@ -1,5 +1,6 @@
 #include "reconciler/host_facts.h"
 
+#include <net/if.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include "drivers/disk.h"
 #include "drivers/nat.h"
 #include "drivers/netlink.h"
+#include "drivers/resolved.h"
 #include "drivers/sysctl.h"
 #include "state/store.h"
 
@@ -83,8 +85,21 @@ HostFacts observe_host_facts(const HostOptions& opts) {
   const std::string dns_root = opts.run_dir + "/networks";
   f.dns = observe_dns(dns_root);
   f.dns_user = dnsmasq_user_for(dns_root);
-  // resolved's varlink socket exists while it runs (and only then).
-  f.resolved = ::access("/run/systemd/resolve/io.systemd.Resolve", F_OK) == 0;
+  // Asked on the bus (the system bus, or $DBUS_SYSTEM_BUS_ADDRESS), as
+  // banger talks to it.
+  f.resolved = ResolvedDriver::running();
+  if (f.resolved) {
+    ResolvedDriver resolved;
+    for (const auto& [name, net] : f.networks) {
+      unsigned ifindex = ::if_nametoindex(net.bridge.c_str());
+      if (ifindex == 0) continue;
+      try {
+        f.resolved_links[name] = resolved.link(static_cast<int>(ifindex));
+      } catch (const std::exception&) {
+        f.resolved_links[name] = std::nullopt;
+      }
+    }
+  }
   return f;
 }
 

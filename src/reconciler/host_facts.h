@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "drivers/resolved.h"
 #include "drivers/firewall.h"
 #include "reconciler/host_reconciler.h"
 #include "reconciler/runtime_choice.h"
@@ -45,6 +46,8 @@ struct HostFacts {
   };
   std::map<std::string, NetworkFacts> networks;  ///< applied networks by name
   bool resolved = false;                 ///< systemd-resolved runs here
+  /// What resolved holds for each network's bridge (resolved running only).
+  std::map<std::string, std::optional<ResolvedLink>> resolved_links;
   std::vector<ForwardChain> forward_chains;  ///< nullopt-like: forward_error
   std::string forward_error;
 };

@@ -22,6 +22,7 @@
 #include "drivers/qemu.h"
 #include "drivers/netlink.h"
 #include "drivers/process.h"
+#include "drivers/resolved.h"
 #include "drivers/sysctl.h"
 #include "drivers/tap.h"
 #include "reconciler/dns_target.h"
@@ -159,7 +160,25 @@ ObservedState HostReconciler::observe(bool with_nat) {
   o.dns_root = dns_root();
   o.dns_user = dnsmasq_user_for(o.dns_root);
   o.dns = observe_dns(o.dns_root);
+  if (!o.dns->empty()) o.resolved = observe_resolved(applied_networks(o.applied), o.links);
   return o;
+}
+
+std::optional<std::map<std::string, std::optional<ResolvedLink>>> observe_resolved(
+    const std::map<std::string, Network>& networks, const LinkSnapshot& links) {
+  if (!ResolvedDriver::running()) return std::nullopt;
+  std::map<std::string, std::optional<ResolvedLink>> out;
+  ResolvedDriver resolved;
+  for (const auto& [name, n] : networks) {
+    const LinkState* bridge = links.find(n.bridge.value);
+    if (!n.dns.enabled || !bridge) continue;
+    try {
+      out[name] = resolved.link(bridge->ifindex);
+    } catch (const HostError&) {
+      out[name] = std::nullopt;  // cannot be asked now: a repair tries again
+    }
+  }
+  return out;
 }
 
 std::string HostReconciler::dns_root() const { return opts_.run_dir + "/networks"; }

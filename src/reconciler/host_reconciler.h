@@ -47,6 +47,10 @@ struct HostOptions {
 HypervisorHost observe_hypervisors(const HostOptions& opts);
 /// The DNS servers whose folders are under root (RUN/networks), by network.
 std::map<std::string, ObservedDns> observe_dns(const std::string& root);
+/// What systemd-resolved holds for each DNS-serving network's bridge;
+/// nullopt when resolved does not run here (one bus call then).
+std::optional<std::map<std::string, std::optional<ResolvedLink>>> observe_resolved(
+    const std::map<std::string, Network>& networks, const LinkSnapshot& links);
 
 class HostReconciler {
  public:

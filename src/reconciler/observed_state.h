@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "drivers/resolved.h"
 #include "drivers/nat.h"
 #include "drivers/netlink.h"
 #include "drivers/process.h"
@@ -69,6 +70,10 @@ struct ObservedState {
   /// Each network's DNS server, by network (the folders under dns_root);
   /// nullopt when not observed (an export made before DNS servers existed).
   std::optional<std::map<std::string, ObservedDns>> dns;
+  /// What systemd-resolved holds for each DNS-serving network's bridge, by
+  /// network (nullopt inside: resolved does not know the link); nullopt
+  /// when resolved does not run here, or not observed (an export).
+  std::optional<std::map<std::string, std::optional<ResolvedLink>>> resolved;
   std::string dns_root;                           ///< RUN/networks
   std::string dns_user;                           ///< dnsmasq_user_for(dns_root)
   bool ip_forward = false;
