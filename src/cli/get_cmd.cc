@@ -14,6 +14,7 @@
 #include "reconciler/applied_spec.h"
 #include "reconciler/readiness.h"
 #include "reconciler/restart_policy.h"
+#include "reconciler/selection.h"
 #include "reconciler/session.h"
 #include "resources/field_table.h"
 
@@ -26,6 +27,8 @@ using json = nlohmann::ordered_json;
 struct GetOptions {
   std::vector<std::string> target;
   std::string output;
+  std::string selector;  ///< -l: only resources whose recorded labels match
+  bool show_labels = false;
   HostFlags host;
 };
 
@@ -177,14 +180,18 @@ Row artifact_row(const ResourceRecord& r, bool wide) {
 
 json to_json(const ResourceRecord& r, const Row& status) {
   json spec = json::object();
-  for (const auto& f : applied_fields(r)) spec[f.name] = f.value;
+  json meta = {{"name", r.name}, {"generation", r.generation}, {"source", r.source_file}};
+  for (const auto& f : applied_fields(r)) {
+    // Labels are metadata, as the manifest wrote them.
+    if (f.name == "labels") {
+      meta["labels"] = parse_labels(f.value).value_or(std::map<std::string, std::string>{});
+      continue;
+    }
+    spec[f.name] = f.value;
+  }
   json st = json::object();
   for (const auto& [k, v] : status) st[k] = v;
-  return {{"apiVersion", "banger.dev/v1"},
-          {"kind", r.kind},
-          {"metadata", {{"name", r.name}, {"generation", r.generation}, {"source", r.source_file}}},
-          {"spec", spec},
-          {"status", st}};
+  return {{"apiVersion", "banger.dev/v1"}, {"kind", r.kind}, {"metadata", meta}, {"spec", spec}, {"status", st}};
 }
 
 void emit_yaml(YAML::Emitter& e, const json& j) {
@@ -217,6 +224,15 @@ int run_get(const GetOptions& o, const GlobalOptions& g) {
     }
   }
   std::string name = o.target.size() > 1 ? o.target[1] : "";
+  std::optional<LabelSelector> selector;
+  if (!o.selector.empty()) {
+    std::string why;
+    selector = parse_label_selector(o.selector, why);
+    if (!selector) {
+      std::cerr << "Error: -l: " << why << "\n";
+      return kExitError;
+    }
+  }
   if (!require_root("get", g)) return kExitError;
   Session s(session_options(g, o.host, /*lock=*/false));
   const ObservedState obs = s.observe_without_nat();
@@ -230,12 +246,15 @@ int run_get(const GetOptions& o, const GlobalOptions& g) {
     std::vector<Row> rows;
     for (const auto& [key, rec] : obs.applied) {
       if (key.kind != k || (!name.empty() && key.name != name)) continue;
+      const auto labels = record_labels(rec);
+      if (selector && !selector->matches(labels)) continue;
       Row row = k == Kind::VM        ? vm_row(rec, obs, ready, true)
                 : k == Kind::Network ? network_row(rec, obs)
                 : k == Kind::PortForward ? forward_row(rec)
                                          : artifact_row(rec, wide);
       if (!o.output.empty() && !wide) items.push_back(to_json(rec, row));  // only -o json/yaml print them
       if (k == Kind::VM && !wide) row = vm_row(rec, obs, ready, false);
+      if (o.show_labels) row.push_back({"LABELS", labels.empty() ? "<none>" : format_labels(labels)});
       rows.push_back(row);
       found = true;
     }
@@ -267,10 +286,16 @@ int run_get(const GetOptions& o, const GlobalOptions& g) {
 void add_get_command(CLI::App& app, const GlobalOptions& g, std::function<int()>& run) {
   auto o = std::make_shared<GetOptions>();
   CLI::App* cmd = app.add_subcommand("get", "List what banger applied, with its observed state");
-  cmd->footer("Examples:\n  banger get\n  banger get vms -o wide\n  banger get vm web-1 -o json");
+  cmd->footer(
+      "Examples:\n  banger get\n  banger get vms -o wide\n  banger get vm web-1 -o json\n"
+      "  banger get vms -l 'app=web,env in (dev,test)' --show-labels");
   cmd->add_option("target", o->target, "[KIND [NAME]]")->expected(0, 2);
   cmd->add_option("-o,--output", o->output, "json, yaml or wide")
       ->check(CLI::IsMember({"json", "yaml", "wide"}));
+  cmd->add_option("-l,--selector", o->selector,
+                  "Only resources whose labels match (kubectl's syntax: key=value, key!=value, key in (a,b), "
+                  "key notin (a,b), key, !key)");
+  cmd->add_flag("--show-labels", o->show_labels, "Add a LABELS column");
   cmd->callback([&run, o, &g] { run = [o, &g] { return run_get(*o, g); }; });
 }
 

@@ -23,6 +23,7 @@
 #include "reconciler/artifact_gc.h"
 #include "reconciler/desired_state.h"
 #include "reconciler/oci_resolve.h"
+#include "reconciler/selection.h"
 #include "reconciler/session.h"
 #include "resources/manifest_loader.h"
 
@@ -39,6 +40,7 @@ struct ReconcileOptions {
   bool ignore_not_found = false;
   bool wait = false;  // apply --wait: until the VMs it touched are ready
   std::vector<std::string> replace;  // --replace VM/NAME: make its disk anew
+  std::string selector;              // -l: only resources whose labels match
   HostFlags host;
 };
 
@@ -52,6 +54,15 @@ void install_stop_handler() {
   sa.sa_flags = SA_RESETHAND;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+}
+
+// -l SELECTOR as kubectl reads it; a bad one is an error before anything.
+bool parse_selector(const ReconcileOptions& o, std::optional<LabelSelector>& out) {
+  if (o.selector.empty()) return true;
+  std::string why;
+  out = parse_label_selector(o.selector, why);
+  if (!out) std::cerr << "Error: -l: " << why << "\n";
+  return out.has_value();
 }
 
 bool load(const ReconcileOptions& o, LoadResult& r) {
@@ -170,11 +181,14 @@ int run_diff(const ReconcileOptions& o, const std::string& against, const Global
   if (against.empty() && geteuid() == 0 && std::filesystem::exists(g.state_dir + "/state.db")) {
     observed = std::async(std::launch::async, observe_host);
   }
+  std::optional<LabelSelector> selector;
+  if (!parse_selector(o, selector)) return kExitError;
   LoadResult r;
   if (!load(o, r)) return kExitError;
-  DesiredState desired = make_desired(std::move(r.set));
+  DesiredState desired = make_desired(selector ? select_resources(r.set, *selector) : std::move(r.set));
   Plan plan;
   DiffOptions opts{o.prune};
+  opts.prune_selector = selector;
   if (!parse_replace(o, desired, opts)) return kExitError;
   if (!against.empty()) {
     // Tags as the export recorded them: the same plan wherever it runs.
@@ -217,11 +231,16 @@ void gc_pruned(Session& s, const std::set<std::string>& hashes, const ReconcileO
 }
 
 int run_apply(const ReconcileOptions& o, const GlobalOptions& g) {
+  std::optional<LabelSelector> selector;
+  if (!parse_selector(o, selector)) return kExitError;
   LoadResult r;
   if (!load(o, r)) return kExitError;
   if (!require_root("apply", g)) return kExitError;
-  DesiredState desired = make_desired(std::move(r.set));
+  // -l: the selected resources and what they need; the rest of the
+  // manifests is neither changed nor, with --prune, taken for gone.
+  DesiredState desired = make_desired(selector ? select_resources(r.set, *selector) : std::move(r.set));
   DiffOptions opts{o.prune};
+  opts.prune_selector = selector;
   if (!parse_replace(o, desired, opts)) return kExitError;
   Session s(session_options(g, o.host, /*lock=*/true, "banger apply"));
   desired = resolve_tags(std::move(desired), s.observe().applied, g);
@@ -251,29 +270,51 @@ int run_apply(const ReconcileOptions& o, const GlobalOptions& g) {
 
 int run_delete(const ReconcileOptions& o, const GlobalOptions& g) {
   std::set<ResourceKey> keys;
+  std::optional<LabelSelector> selector;
+  if (!parse_selector(o, selector)) return kExitError;
   if (!o.files.empty() && !o.target.empty()) {
     std::cerr << "error: give either -f PATH or KIND NAME, not both\n";
     return kExitError;
   }
-  if (o.files.empty()) {
-    if (o.target.size() != 2) {
-      std::cerr << "error: must specify -f PATH or KIND NAME\nSee 'banger delete --help' for usage.\n";
-      return kExitError;
-    }
-    auto kind = parse_kind_alias(o.target[0]);
+  // KIND alone goes with -l (delete vms -l app=web), as in kubectl.
+  std::optional<Kind> kind;
+  if (!o.target.empty()) {
+    kind = parse_kind_alias(o.target[0]);
     if (!kind) {
       std::cerr << "error: the server doesn't have a resource type \"" << o.target[0]
                 << "\" (expected vm, network, kernel, image or portforward)\n";
       return kExitError;
     }
+  }
+  if (o.files.empty() && !selector) {
+    if (o.target.size() != 2) {
+      std::cerr << "error: must specify -f PATH, KIND NAME or -l SELECTOR\nSee 'banger delete --help' for usage.\n";
+      return kExitError;
+    }
     keys.insert({*kind, o.target[1]});
-  } else {
+  } else if (!o.files.empty()) {
     LoadResult r;
     if (!load(o, r)) return kExitError;
-    for (const auto& spec : make_desired(std::move(r.set)).specs) keys.insert(spec.key);
+    // With -l, only the resources that match: not what they depend on.
+    for (const auto& spec : make_desired(std::move(r.set)).specs) {
+      if (!selector || selector->matches(spec_labels(spec))) keys.insert(spec.key);
+    }
+  } else if (o.target.size() == 2) {
+    std::cerr << "error: give either KIND NAME or -l SELECTOR, not both\n";
+    return kExitError;
   }
   if (!require_root("delete", g)) return kExitError;
   Session s(session_options(g, o.host, /*lock=*/true, "banger delete"));
+  if (selector && o.files.empty()) {
+    // What this host applied whose recorded labels match.
+    for (const auto& [key, rec] : s.observe().applied) {
+      if ((!kind || key.kind == *kind) && selector->matches(record_labels(rec))) keys.insert(key);
+    }
+    if (keys.empty()) {
+      if (o.output != "json" && !g.quiet) std::cout << "No resources found.\n";
+      return kExitOk;
+    }
+  }
   Plan plan = s.plan_delete(keys);
   bool missing = false;
   for (const ResourceKey& k : keys) {
@@ -308,6 +349,9 @@ void add_diff_command(CLI::App& app, const GlobalOptions& g, std::function<int()
                   "Show VM/NAME with its disk made anew (its data lost), as apply --replace would")
       ->allow_extra_args(false)
       ->type_name("VM/NAME");
+  cmd->add_option("-l,--selector", o->selector,
+                  "Only the resources whose labels match, and what they need (kubectl's syntax: key=value, "
+                  "key!=value, key in (a,b), key notin (a,b), key, !key)");
   add_output_option(cmd, o->output, {"json"});
   add_host_flags(cmd, o->host, false);
   auto against = std::make_shared<std::string>();
@@ -335,6 +379,10 @@ void add_apply_command(CLI::App& app, const GlobalOptions& g, std::function<int(
                   "needed to apply an Image change to a VM. Repeatable")
       ->allow_extra_args(false)
       ->type_name("VM/NAME");
+  cmd->add_option("-l,--selector", o->selector,
+                  "Converge only the resources whose labels match, and what they need; --prune then deletes "
+                  "only what matches (kubectl's syntax: key=value, key!=value, key in (a,b), key notin (a,b), "
+                  "key, !key)");
   add_output_option(cmd, o->output, {"json"});
   add_host_flags(cmd, o->host, true);
   bind(cmd, run, o, g, run_apply);
@@ -343,12 +391,17 @@ void add_apply_command(CLI::App& app, const GlobalOptions& g, std::function<int(
 void add_delete_command(CLI::App& app, const GlobalOptions& g, std::function<int()>& run) {
   auto o = std::make_shared<ReconcileOptions>();
   CLI::App* cmd = app.add_subcommand("delete", "Delete resources and everything they own on this host");
-  cmd->footer("Examples:\n  sudo banger delete -f examples/manifests\n  sudo banger delete vm web-1");
+  cmd->footer(
+      "Examples:\n  sudo banger delete -f examples/manifests\n  sudo banger delete vm web-1\n"
+      "  sudo banger delete vms -l app=web\n  sudo banger delete -f examples/manifests -l 'env in (dev,test)'");
   cmd->add_option("-f,--filename", o->files, "Manifest file or folder whose resources to delete")
       ->allow_extra_args(false)
       ->type_name("PATH");
-  cmd->add_option("target", o->target, "KIND NAME")->expected(0, 2);
+  cmd->add_option("target", o->target, "KIND NAME, or KIND with -l")->expected(0, 2);
   cmd->add_flag("--ignore-not-found", o->ignore_not_found, "Treat resources that are not there as deleted");
+  cmd->add_option("-l,--selector", o->selector,
+                  "Delete the resources whose labels match: of the manifests with -f, else of what this host "
+                  "applied (of KIND when given)");
   add_output_option(cmd, o->output, {"json"});
   add_host_flags(cmd, o->host, true);
   bind(cmd, run, o, g, run_delete);

@@ -4,6 +4,7 @@
 #include "reconciler/dns_target.h"
 
 #include "reconciler/restart_policy.h"
+#include "reconciler/selection.h"
 
 #include <algorithm>
 #include <set>
@@ -64,6 +65,7 @@ std::set<ResourceKey> pruned(const DesiredState& d, const ObservedState& o, cons
   if (!opts.prune) return out;
   for (const ResourceKey& key : leftovers(d, o)) {
     if (opts.prune_under && !path_within(o.applied.at(key).source_file, *opts.prune_under)) continue;
+    if (opts.prune_selector && !opts.prune_selector->matches(record_labels(o.applied.at(key)))) continue;
     out.insert(key);
   }
   return out;

@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 
+#include "resources/label_selector.h"
 #include "reconciler/change.h"
 #include "reconciler/desired_state.h"
 #include "reconciler/observed_state.h"
@@ -26,6 +27,9 @@ struct DiffOptions {
   /// terraform's -replace): replaced even when nothing changed, and the data
   /// loss of an Image change is accepted for them.
   std::set<ResourceKey> replace;
+  /// With prune and `-l`: delete only resources whose recorded labels match;
+  /// what the selector leaves out is never pruned.
+  std::optional<LabelSelector> prune_selector;
 };
 
 Diff compute_diff(const DesiredState& desired, const ObservedState& observed,

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "resources/doc_reader.h"
+#include "resources/label_selector.h"
 #include "resources/model.h"
 #include "resources/quantity.h"
 
@@ -230,6 +231,24 @@ FieldDef<R> lift(const FieldDef<P>& f, P R::*part) {
                             : nullptr});
   }
   return d;
+}
+
+/// metadata.labels as a shown value ("app=web,tier=db"): recorded, so that
+/// `get -l`, `--show-labels` and `exec -l` read them from the state alone;
+/// a change is only recorded (in place). Not shown when there are none, so
+/// that records from before it need no update.
+template <class R>
+Shown<R> labels_shown() {
+  return {"labels", FieldEffect::InPlace,
+          [](const R& r, const ManifestSet&) {
+            return r.metadata.labels.empty() ? std::optional<std::string>()
+                                             : std::optional<std::string>(format_labels(r.metadata.labels));
+          },
+          [](const std::string& t, R& r) {
+            auto l = parse_labels(t);
+            if (l) r.metadata.labels = *l;
+            return l.has_value();
+          }};
 }
 
 // ---- the tables (fields_*.cc) -----------------------------------------------

@@ -301,6 +301,7 @@ const KindFields<Kernel>& kernel_fields() {
                 "does not go with oci (the initrd comes from the image's /boot, as its kernel does)");
       }
     };
+    k.meta.push_back(labels_shown<Kernel>());
     return k;
   }();
   return t;
@@ -314,6 +315,7 @@ const KindFields<Image>& image_fields() {
     for (const auto& f : artifact_fields().fields) k.fields.push_back(lift(f, &Image::source));
     for (const auto& f : oci_fields(true)) k.fields.push_back(lift(f, &Image::source));
     k.check = [](DocReader& r, const DocReader::MapView& spec, Image& out) { artifact_rules(r, spec, out.source, true); };
+    k.meta.push_back(labels_shown<Image>());
     return k;
   }();
   return t;

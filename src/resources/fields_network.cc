@@ -160,6 +160,7 @@ const KindFields<Network>& network_fields() {
          .schema = json{{"type", "boolean"}},
          .def = false},
         &Network::isolation, DocReader::parse_bool, bool_text()));
+    k.meta.push_back(labels_shown<Network>());
     return k;
   }();
   return t;

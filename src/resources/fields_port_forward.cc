@@ -41,6 +41,7 @@ const KindFields<PortForward>& port_forward_fields() {
          .schema = json{{"$ref", "#/$defs/ipv4"}, {"examples", {"127.0.0.1"}}},
          .def = Ipv4{0}},
         &PortForward::host_address, parse_ip, ipv4_text()));
+    k.meta.push_back(labels_shown<PortForward>());
     return k;
   }();
   return t;

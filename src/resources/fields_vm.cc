@@ -257,17 +257,7 @@ KindFields<VM> make_vm_fields() {
   add_boot_and_size(k.fields);
   add_network(k.fields);
   add_keeping(k.fields);
-  // Recorded so that `banger exec -l app=web` can pick VMs from the state
-  // alone; a change is only recorded (in place).
-  k.meta.push_back({"labels", FieldEffect::InPlace,
-                    [](const VM& v, const ManifestSet&) {
-                      return v.metadata.labels.empty() ? Shows() : Shows(format_labels(v.metadata.labels));
-                    },
-                    [](const std::string& t, VM& v) {
-                      auto l = parse_labels(t);
-                      if (l) v.metadata.labels = *l;
-                      return l.has_value();
-                    }});
+  k.meta.push_back(labels_shown<VM>());
   return k;
 }
 

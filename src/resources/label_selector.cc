@@ -2,6 +2,8 @@
 
 #include "resources/names.h"
 
+#include <algorithm>
+
 namespace banger {
 
 namespace {
@@ -30,38 +32,103 @@ bool LabelSelector::matches(const std::map<std::string, std::string>& labels) co
       case LabelRequirement::Op::NotExists:
         if (has) return false;
         break;
+      case LabelRequirement::Op::In:
+        if (!has || std::find(r.values.begin(), r.values.end(), it->second) == r.values.end()) return false;
+        break;
+      case LabelRequirement::Op::NotIn:  // as kubectl: a missing key matches notin
+        if (has && std::find(r.values.begin(), r.values.end(), it->second) != r.values.end()) return false;
+        break;
     }
   }
   return true;
 }
 
-std::optional<LabelSelector> parse_label_selector(const std::string& text, std::string& why) {
-  LabelSelector sel;
+namespace {
+
+// The requirements of a selector: split at the commas outside parentheses.
+std::optional<std::vector<std::string>> split_requirements(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  int depth = 0;
+  for (char c : text) {
+    if (c == '(') ++depth;
+    if (c == ')' && --depth < 0) return std::nullopt;
+    if (c == ',' && depth == 0) {
+      out.push_back(trim(cur));
+      cur.clear();
+      continue;
+    }
+    cur += c;
+  }
+  if (depth != 0) return std::nullopt;
+  out.push_back(trim(cur));
+  return out;
+}
+
+// "key in (a, b)" or "key notin (a,b)": the key, the operator and the values.
+bool parse_set(const std::string& part, LabelRequirement& r) {
+  size_t open = part.find('(');
+  if (open == std::string::npos || part.back() != ')') return false;
+  std::string head = trim(part.substr(0, open));
+  size_t sp = head.find_last_of(" \t");
+  if (sp == std::string::npos) return false;
+  std::string op = head.substr(sp + 1);
+  if (op != "in" && op != "notin") return false;
+  r.key = trim(head.substr(0, sp));
+  r.op = op == "in" ? LabelRequirement::Op::In : LabelRequirement::Op::NotIn;
+  std::string inner = part.substr(open + 1, part.size() - open - 2);
+  if (trim(inner).empty()) return false;  // kubectl: the set can't be empty
   size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    std::string part = trim(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    start = comma == std::string::npos ? text.size() + 1 : comma + 1;
+  while (start <= inner.size()) {
+    size_t comma = inner.find(',', start);
+    r.values.push_back(trim(inner.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
+    start = comma == std::string::npos ? inner.size() + 1 : comma + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<LabelSelector> parse_label_selector(const std::string& text, std::string& why) {
+  const char* expected =
+      " (expected key=value, key!=value, key in (a,b), key notin (a,b), key or !key, joined by commas)";
+  LabelSelector sel;
+  auto parts = split_requirements(text);
+  if (!parts) {
+    why = "\"" + text + "\" has unbalanced parentheses" + expected;
+    return std::nullopt;
+  }
+  for (const std::string& part : *parts) {
     LabelRequirement r;
     size_t ne = part.find("!="), eq = part.find('=');
-    if (ne != std::string::npos) {
-      r = {trim(part.substr(0, ne)), LabelRequirement::Op::NotEquals, trim(part.substr(ne + 2))};
+    if (part.find('(') != std::string::npos) {
+      if (!parse_set(part, r)) {
+        why = "\"" + part + "\" is not a label requirement" + expected;
+        return std::nullopt;
+      }
+    } else if (ne != std::string::npos) {
+      r = {trim(part.substr(0, ne)), LabelRequirement::Op::NotEquals, trim(part.substr(ne + 2)), {}};
     } else if (eq != std::string::npos) {
       // "==" is kubectl's other spelling of "=".
       size_t vstart = part.compare(eq, 2, "==") == 0 ? eq + 2 : eq + 1;
-      r = {trim(part.substr(0, eq)), LabelRequirement::Op::Equals, trim(part.substr(vstart))};
+      r = {trim(part.substr(0, eq)), LabelRequirement::Op::Equals, trim(part.substr(vstart)), {}};
     } else if (!part.empty() && part[0] == '!') {
-      r = {trim(part.substr(1)), LabelRequirement::Op::NotExists, ""};
+      r = {trim(part.substr(1)), LabelRequirement::Op::NotExists, "", {}};
     } else {
-      r = {part, LabelRequirement::Op::Exists, ""};
+      r = {part, LabelRequirement::Op::Exists, "", {}};
     }
     if (!is_label_key(r.key)) {
-      why = "\"" + part + "\" is not a label requirement (expected key=value, key!=value, key or !key, joined by commas)";
+      why = "\"" + part + "\" is not a label requirement" + expected;
       return std::nullopt;
     }
-    if (!is_label_value(r.value)) {
-      why = "\"" + r.value + "\" is not a label value";
-      return std::nullopt;
+    std::vector<std::string> values = r.values;
+    if (r.op != LabelRequirement::Op::In && r.op != LabelRequirement::Op::NotIn) values = {r.value};
+    for (const std::string& v : values) {
+      if (!is_label_value(v)) {
+        why = "\"" + v + "\" is not a label value (at most 63 letters, digits, '-', '_' and '.', starting and "
+              "ending with a letter or digit)";
+        return std::nullopt;
+      }
     }
     sel.all.push_back(std::move(r));
   }

@@ -1,5 +1,6 @@
-// Label selectors as kubectl writes them (equality-based): "app=web",
-// "tier!=db", "canary", "!legacy", joined by commas (all must hold). Pure.
+// Label selectors as kubectl writes them: equality-based ("app=web",
+// "tier!=db"), set-based ("env in (dev,test)", "tier notin (db)"), and
+// existence ("canary", "!legacy"), joined by commas (all must hold). Pure.
 #pragma once
 
 #include <map>
@@ -10,10 +11,11 @@
 namespace banger {
 
 struct LabelRequirement {
-  enum class Op { Equals, NotEquals, Exists, NotExists };
+  enum class Op { Equals, NotEquals, Exists, NotExists, In, NotIn };
   std::string key;
   Op op = Op::Exists;
-  std::string value;
+  std::string value;                ///< Equals, NotEquals
+  std::vector<std::string> values;  ///< In, NotIn
 };
 
 struct LabelSelector {

@@ -26,8 +26,28 @@ TEST(LabelSelector, EqualityNotEqualsAndExistence) {
   EXPECT_FALSE(match("app=web,tier=back", web));
 }
 
+TEST(LabelSelector, SetBasedInAndNotIn) {
+  const std::map<std::string, std::string> web{{"app", "web"}, {"env", "dev"}};
+  EXPECT_TRUE(match("env in (dev,test)", web));
+  EXPECT_TRUE(match("env in ( test , dev )", web));
+  EXPECT_FALSE(match("env in (prod)", web));
+  EXPECT_TRUE(match("env notin (prod,test)", web));
+  EXPECT_FALSE(match("env notin (dev)", web));
+  EXPECT_TRUE(match("missing notin (x)", web));  // as kubectl: an absent key is not in the set
+  EXPECT_FALSE(match("missing in (x)", web));
+  EXPECT_TRUE(match("app=web,env in (dev,test),!legacy", web));
+  EXPECT_FALSE(match("env in (dev,test),app!=web", web));
+}
+
 TEST(LabelSelector, BadSelectorsSayWhy) {
   std::string why;
+  EXPECT_FALSE(parse_label_selector("env in (dev", why));
+  EXPECT_NE(why.find("unbalanced parentheses"), std::string::npos) << why;
+  EXPECT_FALSE(parse_label_selector("env in ()", why));
+  EXPECT_FALSE(parse_label_selector("env within (a)", why));
+  EXPECT_NE(why.find("key in (a,b)"), std::string::npos) << why;
+  EXPECT_FALSE(parse_label_selector("env in (a b)", why));
+  EXPECT_NE(why.find("not a label value"), std::string::npos) << why;
   EXPECT_FALSE(parse_label_selector("", why));
   EXPECT_FALSE(parse_label_selector("app=web,", why));
   EXPECT_FALSE(parse_label_selector("a b=c", why));
