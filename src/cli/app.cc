@@ -11,6 +11,7 @@
 #include "cli/options.h"
 #include "cli/doctor_cmd.h"
 #include "cli/explain_cmd.h"
+#include "cli/completion_cmd.h"
 #include "cli/gc_cmd.h"
 #include "cli/images_cmd.h"
 #include "cli/get_cmd.h"
@@ -122,6 +123,7 @@ int run(int argc, char** argv) {
     break;
   }
   add_ssh_commands(app, global, command, remote);
+  add_completion_command(app, global, command);  // last: it lists the commands above
   // One command per run: with fallthrough a later word that names another
   // command ("get images") would run that one instead of being get's argument.
   app.require_subcommand(0, 1);

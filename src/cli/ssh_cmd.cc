@@ -362,7 +362,7 @@ void add_ssh_commands(CLI::App& app, const GlobalOptions& g, std::function<int()
              "One VM: its standard input is passed through and banger exits with the command's exit code. Several: "
              "they run at once, each output line prefixed with the VM's name; the exit code is the largest.");
   ex->add_option("names", eo->names, "VM names, then -- and the command");
-  ex->add_option("-l,--selector", eo->selector, "The VMs whose labels match, e.g. -l app=web (=, !=, key, !key)");
+  ex->add_option("-l,--selector", eo->selector, "The VMs whose labels match, e.g. -l app=web (kubectl's syntax: =, !=, in (a,b), notin (a,b), key, !key)");
   ex->add_option("-i,--identity", eo->identity, "A private key file for ssh -i (besides your agent and ~/.ssh)");
   ex->add_option("--timeout", eo->timeout_s, "Seconds to wait for each VM's SSH server (default 120)")
       ->check(CLI::PositiveNumber);

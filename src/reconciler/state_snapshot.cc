@@ -343,6 +343,20 @@ std::string snapshot_to_json(const ObservedState& o, const SnapshotInfo& info) {
     }
     doc["host"]["dns"] = {{"root", o.dns_root}, {"user", o.dns_user}, {"servers", servers}};
   }
+  // systemd-resolved's links, where it runs: null for a link it did not know.
+  if (o.resolved) {
+    json links = json::object();
+    for (const auto& [name, l] : *o.resolved) {
+      if (!l) {
+        links[name] = nullptr;
+        continue;
+      }
+      json dns = json::array();
+      for (Ipv4 a : l->dns) dns.push_back(a.str());
+      links[name] = {{"dns", dns}, {"routeDomains", l->route_domains}, {"searchDomains", l->search_domains}};
+    }
+    doc["host"]["resolved"] = links;
+  }
   return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
@@ -498,6 +512,27 @@ StateSnapshot snapshot_from_json(const std::string& text, const std::string& fil
       const json& j = r.object(servers, "host.dns.servers", it.key().c_str());
       (*o.dns)[it.key()] = {r.boolean(j, p, "running"), r.str(j, p, "confSum"), r.str(j, p, "hostsSum"),
                             r.str(j, p, "dhcpSum")};
+    }
+  }
+  if (host.contains("resolved")) {
+    const json& links = r.object(host, "host", "resolved");
+    o.resolved.emplace();
+    for (auto it = links.begin(); it != links.end(); ++it) {
+      const std::string p = "host.resolved." + it.key();
+      if (it.value().is_null()) {
+        (*o.resolved)[it.key()] = std::nullopt;
+        continue;
+      }
+      const json& j = r.object(links, "host.resolved", it.key().c_str());
+      ResolvedLink l;
+      for (const std::string& a : r.strings(j, p, "dns")) {
+        auto ip = parse_ipv4(a);
+        if (!ip) r.fail(p + ".dns", "\"" + a + "\" is not an IPv4 address");
+        l.dns.push_back(*ip);
+      }
+      l.route_domains = r.strings(j, p, "routeDomains");
+      l.search_domains = r.strings(j, p, "searchDomains");
+      (*o.resolved)[it.key()] = l;
     }
   }
   if (host.contains("disks")) o.disk_host = read_disk_host(r, r.object(host, "host", "disks"), "host.disks");

@@ -60,6 +60,9 @@ TEST_F(Selector, ApplyGetDiffAndDeleteBySelector) {
   auto j = nlohmann::json::parse(banger({"get", "vm", "web-1", "-o", "json"}).out);
   EXPECT_EQ(j["items"][0]["metadata"]["labels"], (nlohmann::json{{"app", "web"}, {"env", "dev"}}));
   EXPECT_FALSE(j["items"][0]["spec"].contains("labels"));
+  // What completion scripts offer after `get vm `: the names this host has.
+  auto names_of = banger({"__complete", "vm"});
+  EXPECT_EQ(names_of.out, "web-1\nweb-2\n") << names_of.err;
   auto shown = banger({"get", "networks", "--show-labels"});
   EXPECT_NE(shown.out.find("LABELS"), std::string::npos) << shown.out;
   EXPECT_NE(shown.out.find("env=dev"), std::string::npos) << shown.out;

@@ -38,7 +38,8 @@ using test::field_count;
 // diff silently differs from the live one: update state_snapshot.cc (and this
 // count, and docs/plan-json.md's state export section) when one is added.
 TEST(StateSnapshot, EveryObservedFieldIsCovered) {
-  EXPECT_EQ((field_count<ObservedState>()), 19u) << "ObservedState changed: export the new field";
+  EXPECT_EQ((field_count<ObservedState>()), 20u) << "ObservedState changed: export the new field";
+  EXPECT_EQ((field_count<ResolvedLink>()), 3u) << "ResolvedLink changed: export the new field";
   EXPECT_EQ((field_count<ObservedDns>()), 4u) << "ObservedDns changed: export the new field";
   EXPECT_EQ((field_count<ResourceRecord>()), 7u) << "ResourceRecord changed: export the new field";
   EXPECT_EQ((field_count<VmRecord>()), 6u) << "VmRecord changed: export the new field";
@@ -70,6 +71,8 @@ ObservedState every_field_set() {
   o.disk_host = DiskHost{"0badcafe", "/s/vms", true, false, "no dm", {{"banger-web", "BANGER-0badcafe-web", {"7:0", "7:1"}}},
                          {{"/dev/loop0", "7:0", "/i/root.ext4", "banger:0badcafe:base", true}}, {"web", "old"}};
   o.runtimes["web"].accel = "tcg";
+  o.resolved = std::map<std::string, std::optional<ResolvedLink>>{
+      {"lab", ResolvedLink{{*parse_ipv4("10.9.0.1")}, {"vm"}, {"corp.example"}}}, {"old", std::nullopt}};
   o.owned = {OwnedObject{"bridge", "bg-lab", "Network/lab"}, OwnedObject{"bridge", "bg-old", "Network/old"}};
   o.journal = {JournalEntry{42, "ensure", "bridge", "bg-old", "Network/old", 1795622000}};
   o.hypervisors = HypervisorHost{true,
