@@ -15,14 +15,14 @@ DEPS := cmake ninja-build g++ pkg-config \
         iproute2 nftables procps btrfs-progs xfsprogs \
         qemu-system-x86 busybox-static e2fsprogs kmod cpio xz-utils curl git dnsmasq-base \
         libext2fs-dev dosfstools mtools dropbear-bin openssh-client libarchive-dev \
-        docker-registry skopeo openssl libsystemd-dev dbus-daemon \
+        docker-registry skopeo openssl libsystemd-dev dbus-daemon help2man dpkg-dev lintian \
         python3-configobj python3-jinja2 python3-jsonpatch python3-netifaces python3-requests \
         python3-serial python3-oauthlib
 
 # Only for make fuzz (clang and libFuzzer): make test builds with g++ alone.
 FUZZ_DEPS := clang-14 libclang-rt-14-dev
 
-.PHONY: all deps build banger test test-without-kvm test-sanitize fuzz probe unit demo demo-clean bench clean schemas
+.PHONY: package all deps build banger test test-without-kvm test-sanitize fuzz probe unit demo demo-clean bench clean schemas
 
 all: build
 
@@ -109,6 +109,12 @@ bench: build
 	$(BUILD)/bench_oci 100
 	$(SUDO) bench/run_disk_bench.sh $(BUILD) 100
 
+# A .deb (CPack, cmake/packaging.cmake) in $(BUILD): the binaries, the
+# banger-watch unit and settings, schemas, completions and the man page.
+package: build
+	cd $(BUILD) && cpack -G DEB
+	@ls -l $(BUILD)/banger_*.deb
+
 # schemas/ from the field tables (src/resources/fields_*.cc), through banger explain -o json.
 schemas: banger
 	python3 tests/schema/gen_schemas.py --banger $(BUILD)/banger
@@ -122,6 +128,7 @@ clean:
 install: build
 	$(SUDO) install -D -m 0755 $(BUILD)/banger $(DESTDIR)/usr/local/bin/banger
 	$(SUDO) install -D -m 0755 $(BUILD)/banger-launch $(DESTDIR)/usr/local/bin/banger-launch
-	$(SUDO) install -D -m 0644 packaging/banger-watch.service $(DESTDIR)/etc/systemd/system/banger-watch.service
+	sed 's|@BANGER_BINDIR@|/usr/local/bin|' packaging/banger-watch.service.in | \
+	  $(SUDO) install -D -m 0644 /dev/stdin $(DESTDIR)/etc/systemd/system/banger-watch.service
 	[ -e $(DESTDIR)/etc/default/banger-watch ] || \
 	  $(SUDO) install -D -m 0644 packaging/banger-watch.env $(DESTDIR)/etc/default/banger-watch
