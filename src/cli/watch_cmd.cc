@@ -2,12 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <ctime>
 #include <iostream>
 #include <memory>
 #include <optional>
 
 #include "cli/host_flags.h"
 #include "cli/watch_log.h"
+#include "drivers/metrics_server.h"
+#include "reconciler/watch_metrics.h"
 #include "reconciler/watcher.h"
 #include "resources/quantity.h"
 
@@ -21,7 +24,30 @@ struct WatchCmdOptions {
   std::string debounce = "200ms";
   bool allow_empty = false;
   std::string log_format = "text";
+  std::string metrics_address;  ///< "" = no metrics endpoint
   HostFlags host;
+};
+
+// The log reporter, plus counts for the metrics endpoint.
+class MetricsReporter : public WatchReporter {
+ public:
+  MetricsReporter(WatchReporter& inner, WatchMetrics& m) : inner_(inner), m_(m) {}
+  void log(spdlog::level::level_enum level, const std::string& msg, const LogFields& fields) override {
+    inner_.log(level, msg, fields);
+  }
+  void plan(const Plan& plan, WatchTrigger why) override { inner_.plan(plan, why); }
+  void action(const Plan& plan, const Action& a, const ActionReport& r) override {
+    m_.action(to_string(a.type), to_string(r.outcome));
+    inner_.action(plan, a, r);
+  }
+  void executed(const Plan& plan, const ExecutionReport& r) override { inner_.executed(plan, r); }
+  void reconciled(const std::string& result, double seconds, size_t repairs) override {
+    m_.reconciled(result, seconds, repairs, static_cast<int64_t>(std::time(nullptr)));
+  }
+
+ private:
+  WatchReporter& inner_;
+  WatchMetrics& m_;
 };
 
 std::optional<std::chrono::milliseconds> duration_flag(const std::string& flag, const std::string& value,
@@ -54,7 +80,22 @@ int run_watch(const WatchCmdOptions& o, const GlobalOptions& g) {
   w.session = session_options(g, o.host, /*lock=*/true, "banger watch");
   w.session.wait_for_lock = true;
   LogReporter out(o.log_format == "json");
-  return Watcher(w, out).run();
+  if (o.metrics_address.empty()) return Watcher(w, out).run();
+  // Metrics: counters kept by the reporter, the VM gauges read from the
+  // state at each scrape (on the server's own thread).
+  WatchMetrics metrics;
+  MetricsReporter counted(out, metrics);
+  const std::string state_dir = g.state_dir;
+  std::unique_ptr<MetricsServer> server;
+  try {
+    server = std::make_unique<MetricsServer>(
+        o.metrics_address, [&metrics, state_dir] { return metrics.render(read_vm_gauges(state_dir)); });
+  } catch (const std::exception& e) {
+    std::cerr << "Error: " << e.what() << "\n";
+    return kExitError;
+  }
+  out.log(spdlog::level::info, "metrics on http://" + server->address() + "/metrics", {{"metrics", server->address()}});
+  return Watcher(w, counted).run();
 }
 
 }  // namespace
@@ -77,6 +118,10 @@ void add_watch_command(CLI::App& app, const GlobalOptions& g, std::function<int(
       ->type_name("DURATION");
   cmd->add_flag("--allow-empty", o->allow_empty,
                 "Let a DIR with no manifests at all prune everything applied from it");
+  cmd->add_option("--metrics-address", o->metrics_address,
+                  "Serve Prometheus metrics on http://HOST:PORT/metrics (PORT alone: 127.0.0.1:PORT), e.g. "
+                  "127.0.0.1:9464")
+      ->type_name("HOST:PORT");
   cmd->add_option("--log-format", o->log_format, "text or json (one object per line)")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();

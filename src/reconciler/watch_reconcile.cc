@@ -121,6 +121,21 @@ Watcher::Outcome Watcher::keep_last_good(WatchTrigger why, bool dir_ok) {
 
 Watcher::Outcome Watcher::converge(const DesiredState& manifests, bool prune, WatchTrigger why) {
   Outcome o;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string result = "failed";
+  size_t repairs = 0;
+  // Reported however the reconcile ends, except a stop asked before it began.
+  struct Report {
+    Watcher* w;
+    const std::chrono::steady_clock::time_point& t0;
+    std::string& result;
+    size_t& repairs;
+    bool stopped = false;
+    ~Report() {
+      if (stopped) return;
+      w->out_.reconciled(result, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), repairs);
+    }
+  } report{this, t0, result, repairs};
   SessionOptions so = opts_.session;
   so.lock = true;
   so.wait_for_lock = true;
@@ -130,7 +145,10 @@ Watcher::Outcome Watcher::converge(const DesiredState& manifests, bool prune, Wa
   };
   try {
     Session s(so);
-    if (signals_ && signals_->stop()) return o;
+    if (signals_ && signals_->stop()) {
+      report.stopped = true;
+      return o;
+    }
     // Tags are asked of their registries at every reconcile, so a tag that
     // moved is seen at the next resync as well as at a file change.
     std::optional<DesiredState> pinned;
@@ -147,7 +165,9 @@ Watcher::Outcome Watcher::converge(const DesiredState& manifests, bool prune, Wa
     d.respect_backoff = true;
     Plan plan = s.plan_apply(desired, d);
     o.retry_at = plan.retry_at;
+    for (const Change& c : plan.diff.changes) repairs += c.type == ChangeType::Repair;
     if (plan.empty()) {
+      result = "unchanged";
       final_errors_.clear();
       out_.log(spdlog::level::debug, std::string(to_string(why)) + ": no changes", {{"trigger", to_string(why)}});
     } else {
@@ -203,6 +223,7 @@ Watcher::Outcome Watcher::converge(const DesiredState& manifests, bool prune, Wa
       }
       final_errors_ = std::move(finals);
       o.ok = rep.ok() || !rep.retryable_failure();
+      result = rep.ok() ? "converged" : "failed";
     }
     if (watch_processes(s, desired)) {
       // A VM died before its pidfd was open (at once after its start): look

@@ -1,5 +1,7 @@
 #include "reconciler/watcher.h"
 
+#include "drivers/sd_notify.h"
+
 #include <poll.h>
 
 #include <algorithm>
@@ -61,16 +63,32 @@ int Watcher::run() {
   WatchSchedule schedule(so);
   schedule.request(WatchTrigger::Start);
 
+  // Under systemd (Type=notify): ready once the first reconcile ran, and a
+  // watchdog ping at half the interval it asked for, also while idle.
+  const auto watchdog = sd_watchdog_interval();
+  bool ready = false;
+  auto ping = [&] {
+    if (watchdog.count() == 0 || Steady::now() < next_ping_) return;
+    sd_notify_state("WATCHDOG=1");
+    next_ping_ = Steady::now() + watchdog / 2;
+  };
+  watchdog_ = watchdog / 2;
   while (!signals_->stop()) {
+    ping();
     WatchTrigger why = schedule.due(Steady::now());
     if (why == WatchTrigger::None) {
       wait_for_events(schedule);
       continue;
     }
     Outcome o = reconcile(why);
+    if (!ready) {
+      ready = true;
+      sd_notify_state("READY=1\nSTATUS=watching " + dir_);
+    }
     if (signals_->stop()) break;
     schedule.reconciled(Steady::now(), o.ok, to_steady(o.retry_at));
   }
+  sd_notify_state("STOPPING=1");
   out_.log(spdlog::level::info, "stopping on signal; VMs keep running", {{"dir", dir_}});
   signals_.reset();
   return 0;
@@ -78,7 +96,9 @@ int Watcher::run() {
 
 void Watcher::wait_for_events(WatchSchedule& schedule) {
   int timeout = -1;
-  if (auto wake = schedule.next_wake()) {
+  std::optional<Steady::time_point> wake = schedule.next_wake();
+  if (watchdog_.count() && (!wake || next_ping_ < *wake)) wake = next_ping_;  // the next watchdog ping
+  if (wake) {
     auto left = std::chrono::ceil<std::chrono::milliseconds>(*wake - Steady::now()).count();
     timeout = static_cast<int>(std::clamp<int64_t>(left, 0, INT_MAX));
   }

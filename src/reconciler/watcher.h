@@ -55,6 +55,12 @@ class WatchReporter {
   virtual void action(const Plan& plan, const Action& a, const ActionReport& r) = 0;
   /// All actions of a plan finished (or were cancelled by a stop).
   virtual void executed(const Plan& plan, const ExecutionReport& r) = 0;
+  /// A reconcile ended: "unchanged" (nothing to do), "converged" (every
+  /// action succeeded) or "failed"; how long it took, and how many of its
+  /// changes repaired drift. For metrics; logging needs nothing here.
+  virtual void reconciled(const std::string& result, double seconds, size_t repairs) {
+    (void)result, (void)seconds, (void)repairs;
+  }
 };
 
 struct WatchOptions {
@@ -108,6 +114,9 @@ class Watcher {
 
   WatchOptions opts_;
   WatchReporter& out_;
+  /// systemd's watchdog: half its interval (0: none), and when to ping next.
+  std::chrono::microseconds watchdog_{0};
+  std::chrono::steady_clock::time_point next_ping_{};
   std::string dir_;  ///< normalized (source_path.h): the prune scope
   std::unique_ptr<SignalPipe> signals_;
   std::unique_ptr<DirWatch> watch_;

@@ -7,7 +7,11 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -485,3 +489,95 @@ TEST_F(WatchTest, MissingDirFailsAtOnce) {
 }
 
 }  // namespace
+
+namespace {
+
+// GET path from 127.0.0.1:port: the whole response, "" when nothing answers.
+std::string http_get_local(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    char buf[4096];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
+}
+
+}  // namespace
+
+// The watcher under systemd and Prometheus: READY=1 after its first
+// reconcile, WATCHDOG=1 at half of WATCHDOG_USEC while idle, STOPPING=1 on
+// SIGTERM; /metrics counts its reconciles and actions and shows the VMs.
+TEST_F(WatchTest, MetricsAndSystemdNotify) {
+  const std::string notify = root() + "/notify";
+  int ns = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", notify.c_str());
+  ASSERT_EQ(bind(ns, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  auto received = [&] {
+    std::string all;
+    char buf[512];
+    ssize_t n;
+    while ((n = recv(ns, buf, sizeof buf, 0)) > 0) all += std::string(buf, static_cast<size_t>(n)) + "|";
+    return all;
+  };
+  setenv("NOTIFY_SOCKET", notify.c_str(), 1);
+  setenv("WATCHDOG_USEC", "400000", 1);
+  put("base.yaml", base_yaml());
+  put("vms/web-1.yaml", vm_yaml("web-1", "128Mi"));
+  start_and_converge({"web-1"}, {"--metrics-address", "127.0.0.1:19464", "--resync", "10m"});
+  unsetenv("NOTIFY_SOCKET");
+  unsetenv("WATCHDOG_USEC");
+
+  std::string m;
+  ASSERT_TRUE(eventually([&] {
+    m = http_get_local(19464, "/metrics");
+    return m.find("banger_reconciles_total{result=\"converged\"} 1") != std::string::npos;
+  })) << m << log();
+  EXPECT_NE(m.find("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4"), std::string::npos) << m;
+  EXPECT_NE(m.find("banger_actions_total{kind=\"ensure-vm\",outcome=\"succeeded\"} 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("banger_vms{state=\"running\",runtime=\"firecracker\"} 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("banger_reconcile_duration_seconds_count 1"), std::string::npos) << m;
+  EXPECT_EQ(m.find("banger_last_successful_reconcile_timestamp_seconds 0\n"), std::string::npos) << m;
+  EXPECT_NE(http_get_local(19464, "/").find("HTTP/1.1 404"), std::string::npos);
+
+  // A VM killed by hand: repaired, counted as drift, restarts shown.
+  const int pid = vm_pid("web-1");
+  kill(pid, SIGKILL);
+  ASSERT_TRUE(eventually([&] { return vm_pid("web-1") > 0 && vm_pid("web-1") != pid; })) << log();
+  ASSERT_TRUE(eventually([&] {
+    m = http_get_local(19464, "/metrics");
+    return m.find("banger_drift_repairs_total 1") != std::string::npos;
+  })) << m;
+  EXPECT_NE(m.find("banger_vm_restarts_total{vm=\"web-1\"} 1"), std::string::npos) << m;
+
+  // A scrape's time (median of 20), for the README and the closing note.
+  std::vector<double> ms;
+  for (int i = 0; i < 20; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    EXPECT_FALSE(http_get_local(19464, "/metrics").empty());
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  std::cout << "[  figure  ] /metrics scrape: median " << ms[10] << " ms, max " << ms.back() << " ms\n";
+
+  std::this_thread::sleep_for(1s);  // idle: the watchdog is pinged meanwhile
+  std::string got = received();
+  EXPECT_NE(got.find("READY=1\nSTATUS=watching "), std::string::npos) << got;
+  size_t pings = 0;
+  for (size_t at = got.find("WATCHDOG=1"); at != std::string::npos; at = got.find("WATCHDOG=1", at + 1)) ++pings;
+  EXPECT_GE(pings, 3u) << got;
+  EXPECT_EQ(stop_watcher(), 0);
+  EXPECT_NE(received().find("STOPPING=1"), std::string::npos);
+  EXPECT_EQ(http_get_local(19464, "/metrics"), "") << "the endpoint outlived the watcher";
+  close(ns);
+}
