@@ -251,20 +251,49 @@ std::string resolve_oci_digest(OciRegistry& registry, const OciPullRequest& req)
   return image_manifest(registry, req, doc).digest;
 }
 
+namespace {
+
+// The image made from manifest `digest` (at this size), if it is there: an
+// image is renamed into place only when whole, so one stat tells.
+bool cached_image(const std::string& state_dir, const std::string& digest, uint64_t size, OciPulled& out) {
+  out.manifest_digest = digest;
+  out.path = oci_image_path(state_dir, digest, size);
+  struct stat st;
+  if (::stat(out.path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  out.cached = true;
+  out.size = static_cast<uint64_t>(st.st_size);
+  return true;
+}
+
+// A kernel image's files, if they are there (the folder is renamed into
+// place only when whole).
+bool cached_kernel(const std::string& state_dir, const std::string& digest, OciKernelFiles& out) {
+  const std::string dir = state_dir + "/images/oci/" + hex_of(digest) + ".boot";
+  out.manifest_digest = digest;
+  struct stat st;
+  if (::stat((dir + "/kernel").c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  out.kernel = dir + "/kernel";
+  out.initrd = ::access((dir + "/initrd").c_str(), F_OK) == 0 ? dir + "/initrd" : "";
+  out.cached = true;
+  return true;
+}
+
+}  // namespace
+
 OciPulled pull_oci_image(ArtifactStore& store, const std::string& state_dir, const OciPullRequest& req) {
   const std::string who = req.label + ": " + req.ref.str();
+  OciPulled out;
+  // Pinned by a digest whose image is made already (what apply asks for,
+  // and every VM start after it): no registry is asked, so a VM starts
+  // while the registry is away. An index's digest names no image file and
+  // goes on to the registry, as a tag does.
+  if (!req.ref.digest.empty() && cached_image(state_dir, req.ref.digest, req.size.value_or(0), out)) return out;
   Pull p(req);
   OciRegistry& registry = p.registry;
   const OciDocument& doc = p.doc;
   const OciRegistry::Manifest& m = p.manifest;
-  OciPulled out;
-  out.manifest_digest = m.digest;
-  out.path = oci_image_path(state_dir, m.digest, req.size.value_or(0));
   std::lock_guard serial(lock_for(m.digest));
-  struct stat st;
-  if (::stat(out.path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-    out.cached = true;
-    out.size = static_cast<uint64_t>(st.st_size);
+  if (cached_image(state_dir, m.digest, req.size.value_or(0), out)) {
     write_meta(state_dir, req, m.digest, doc);
     return out;
   }
@@ -300,23 +329,16 @@ OciPulled pull_oci_image(ArtifactStore& store, const std::string& state_dir, con
 
 OciKernelFiles pull_oci_kernel(ArtifactStore& store, const std::string& state_dir, const OciPullRequest& req) {
   const std::string who = req.label + ": " + req.ref.str();
+  OciKernelFiles out;
+  // As for an image: pinned and made already, no registry is asked.
+  if (!req.ref.digest.empty() && cached_kernel(state_dir, req.ref.digest, out)) return out;
   Pull p(req);
   OciRegistry& registry = p.registry;
   const OciDocument& doc = p.doc;
   const OciRegistry::Manifest& m = p.manifest;
-  OciKernelFiles out;
-  out.manifest_digest = m.digest;
   const std::string dir = state_dir + "/images/oci/" + hex_of(m.digest) + ".boot";
   std::lock_guard serial(lock_for(m.digest));
-  auto found = [&] {
-    struct stat st;
-    if (::stat((dir + "/kernel").c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
-    out.kernel = dir + "/kernel";
-    out.initrd = ::access((dir + "/initrd").c_str(), F_OK) == 0 ? dir + "/initrd" : "";
-    return true;
-  };
-  if (found()) {
-    out.cached = true;
+  if (cached_kernel(state_dir, m.digest, out)) {
     write_meta(state_dir, req, m.digest, doc);
     return out;
   }
@@ -350,7 +372,8 @@ OciKernelFiles pull_oci_kernel(ArtifactStore& store, const std::string& state_di
   } catch (...) {
     rethrow_as(req.label, who);
   }
-  found();
+  cached_kernel(state_dir, m.digest, out);
+  out.cached = false;
   return out;
 }
 

@@ -382,6 +382,15 @@ TEST_F(OciPull, AKernelImageGivesItsKernelAndInitrdFollowingLinksInsideTheImageO
   no_staging();
   EXPECT_FALSE(fs::exists(state_ + "/images/oci/" + none.digest.substr(7) + ".boot"));
 
+  // Pinned by its digest (as apply asks, and every VM start after it), a
+  // made kernel needs no registry: one that is away starts the VM anyway.
+  stop_registry();
+  q.ref = request(std::string(kRegistry) + "/kernels/debian@" + kernel.digest).ref;
+  OciKernelFiles offline = pull_oci_kernel(store, state_, q);
+  EXPECT_TRUE(offline.cached);
+  EXPECT_EQ(offline.kernel, k.kernel);
+  EXPECT_EQ(offline.initrd, k.initrd);
+
   // What the cache holds, as `banger images` lists it.
   auto cached = list_oci_cache(state_);
   ASSERT_EQ(cached.size(), 2u) << "the two kernels; the image without one is not recorded";
@@ -407,6 +416,13 @@ TEST_F(OciPull, AnExplicitSizeIsItsOwnCacheEntryAndTooSmallASizeFailsNamingIt) {
   OciPulled plain = pull_oci_image(store, state_, request(std::string(kRegistry) + "/app:v1"));
   EXPECT_NE(plain.path, p.path);
   EXPECT_FALSE(plain.cached);
+  // Pinned and made: found with the registry away, at either size.
+  stop_registry();
+  OciPullRequest pinned = request(std::string(kRegistry) + "/app@" + img.digest);
+  EXPECT_EQ(pull_oci_image(store, state_, pinned).path, plain.path);
+  pinned.size = 64ull << 20;
+  EXPECT_EQ(pull_oci_image(store, state_, pinned).path, p.path);
+  start_registry();
   // Less room than the files need: the cap refuses it while unpacking.
   q.size = 100ull << 10;
   std::string e = refused(store, q);
