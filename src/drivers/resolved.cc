@@ -35,13 +35,9 @@ constexpr const char* kPath = "/org/freedesktop/resolve1";
 constexpr const char* kManager = "org.freedesktop.resolve1.Manager";
 constexpr uint64_t kTimeoutUsec = 5'000'000;
 
-struct BusCloser {
-  void operator()(sd_bus* b) const { sdbus().sd_bus_flush_close_unref(b); }
-};
 struct MessageUnref {
   void operator()(sd_bus_message* m) const { sdbus().sd_bus_message_unref(m); }
 };
-using Bus = std::unique_ptr<sd_bus, BusCloser>;
 using Message = std::unique_ptr<sd_bus_message, MessageUnref>;
 
 // An sd_bus_error freed on the way out.
@@ -54,11 +50,11 @@ struct Error {
   }
 };
 
-Bus open_bus() {
+std::shared_ptr<sd_bus> open_bus() {
   sd_bus* b = nullptr;
   int r = sdbus().sd_bus_open_system(&b);
   if (r < 0) throw HostError::from_errno("systemd-resolved: opening the system bus", -r);
-  return Bus(b);
+  return std::shared_ptr<sd_bus>(b, [](sd_bus* p) { sdbus().sd_bus_flush_close_unref(p); });
 }
 
 void check(int r, const char* what) {
@@ -85,6 +81,11 @@ void call(sd_bus* bus, const char* method, Fill&& fill) {
 
 }  // namespace
 
+sd_bus* ResolvedDriver::bus() {
+  if (!bus_) bus_ = open_bus();
+  return bus_.get();
+}
+
 bool ResolvedDriver::running() {
   // Where resolved does not run (its varlink socket is missing) and no bus
   // was named, libsystemd and the libraries it brings (2 MiB of a diff's
@@ -94,7 +95,7 @@ bool ResolvedDriver::running() {
   }
   try {
     const SdBusLib& sd = sdbus();
-    Bus bus = open_bus();
+    std::shared_ptr<sd_bus> bus = open_bus();
     Error err;
     sd_bus_message* reply = nullptr;
     int r = sd.sd_bus_call_method(bus.get(), "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
@@ -115,10 +116,9 @@ bool ResolvedDriver::routes(const ResolvedLink& l, Ipv4 server, const std::strin
 
 std::optional<ResolvedLink> ResolvedDriver::link(int ifindex) {
   const SdBusLib& sd = sdbus();
-  Bus bus = open_bus();
   Error err;
   sd_bus_message* raw = nullptr;
-  int r = sd.sd_bus_call_method(bus.get(), kService, kPath, kManager, "GetLink", &err.e, &raw, "i", ifindex);
+  int r = sd.sd_bus_call_method(bus(), kService, kPath, kManager, "GetLink", &err.e, &raw, "i", ifindex);
   Message reply(raw);
   if (r < 0) {
     if (sd.sd_bus_error_has_name(&err.e, "org.freedesktop.resolve1.NoSuchLink")) return std::nullopt;
@@ -131,7 +131,7 @@ std::optional<ResolvedLink> ResolvedDriver::link(int ifindex) {
 
   Error e1;
   sd_bus_message* dns_raw = nullptr;
-  check(sd.sd_bus_get_property(bus.get(), kService, link_path.c_str(), "org.freedesktop.resolve1.Link", "DNS", &e1.e,
+  check(sd.sd_bus_get_property(bus(), kService, link_path.c_str(), "org.freedesktop.resolve1.Link", "DNS", &e1.e,
                                &dns_raw, "a(iay)"),
         "reading a link's DNS");
   Message dns(dns_raw);
@@ -153,7 +153,7 @@ std::optional<ResolvedLink> ResolvedDriver::link(int ifindex) {
 
   Error e2;
   sd_bus_message* dom_raw = nullptr;
-  check(sd.sd_bus_get_property(bus.get(), kService, link_path.c_str(), "org.freedesktop.resolve1.Link", "Domains",
+  check(sd.sd_bus_get_property(bus(), kService, link_path.c_str(), "org.freedesktop.resolve1.Link", "Domains",
                                &e2.e, &dom_raw, "a(sb)"),
         "reading a link's domains");
   Message domains(dom_raw);
@@ -167,6 +167,18 @@ std::optional<ResolvedLink> ResolvedDriver::link(int ifindex) {
   return out;
 }
 
+std::map<std::string, std::optional<ResolvedLink>> ResolvedDriver::links(const std::map<std::string, int>& ifindexes) {
+  std::map<std::string, std::optional<ResolvedLink>> out;
+  for (const auto& [key, ifindex] : ifindexes) {
+    try {
+      out[key] = link(ifindex);
+    } catch (const HostError&) {
+      out[key] = std::nullopt;  // cannot be asked now: reported as not set, repaired when it can be
+    }
+  }
+  return out;
+}
+
 OpResult ResolvedDriver::route(int ifindex, Ipv4 server, const std::string& domain) {
   std::optional<ResolvedLink> now = link(ifindex);
   if (!now) {
@@ -174,8 +186,7 @@ OpResult ResolvedDriver::route(int ifindex, Ipv4 server, const std::string& doma
   }
   if (routes(*now, server, domain)) return OpResult::Unchanged;
   const SdBusLib& sd = sdbus();
-  Bus bus = open_bus();
-  call(bus.get(), "SetLinkDNS", [&](sd_bus_message* m) {
+  call(bus(), "SetLinkDNS", [&](sd_bus_message* m) {
     const uint32_t be = htonl(server.value);
     check(sd.sd_bus_message_append(m, "i", ifindex), "SetLinkDNS");
     check(sd.sd_bus_message_open_container(m, 'a', "(iay)"), "SetLinkDNS");
@@ -185,18 +196,18 @@ OpResult ResolvedDriver::route(int ifindex, Ipv4 server, const std::string& doma
     check(sd.sd_bus_message_close_container(m), "SetLinkDNS");
     check(sd.sd_bus_message_close_container(m), "SetLinkDNS");
   });
-  call(bus.get(), "SetLinkDomains", [&](sd_bus_message* m) {
+  call(bus(), "SetLinkDomains", [&](sd_bus_message* m) {
     check(sd.sd_bus_message_append(m, "ia(sb)", ifindex, 1, domain.c_str(), 1), "SetLinkDomains");
   });
   // Only NAME.domain goes to the link: not a default route for other
   // names, and no LLMNR or mDNS chatter with the guests.
-  call(bus.get(), "SetLinkDefaultRoute", [&](sd_bus_message* m) {
+  call(bus(), "SetLinkDefaultRoute", [&](sd_bus_message* m) {
     check(sd.sd_bus_message_append(m, "ib", ifindex, 0), "SetLinkDefaultRoute");
   });
-  call(bus.get(), "SetLinkLLMNR", [&](sd_bus_message* m) {
+  call(bus(), "SetLinkLLMNR", [&](sd_bus_message* m) {
     check(sd.sd_bus_message_append(m, "is", ifindex, "no"), "SetLinkLLMNR");
   });
-  call(bus.get(), "SetLinkMulticastDNS", [&](sd_bus_message* m) {
+  call(bus(), "SetLinkMulticastDNS", [&](sd_bus_message* m) {
     check(sd.sd_bus_message_append(m, "is", ifindex, "no"), "SetLinkMulticastDNS");
   });
   return now->dns.empty() && now->route_domains.empty() ? OpResult::Created : OpResult::Updated;
@@ -204,10 +215,9 @@ OpResult ResolvedDriver::route(int ifindex, Ipv4 server, const std::string& doma
 
 void ResolvedDriver::revert(int ifindex) {
   const SdBusLib& sd = sdbus();
-  Bus bus = open_bus();
   Error err;
   sd_bus_message* reply = nullptr;
-  int r = sd.sd_bus_call_method(bus.get(), kService, kPath, kManager, "RevertLink", &err.e, &reply, "i", ifindex);
+  int r = sd.sd_bus_call_method(bus(), kService, kPath, kManager, "RevertLink", &err.e, &reply, "i", ifindex);
   Message keep(reply);
   if (r < 0 && !sd.sd_bus_error_has_name(&err.e, "org.freedesktop.resolve1.NoSuchLink")) {
     throw HostError("systemd-resolved: RevertLink " + std::to_string(ifindex) + ": " + err.text(r), ErrorCode::Io);

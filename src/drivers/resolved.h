@@ -6,12 +6,16 @@
 // sd_bus_open_system reads it). No resolvectl: no process per call.
 #pragma once
 
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "drivers/op_result.h"
 #include "resources/netaddr.h"
+
+struct sd_bus;  // systemd/sd-bus.h, opened on first use (drivers/resolved.cc)
 
 namespace banger {
 
@@ -33,6 +37,10 @@ class ResolvedDriver {
   /// know the link. Throws HostError when resolved cannot be asked.
   std::optional<ResolvedLink> link(int ifindex);
 
+  /// link() for each of `ifindexes` (by any key, a network's name say),
+  /// nullopt for one resolved does not know or cannot be asked about.
+  std::map<std::string, std::optional<ResolvedLink>> links(const std::map<std::string, int>& ifindexes);
+
   /// Sets `server` as the link's only DNS server, `domain` as its only
   /// (routing-only) domain, default-route off, LLMNR and mDNS off: queries
   /// for NAME.domain go to `server`, and no other query goes to the link.
@@ -44,6 +52,12 @@ class ResolvedDriver {
 
   /// Whether `l` is what route(server, domain) sets.
   static bool routes(const ResolvedLink& l, Ipv4 server, const std::string& domain);
+
+ private:
+  /// One connection for every call of this driver (an instance is used by
+  /// one thread), opened on the first.
+  sd_bus* bus();
+  std::shared_ptr<sd_bus> bus_;
 };
 
 }  // namespace banger

@@ -89,16 +89,11 @@ HostFacts observe_host_facts(const HostOptions& opts) {
   // banger talks to it.
   f.resolved = ResolvedDriver::running();
   if (f.resolved) {
-    ResolvedDriver resolved;
+    std::map<std::string, int> bridges;
     for (const auto& [name, net] : f.networks) {
-      unsigned ifindex = ::if_nametoindex(net.bridge.c_str());
-      if (ifindex == 0) continue;
-      try {
-        f.resolved_links[name] = resolved.link(static_cast<int>(ifindex));
-      } catch (const std::exception&) {
-        f.resolved_links[name] = std::nullopt;
-      }
+      if (unsigned ifindex = ::if_nametoindex(net.bridge.c_str())) bridges[name] = static_cast<int>(ifindex);
     }
+    f.resolved_links = ResolvedDriver().links(bridges);
   }
   return f;
 }

@@ -167,18 +167,12 @@ ObservedState HostReconciler::observe(bool with_nat) {
 std::optional<std::map<std::string, std::optional<ResolvedLink>>> observe_resolved(
     const std::map<std::string, Network>& networks, const LinkSnapshot& links) {
   if (!ResolvedDriver::running()) return std::nullopt;
-  std::map<std::string, std::optional<ResolvedLink>> out;
-  ResolvedDriver resolved;
+  std::map<std::string, int> bridges;
   for (const auto& [name, n] : networks) {
     const LinkState* bridge = links.find(n.bridge.value);
-    if (!n.dns.enabled || !bridge) continue;
-    try {
-      out[name] = resolved.link(bridge->ifindex);
-    } catch (const HostError&) {
-      out[name] = std::nullopt;  // cannot be asked now: a repair tries again
-    }
+    if (n.dns.enabled && bridge) bridges[name] = bridge->ifindex;
   }
-  return out;
+  return ResolvedDriver().links(bridges);
 }
 
 std::string HostReconciler::dns_root() const { return opts_.run_dir + "/networks"; }
