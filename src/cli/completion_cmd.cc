@@ -8,6 +8,7 @@
 #include <set>
 
 #include "cli/host_flags.h"
+#include "resources/names.h"
 #include "state/store.h"
 
 namespace banger::cli {
@@ -36,17 +37,9 @@ struct CommandInfo {
 const char* const kKinds = "vm network kernel image portforward vms networks kernels images portforwards";
 
 // "{json,yaml,wide}" -> json yaml wide.
-std::vector<std::string> set_members(std::string desc) {
-  std::vector<std::string> out;
-  if (desc.size() < 2 || desc.front() != '{' || desc.back() != '}') return out;
-  desc = desc.substr(1, desc.size() - 2);
-  size_t start = 0;
-  while (start <= desc.size()) {
-    size_t comma = desc.find(',', start);
-    out.push_back(desc.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    start = comma == std::string::npos ? desc.size() + 1 : comma + 1;
-  }
-  return out;
+std::vector<std::string> set_members(const std::string& desc) {
+  if (desc.size() < 2 || desc.front() != '{' || desc.back() != '}') return {};
+  return split(std::string_view(desc).substr(1, desc.size() - 2), ',');
 }
 
 FlagInfo flag_info(const CLI::Option* o) {
@@ -117,7 +110,7 @@ std::string single_quoted(const std::string& s) {
 }
 
 std::string bash(const std::vector<CommandInfo>& cmds, const std::vector<FlagInfo>& globals) {
-  std::vector<std::string> top, value_flags;
+  std::vector<std::string> top, nested, value_flags;
   std::set<std::string> seen_value;
   auto note_values = [&](const std::vector<FlagInfo>& fs) {
     for (const FlagInfo& f : fs) {
@@ -129,9 +122,15 @@ std::string bash(const std::vector<CommandInfo>& cmds, const std::vector<FlagInf
   };
   note_values(globals);
   for (const CommandInfo& c : cmds) {
-    if (c.name.find(' ') == std::string::npos) top.push_back(c.name);
+    if (c.name.find(' ') == std::string::npos) {
+      top.push_back(c.name);
+    } else {
+      nested.push_back(single_quoted(c.name));
+    }
     note_values(c.flags);
   }
+  // A command's own subcommand ("state export") is its first word after it.
+  const std::string sub_case = nested.empty() ? std::string("") : "case \"$cmd $w\" in " + join(nested, "|") + ") cmd=\"$cmd $w\"; continue ;; esac; ";
   std::string s =
       "# bash completion for banger, written by `banger completion bash` from banger's own command\n"
       "# definitions (regenerate it, never edit it).\n"
@@ -142,7 +141,9 @@ std::string bash(const std::vector<CommandInfo>& cmds, const std::vector<FlagInf
       "    w=${COMP_WORDS[i]}\n"
       "    case ${COMP_WORDS[i-1]} in " + join(value_flags, "|") + ") continue ;; esac\n"
       "    case $w in -*) continue ;; esac\n"
-      "    if [[ -z $cmd ]]; then cmd=$w; elif [[ $cmd == state && ${#pos[@]} -eq 0 && $w == export ]]; then cmd='state export'; else pos+=(\"$w\"); fi\n"
+      "    if [[ -z $cmd ]]; then cmd=$w; continue; fi\n"
+      "    [[ ${#pos[@]} -eq 0 ]] && { " + sub_case + "}\n"
+      "    pos+=(\"$w\")\n"
       "  done\n"
       "  case \"$cmd:$prev\" in\n";
   auto value_cases = [&](const std::string& cmd, const std::vector<FlagInfo>& fs) {

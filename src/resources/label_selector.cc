@@ -78,12 +78,7 @@ bool parse_set(const std::string& part, LabelRequirement& r) {
   r.op = op == "in" ? LabelRequirement::Op::In : LabelRequirement::Op::NotIn;
   std::string inner = part.substr(open + 1, part.size() - open - 2);
   if (trim(inner).empty()) return false;  // kubectl: the set can't be empty
-  size_t start = 0;
-  while (start <= inner.size()) {
-    size_t comma = inner.find(',', start);
-    r.values.push_back(trim(inner.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
-    start = comma == std::string::npos ? inner.size() + 1 : comma + 1;
-  }
+  for (const std::string& v : split(inner, ',')) r.values.push_back(trim(v));
   return true;
 }
 
@@ -144,11 +139,7 @@ std::string format_labels(const std::map<std::string, std::string>& labels) {
 std::optional<std::map<std::string, std::string>> parse_labels(const std::string& text) {
   std::map<std::string, std::string> out;
   if (text.empty()) return out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    start = comma == std::string::npos ? text.size() + 1 : comma + 1;
+  for (const std::string& part : split(text, ',')) {
     size_t eq = part.find('=');
     if (eq == std::string::npos || !is_label_key(part.substr(0, eq)) || !is_label_value(part.substr(eq + 1))) {
       return std::nullopt;

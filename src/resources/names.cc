@@ -122,4 +122,14 @@ std::string suggest(std::string_view word, const std::vector<std::string>& candi
   return best;
 }
 
+std::vector<std::string> split(std::string_view text, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t at; (at = text.find(sep, start)) != std::string_view::npos; start = at + 1) {
+    out.emplace_back(text.substr(start, at - start));
+  }
+  out.emplace_back(text.substr(start));
+  return out;
+}
+
 }  // namespace banger

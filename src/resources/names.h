@@ -36,5 +36,7 @@ uint64_t fnv1a64(std::string_view s, uint64_t h = 14695981039346656037ull);
 std::string hex64(uint64_t h);
 /// ASCII letters made lowercase (a MAC as dnsmasq and cloud-init match it).
 std::string to_lower(std::string s);
+/// `text` cut at every `sep`: "a,,b" gives {"a", "", "b"}, "" gives {""}.
+std::vector<std::string> split(std::string_view text, char sep);
 
 }  // namespace banger

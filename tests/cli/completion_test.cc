@@ -38,6 +38,7 @@ TEST(Completion, BashCompletesCommandsFlagsValuesAndKinds) {
   EXPECT_EQ(complete("banger d"), "delete diff doctor ");
   EXPECT_EQ(complete("banger get -o "), "json wide yaml ");
   EXPECT_EQ(complete("banger diff -o "), "json ");
+  EXPECT_EQ(complete("banger state export -o "), "json ");  // a subcommand of a command
   EXPECT_EQ(complete("banger apply --acc"), "--accel ");
   EXPECT_EQ(complete("banger apply --accel "), "auto kvm tcg ");
   EXPECT_EQ(complete("banger completion "), "bash fish zsh ");  // its argument's own choices

@@ -212,3 +212,16 @@ TEST(Suggest, NothingWhenFarOrEmpty) {
 
 }  // namespace
 }  // namespace banger
+
+namespace banger {
+namespace {
+
+TEST(Split, KeepsEmptyPartsAndTheWholeWhenThereIsNoSeparator) {
+  EXPECT_EQ(split("a,,b", ','), (std::vector<std::string>{"a", "", "b"}));
+  EXPECT_EQ(split("", ','), std::vector<std::string>{""});
+  EXPECT_EQ(split("abc", ','), std::vector<std::string>{"abc"});
+  EXPECT_EQ(split("a,", ','), (std::vector<std::string>{"a", ""}));
+}
+
+}  // namespace
+}  // namespace banger
