@@ -4,6 +4,7 @@
 // hashed once, not on every apply (hashing a 1 GiB image takes seconds).
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 
@@ -47,17 +48,14 @@ StepDone oci_summary(const std::string& field, bool cached, int downloaded, cons
           {{"digest", short_hash(digest.substr(7))}, {"layers downloaded", std::to_string(downloaded)}, {"seconds", s}}};
 }
 
-double seconds_since(const struct timespec& t0) {
-  struct timespec t1;
-  ::clock_gettime(CLOCK_MONOTONIC, &t1);
-  return static_cast<double>(t1.tv_sec - t0.tv_sec) + static_cast<double>(t1.tv_nsec - t0.tv_nsec) / 1e9;
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 }  // namespace
 
 std::string HostReconciler::oci_image_file(const std::string& label, const ArtifactSource& s, StepDone* summary) {
-  struct timespec t0;
-  ::clock_gettime(CLOCK_MONOTONIC, &t0);
+  const auto t0 = std::chrono::steady_clock::now();
   OciPulled p = pull_oci_image(artifacts_, opts_.state_dir, pinned_request(label, s));
   if (summary) *summary = oci_summary("spec", p.cached, p.layers_downloaded, p.manifest_digest, seconds_since(t0));
   return p.path;
@@ -65,8 +63,7 @@ std::string HostReconciler::oci_image_file(const std::string& label, const Artif
 
 std::pair<std::string, std::string> HostReconciler::oci_kernel_files(const std::string& label, const ArtifactSource& s,
                                                                      StepDone* summary) {
-  struct timespec t0;
-  ::clock_gettime(CLOCK_MONOTONIC, &t0);
+  const auto t0 = std::chrono::steady_clock::now();
   OciKernelFiles k = pull_oci_kernel(artifacts_, opts_.state_dir, pinned_request(label, s));
   if (summary) *summary = oci_summary("spec", k.cached, k.layers_downloaded, k.manifest_digest, seconds_since(t0));
   return {k.kernel, k.initrd};
@@ -137,8 +134,7 @@ std::string HostReconciler::artifact_file(const std::string& label, const std::s
   // A path was checked by its resource's action; only a download or a pull
   // has a copy that may have gone missing since (removed by hand) and can be
   // fetched again (a pull finds its cache in one stat).
-  if (s.oci.ref_text.set) return resolve_artifact(label, field, s);
-  if (!s.url.set) return s.resolved_path;
+  if (!s.url.set && !s.oci.ref_text.set) return s.resolved_path;
   return resolve_artifact(label, field, s);
 }
 

@@ -14,20 +14,19 @@ namespace banger {
 
 namespace {
 
-// Each oci source of the set, with its resource.
+// Each oci source of the set, with its resource's key.
 struct OciUse {
   ResourceKey key;
-  const ObjectMeta* res;
   ArtifactSource* source;
 };
 
 std::vector<OciUse> oci_uses(ManifestSet& set) {
   std::vector<OciUse> out;
   for (Kernel& k : set.kernels) {
-    if (k.source.oci.ref_text.set) out.push_back({{Kind::Kernel, k.name()}, &k, &k.source});
+    if (k.source.oci.ref_text.set) out.push_back({{Kind::Kernel, k.name()}, &k.source});
   }
   for (Image& i : set.images) {
-    if (i.source.oci.ref_text.set) out.push_back({{Kind::Image, i.name()}, &i, &i.source});
+    if (i.source.oci.ref_text.set) out.push_back({{Kind::Image, i.name()}, &i.source});
   }
   return out;
 }

@@ -158,14 +158,14 @@ std::vector<FieldDef<ArtifactSource>> oci_fields(bool image) {
       &OciSource::ref_text, parse_oci_ref_field, string_text()));
   // The digest the tag named when it was applied: recorded, so that `get`
   // shows it and `diff --against` an export compares with it.
-  f.back().shown.push_back(oci_only({"digest", FieldEffect::InPlace,
-                                     [](const OciSource& o, const ManifestSet&) {
-                                       return std::optional<std::string>(o.digest.empty() ? "unresolved" : o.digest);
-                                     },
-                                     [](const std::string& t, OciSource& o) {
-                                       o.digest = t == "unresolved" ? "" : t;
-                                       return true;
-                                     }}));
+  f.back().shown.push_back({"digest", FieldEffect::InPlace,
+                            [](const OciSource& o, const ManifestSet&) {
+                              return std::optional<std::string>(o.digest.empty() ? "unresolved" : o.digest);
+                            },
+                            [](const std::string& t, OciSource& o) {
+                              o.digest = t == "unresolved" ? "" : t;
+                              return true;
+                            }});
   f.push_back(scalar<OciSource, std::string>(
       {.key = "platform",
        .rule = "os/architecture[/variant] such as linux/amd64",
