@@ -217,9 +217,10 @@ int run_diff(const ReconcileOptions& o, const std::string& against, const Global
   return plan.empty() ? kExitOk : kExitChanges;
 }
 
-void gc_pruned(Session& s, const std::set<std::string>& hashes, const ReconcileOptions& o, const GlobalOptions& g) {
+void gc_pruned(Session& s, std::set<std::string> hashes, const ReconcileOptions& o, const GlobalOptions& g) {
   if (hashes.empty()) return;
   const std::string dir = std::filesystem::absolute(g.state_dir).lexically_normal().string();
+  hashes = with_oci_layers(std::move(hashes), dir);  // a pruned pulled image takes its own layers along
   for (const GcItem& item : collect_garbage(s.store(), dir)) {
     if (!hashes.count(item.sha256)) continue;
     remove_garbage(s.store(), {item});
@@ -262,9 +263,7 @@ int run_apply(const ReconcileOptions& o, const GlobalOptions& g) {
     if (c.type == ChangeType::Delete && rec != s.observe().applied.end()) pruned.push_back(rec->second);
   }
   int rc = execute_plan(s, plan, desired, o, g, "Apply");
-  if (rc == kExitOk && !pruned.empty()) {
-    gc_pruned(s, with_oci_layers(artifacts_in_use(pruned), std::filesystem::absolute(g.state_dir).lexically_normal().string()), o, g);
-  }
+  if (rc == kExitOk && !pruned.empty()) gc_pruned(s, artifacts_in_use(pruned), o, g);
   return rc;
 }
 

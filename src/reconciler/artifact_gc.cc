@@ -40,12 +40,20 @@ std::set<std::string> artifacts_in_use(const std::vector<ResourceRecord>& applie
   return used;
 }
 
-std::set<std::string> with_oci_layers(std::set<std::string> hashes, const std::string& state_dir) {
-  for (const OciCached& c : list_oci_cache(state_dir)) {
+namespace {
+
+std::set<std::string> with_layers_of(std::set<std::string> hashes, const std::vector<OciCached>& cache) {
+  for (const OciCached& c : cache) {
     if (!hashes.count(c.manifest_digest.substr(7))) continue;
     for (const std::string& l : c.layers) hashes.insert(l.substr(7));
   }
   return hashes;
+}
+
+}  // namespace
+
+std::set<std::string> with_oci_layers(std::set<std::string> hashes, const std::string& state_dir) {
+  return with_layers_of(std::move(hashes), list_oci_cache(state_dir));
 }
 
 std::vector<GcItem> collect_garbage(Store& store, const std::string& state_dir) {
@@ -59,14 +67,15 @@ std::vector<GcItem> collect_garbage(Store& store, const std::string& state_dir) 
   for (const DiskRecord& d : store.disk_records()) {
     if (d.method == "snapshot") disk_images.insert(d.image);
   }
-  for (const OciCached& c : list_oci_cache(state_dir)) {
+  const std::vector<OciCached> cache = list_oci_cache(state_dir);  // one scan of the folder serves both uses
+  for (const OciCached& c : cache) {
     const std::string hex = c.manifest_digest.substr(7);
     bool held = std::any_of(c.files.begin(), c.files.end(), [&](const std::string& f) { return disk_images.count(f); });
     if (held) used.insert(hex);
     if (used.count(hex)) continue;
     out.push_back({"OCI image", state_dir + "/images/oci/" + hex, c.bytes, hex, c.ref});
   }
-  used = with_oci_layers(std::move(used), state_dir);
+  used = with_layers_of(std::move(used), cache);
   std::error_code tec;
   for (const auto& e : std::filesystem::directory_iterator(state_dir + "/images/oci/tmp", tec)) {
     out.push_back({"partial OCI image", e.path().string(), 0, "", ""});
