@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
+#include <thread>
 #include <utility>
 
 #include "common/host_error.h"
@@ -35,6 +37,31 @@ int64_t now() { return static_cast<int64_t>(std::time(nullptr)); }
 
 }  // namespace
 
+namespace {
+
+// PRAGMA journal_mode = WAL, and the mode it answers. Switching a new
+// database takes an exclusive lock that SQLite's busy handler does not wait
+// for, so two runs opening a fresh state dir at once (a watcher and its
+// metrics scrape, an apply and a get) wait here as long as for any lock.
+std::string wal_mode(sqlite3* db) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+  for (;;) {
+    sqlite3_stmt* st = nullptr;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, nullptr);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    std::string mode;
+    if (rc == SQLITE_ROW) mode = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW) return mode;
+    if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() > end) {
+      sqlite::fail(db, rc, "running \"PRAGMA journal_mode = WAL\"");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+}  // namespace
+
 Store::Store(const std::string& state_dir) {
   ensure_state_dir(state_dir);
   const std::string path = state_dir + "/state.db";
@@ -46,15 +73,12 @@ Store::Store(const std::string& state_dir) {
     if (rc != SQLITE_OK) sqlite::fail(db_, rc, "opening");
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_timeout(db_, kBusyTimeoutMs);
-    {
-      // WAL: readers (banger get, diff) never block an apply, and a commit is
-      // one append. The pragma answers with the mode actually in effect.
-      Stmt st(db_, "PRAGMA journal_mode = WAL");
-      if (!st.step() || st.text(0) != "wal")
-        throw HostError("state database " + path +
-                        ": the filesystem does not support WAL mode (needs shared memory "
-                        "and locks); put the state dir on a local filesystem");
-    }
+    // WAL: readers (banger get, diff) never block an apply, and a commit is
+    // one append. The pragma answers with the mode actually in effect.
+    if (wal_mode(db_) != "wal")
+      throw HostError("state database " + path +
+                      ": the filesystem does not support WAL mode (needs shared memory "
+                      "and locks); put the state dir on a local filesystem");
     // NORMAL in WAL mode: a commit survives a crash of banger, and at worst
     // the last commits are lost on power failure, never corrupted. Commits
     // that record what banger is about to make (owned objects, journal

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <stdexcept>
@@ -69,6 +70,31 @@ TEST(Store, WalModeIsOn) {
   TempDir t;
   Store s(t.state_dir());
   EXPECT_EQ(raw_pragma(t.state_dir() + "/state.db", "PRAGMA journal_mode"), "wal");
+}
+
+// Two runs opening a fresh state dir at once (a watcher and a metrics scrape,
+// an apply and a get): switching the new database to WAL takes a lock that
+// SQLite's busy handler does not wait for, and neither may fail for it.
+TEST(Store, TwoOpeningAFreshStateDirAtOnceBothSucceed) {
+  for (int round = 0; round < 30; ++round) {
+    TempDir t;
+    std::atomic<int> ready{0};
+    std::vector<std::string> errors(4);
+    std::vector<std::thread> openers;
+    for (int i = 0; i < 4; ++i) {
+      openers.emplace_back([&, i] {
+        ++ready;
+        while (ready < 4) std::this_thread::yield();
+        try {
+          Store s(t.state_dir());
+        } catch (const std::exception& e) {
+          errors[i] = e.what();
+        }
+      });
+    }
+    for (auto& th : openers) th.join();
+    for (const std::string& e : errors) ASSERT_EQ(e, "") << "round " << round;
+  }
 }
 
 // What banger is about to make is recorded by a synced commit (FULL), so a
