@@ -1,5 +1,7 @@
 #include "reconciler/watch_metrics.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "reconciler/applied_spec.h"
@@ -99,6 +101,9 @@ std::string WatchMetrics::render(const VmGauges& vg) const {
 
 VmGauges read_vm_gauges(const std::string& state_dir) {
   VmGauges g;
+  // A scrape reads; it never makes the state dir or database (the watcher's
+  // first reconcile does).
+  if (::access((state_dir + "/state.db").c_str(), F_OK) != 0) return g;
   try {
     Store store(state_dir);
     std::map<std::string, VmRuntime> runtimes;
