@@ -5,6 +5,7 @@
 #   /usr/share/banger/schemas/*.schema.json
 #   bash, zsh and fish completions                (banger completion, at build time)
 #   /usr/share/man/man1/banger.1.gz               (help2man from --help, plus packaging/banger.h2m)
+#   postinst: makes the group banger (readers without root)
 # Depends: what dpkg-shlibdeps finds in the binaries, plus the libraries
 # banger opens on first use (common/lazy_lib.h: dpkg-shlibdeps cannot see
 # them) and the tools it runs.
@@ -80,7 +81,7 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
     "libcurl4, libnftables1, libdevmapper1.02.1, libarchive13, libext2fs2, libsystemd0, libssl3, dnsmasq-base, e2fsprogs")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "qemu-system-x86, openssh-client")
-set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA "${PROJECT_SOURCE_DIR}/packaging/conffiles")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA "${PROJECT_SOURCE_DIR}/packaging/conffiles;${PROJECT_SOURCE_DIR}/packaging/postinst")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_STRIP_FILES ON)  # the build keeps its debug info; the package does not
 include(CPack)

@@ -233,7 +233,6 @@ int run_get(const GetOptions& o, const GlobalOptions& g) {
       return kExitError;
     }
   }
-  if (!require_root("get", g)) return kExitError;
   Session s(session_options(g, o.host, /*lock=*/false));
   const ObservedState obs = s.observe_without_nat();
   bool wide = o.output == "wide";

@@ -1,5 +1,7 @@
 #include "cli/host_flags.h"
 
+#include "common/reader_group.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -64,6 +66,9 @@ void say_waiting_for_lock(const std::string& holder) {
 
 SessionOptions session_options(const GlobalOptions& g, const HostFlags& f, bool lock, const std::string& command) {
   SessionOptions o;
+  // A run that takes no lock only reads (get, diff, state export): without
+  // root it reads what the group banger may (reader_group.h).
+  o.read_only = !lock && geteuid() != 0;
   // Absolute: the paths end up in hypervisor command lines and API calls
   // whose working directory is the VM's run dir, and in the state DB.
   o.host.state_dir = std::filesystem::absolute(g.state_dir).lexically_normal().string();
@@ -91,11 +96,16 @@ SessionOptions session_options(const GlobalOptions& g, const HostFlags& f, bool 
   return o;
 }
 
+void note_unlisted_nat(const ObservedState& o, const GlobalOptions& g, const std::string& why) {
+  if (o.nat_known || g.quiet) return;
+  std::cerr << "note: nftables rules were not checked (" << why << ")\n";
+}
+
 bool require_root(const std::string& command, const GlobalOptions& g) {
   if (geteuid() == 0) return true;
-  std::cerr << "error: banger " << command
-            << " needs root to observe the host (nftables, taps, VM processes and the state in "
-            << g.state_dir << "); run it with sudo\n";
+  std::cerr << "error: banger " << command << " needs root (it changes the host, or reads what only root may, in "
+            << g.state_dir << "); run it with sudo. Members of the group " << kReaderGroup
+            << " may run get, logs, diff and state export without it\n";
   return false;
 }
 

@@ -36,6 +36,9 @@ void say_waiting_for_lock(const std::string& holder);
 void clear_download_line();
 /// Non-root cannot read nftables or other users' processes: say so, exit 1.
 bool require_root(const std::string& command, const GlobalOptions& g);
+/// diff and state export by a reader without root, who cannot list
+/// nftables: says so on stderr (unless --quiet).
+void note_unlisted_nat(const ObservedState& o, const GlobalOptions& g, const std::string& why);
 /// "vm", "vms", "VM", "pf", "portforwards", ... -> Kind.
 std::optional<Kind> parse_kind_alias(const std::string& s);
 

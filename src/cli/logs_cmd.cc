@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <deque>
 #include <fstream>
@@ -12,6 +14,7 @@
 #include <thread>
 
 #include "cli/host_flags.h"
+#include "common/reader_group.h"
 #include "drivers/process.h"
 #include "reconciler/recorded_vm.h"
 #include "state/store.h"
@@ -44,8 +47,8 @@ std::streamoff print_tail(const std::string& path, int tail) {
 }
 
 int run_logs(const LogsOptions& o, const GlobalOptions& g) {
-  if (!require_root("logs", g)) return kExitError;
-  Store store(g.state_dir);
+  // Without root: read-only, as a member of the group banger may.
+  Store store(g.state_dir, geteuid() == 0 ? Store::Access::ReadWrite : Store::Access::ReadOnly);
   auto vm = store.vm(o.name);
   if (!vm) {
     std::cerr << "Error: VM/" << o.name << " not found\n";
@@ -54,6 +57,12 @@ int run_logs(const LogsOptions& o, const GlobalOptions& g) {
   auto rt = store.runtime(o.name);
   std::string log = rt && !rt->log_path.empty() ? rt->log_path : g.run_dir + "/vms/" + o.name + "/console.log";
   if (::access(log.c_str(), R_OK) != 0) {
+    if (errno == EACCES) {
+      std::cerr << "Error: VM/" << o.name << ": cannot read " << log << ": " << std::strerror(EACCES)
+                << " (readers need membership in the group " << kReaderGroup
+                << "; a log made before that group existed is shared from the VM's next start)\n";
+      return kExitError;
+    }
     std::cerr << "Error: VM/" << o.name << " has no log yet (" << log << "): it has not been started\n";
     return kExitError;
   }

@@ -178,7 +178,8 @@ int run_diff(const ReconcileOptions& o, const std::string& against, const Global
     return s;
   };
   std::future<std::unique_ptr<Session>> observed;
-  if (against.empty() && geteuid() == 0 && std::filesystem::exists(g.state_dir + "/state.db")) {
+  std::error_code exists_ec;
+  if (against.empty() && std::filesystem::exists(g.state_dir + "/state.db", exists_ec)) {
     observed = std::async(std::launch::async, observe_host);
   }
   std::optional<LabelSelector> selector;
@@ -195,11 +196,12 @@ int run_diff(const ReconcileOptions& o, const std::string& against, const Global
     StateSnapshot snapshot = read_state_export(against);
     desired = with_oci_digests(std::move(desired), snapshot.observed.applied, /*online=*/false, nullptr);
     plan = plan_against_export(desired, snapshot, opts);
+    note_unlisted_nat(snapshot.observed, g, "the export was made without root; the plan takes them as banger left them");
   } else {
-    if (!require_root("diff", g)) return kExitError;
     std::unique_ptr<Session> s = observed.valid() ? observed.get() : observe_host();
     desired = resolve_tags(std::move(desired), s->observe().applied, g);
     plan = s->plan_apply(desired, opts);
+    note_unlisted_nat(s->observe(), g, "listing them needs root; the plan takes them as banger left them");
   }
   if (o.output == "json") {
     std::cout << plan_json(plan) << "\n";

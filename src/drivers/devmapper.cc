@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -223,7 +224,7 @@ std::optional<DmDevice> get_locked(const std::string& name) {
 
 }  // namespace
 
-bool DeviceMapper::available(std::string* why) {
+bool DeviceMapper::in_kernel(std::string* why) {
   auto no = [&](const std::string& reason) {
     if (why) *why = reason;
     return false;
@@ -246,6 +247,16 @@ bool DeviceMapper::available(std::string* why) {
         "this kernel has no device-mapper (no \"device-mapper\" in /proc/misc, no "
         "/sys/module/dm_mod); load it with `modprobe dm_mod dm_snapshot` where it is a module");
   }
+  if (why) *why = "device-mapper is in the kernel";
+  return true;
+}
+
+bool DeviceMapper::available(std::string* why) {
+  if (!in_kernel(why)) return false;
+  auto no = [&](const std::string& reason) {
+    if (why) *why = reason;
+    return false;
+  };
   std::lock_guard lock(g_mutex);
   route_logs();
   t_last_error.clear();
@@ -450,6 +461,45 @@ std::optional<SnapshotStatus> DeviceMapper::snapshot_status(const std::string& n
   out.metadata_sectors = st->metadata_sectors;
   out.invalid = st->invalid;
   out.overflow = st->overflow;
+  return out;
+}
+
+namespace {
+
+std::string first_line(const std::string& path) {
+  std::ifstream f(path);
+  std::string line;
+  std::getline(f, line);
+  return line;
+}
+
+}  // namespace
+
+std::vector<DmDevice> DeviceMapper::list_from_sysfs(const std::string& prefix, const std::string& sys) {
+  namespace fs = std::filesystem;
+  std::vector<DmDevice> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(sys + "/block", ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string dev = it->path().filename().string();
+    if (dev.rfind("dm-", 0) != 0) continue;
+    const std::string dir = it->path().string();
+    DmDevice d;
+    d.name = first_line(dir + "/dm/name");
+    if (d.name.rfind(prefix, 0) != 0) continue;
+    d.uuid = first_line(dir + "/dm/uuid");
+    if (unsigned maj = 0, min = 0; std::sscanf(first_line(dir + "/dev").c_str(), "%u:%u", &maj, &min) == 2) {
+      d.major = maj;
+      d.minor = min;
+    }
+    std::error_code sec;
+    for (fs::directory_iterator s(dir + "/slaves", sec), send; !sec && s != send; s.increment(sec)) {
+      std::string majmin = first_line(sys + "/class/block/" + s->path().filename().string() + "/dev");
+      if (!majmin.empty()) d.deps.push_back(majmin);
+    }
+    std::sort(d.deps.begin(), d.deps.end());
+    out.push_back(std::move(d));
+  }
+  std::sort(out.begin(), out.end(), [](const DmDevice& a, const DmDevice& b) { return a.name < b.name; });
   return out;
 }
 

@@ -41,6 +41,9 @@ class DeviceMapper {
   /// mknods /dev/mapper/control on a kernel without dm (libdevmapper would,
   /// and leave a node that fails with ENODEV). `why` explains a false.
   static bool available(std::string* why = nullptr);
+  /// Only the kernel half of available(): what a user without root can
+  /// tell (the control device is root's).
+  static bool in_kernel(std::string* why = nullptr);
 
   /// Routes libdevmapper's messages to spdlog and turns udev sync off; throws
   /// HostError when !available().
@@ -62,6 +65,10 @@ class DeviceMapper {
   void remove(const std::string& name);
   /// DM_DEVICE_LIST, then info/table/deps only for names starting with `prefix`.
   std::vector<DmDevice> list(const std::string& prefix);
+  /// The same devices (name, uuid, major/minor, deps; no targets or counts)
+  /// as sysfs shows them to any user: reading without root, where the dm
+  /// control device is root's. `sys` is "/sys" but for tests.
+  static std::vector<DmDevice> list_from_sysfs(const std::string& prefix, const std::string& sys = "/sys");
   std::optional<DmDevice> get(const std::string& name);
   /// nullopt when `name` is absent; HostError when it is not a snapshot.
   std::optional<SnapshotStatus> snapshot_status(const std::string& name);

@@ -62,8 +62,10 @@ void make_dirs(const std::string& dir) {
     return;
   }
   make_dirs(parent_dir(dir));
-  // 0700: a VM's disk holds the guest's data, for root's eyes only.
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+  // 0750 inside the state dir, whose mode decides who passes (root, and
+  // the group banger where it exists): readers list and stat disks, and
+  // the disks themselves (0600) hold the guest's data for root's eyes only.
+  if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST)
     throw HostError::from_errno("creating disk dir " + dir, errno);
 }
 

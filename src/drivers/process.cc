@@ -191,7 +191,11 @@ std::optional<ProcessIdentity> identify(pid_t pid) {
 
 bool is_running(const ProcessIdentity& p) {
   auto now = identify(p.pid);
-  return now && now->start_time == p.start_time && same_exe(now->exe, p.exe);
+  if (!now || now->start_time != p.start_time) return false;
+  // A reader without root cannot read root's /proc/PID/exe (EACCES); pid
+  // and start time, to the clock tick, still name one process.
+  if (now->exe.empty() && ::geteuid() != 0) return true;
+  return same_exe(now->exe, p.exe);
 }
 
 ProcessIdentity spawn_detached(const SpawnOptions& opts) {
@@ -207,7 +211,10 @@ ProcessIdentity spawn_detached(const SpawnOptions& opts) {
 
   UniqueFd devnull(open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!devnull) throw HostError::from_errno("open /dev/null for " + bin, errno);
-  UniqueFd log(open(opts.log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+  // 0640: `banger logs` by the group banger reads it (the VM's run dir
+  // hands its group down); fchmod, as the umask may have taken the bit.
+  UniqueFd log(open(opts.log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
+  if (log) ::fchmod(log.get(), 0640);
   if (!log) {
     throw HostError(errno_message("open log file " + opts.log_path + " for " + bin, errno) +
                     " (check that its folder exists and is writable)", code_of_errno(errno));

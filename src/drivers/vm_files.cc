@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "common/host_error.h"
+#include "common/reader_group.h"
 
 namespace banger {
 
@@ -75,13 +76,18 @@ void remove_socket(const std::string& sock) {
 
 void make_run_dir(const std::string& dir) {
   std::error_code ec;
-  fs::create_directories(fs::path(dir).parent_path(), ec);
-  if (ec) throw HostError("create " + fs::path(dir).parent_path().string() + ": " + ec.message());
+  const std::string parent = fs::path(dir).parent_path().string();
+  fs::create_directories(parent, ec);
+  if (ec) throw HostError("create " + parent + ": " + ec.message());
+  // RUN/vms is the second gate for readers without root (reader_group.h).
+  open_gate_to_readers(parent);
   if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     throw HostError::from_errno("create " + dir, errno);
-  // An existing folder may have looser permissions: it holds the API socket,
-  // which is full control over the VM.
-  if (chmod(dir.c_str(), 0700) != 0) throw HostError::from_errno("chmod 0700 " + dir, errno);
+  // Search but no listing for the group, and the setgid bit hands the group
+  // to the console log and exit status (0640). The API socket is full
+  // control over the VM: the hypervisor makes it under umask 077
+  // (banger-launch). An existing folder may have looser permissions.
+  if (chmod(dir.c_str(), 02710) != 0) throw HostError::from_errno("chmod 02710 " + dir, errno);
 }
 
 

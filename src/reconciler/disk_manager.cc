@@ -46,8 +46,10 @@ void make_dir(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw HostError("creating " + dir + ": " + ec.message());
-  // The guest's data: root's eyes only. An existing folder may be looser.
-  if (::chmod(dir.c_str(), 0700) != 0) throw HostError::from_errno("chmod 0700 " + dir, errno);
+  // The guest's data and keys are 0600 files, root's alone; the group
+  // banger lists and stats them (reader_group.h). An existing folder may
+  // be looser.
+  if (::chmod(dir.c_str(), 0750) != 0) throw HostError::from_errno("chmod 0750 " + dir, errno);
 }
 
 std::string size_text(uint64_t bytes) { return format_size(bytes); }
@@ -57,14 +59,17 @@ std::string size_text(uint64_t bytes) { return format_size(bytes); }
 DiskManager::DiskManager(Store& store, std::string state_dir)
     : store_(store), state_dir_(std::move(state_dir)), tag_(disk_owner_tag(state_dir_)) {}
 
-DiskHost DiskManager::observe() {
+DiskHost DiskManager::observe(bool privileged) {
   DiskHost h;
   h.tag = tag_;
   h.vms_dir = state_dir_ + "/vms";
-  h.reflink = DiskDriver::reflink_supported(state_dir_);
-  h.devmapper = DeviceMapper::available(&h.devmapper_why);
+  // The reflink probe writes two files into the state dir: only root can.
+  // A reader's plan then names copy where apply would reflink a new disk.
+  h.reflink = privileged && DiskDriver::reflink_supported(state_dir_);
+  h.devmapper = privileged ? DeviceMapper::available(&h.devmapper_why) : DeviceMapper::in_kernel(&h.devmapper_why);
   if (h.devmapper) {
-    for (const DmDevice& d : DeviceMapper().list("banger-")) h.dm.push_back({d.name, d.uuid, d.deps});
+    auto devices = privileged ? DeviceMapper().list("banger-") : DeviceMapper::list_from_sysfs("banger-");
+    for (const DmDevice& d : devices) h.dm.push_back({d.name, d.uuid, d.deps});
   }
   const std::string mine = "banger:" + tag_ + ":";
   for (const LoopDevice& l : LoopDriver().list()) {

@@ -41,8 +41,10 @@ class DiskManager {
   DiskManager(Store& store, std::string state_dir);
 
   /// What new disks can use (reflink, device-mapper) and banger's dm
-  /// devices, loop devices and VM folders: one pass over each.
-  DiskHost observe();
+  /// devices, loop devices and VM folders: one pass over each. Without
+  /// `privileged` (a reader without root), only what any user may read:
+  /// dm devices from sysfs, no reflink probe.
+  DiskHost observe(bool privileged = true);
   /// Makes the VM's disk when it has none (trying the strategy's methods in
   /// order), grows a file disk to `size`, and rebuilds a snapshot's dm device
   /// from its recorded COW file when it went missing (a reboot). Refuses to

@@ -8,6 +8,7 @@
 #include "drivers/vm_files.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <ctime>
@@ -106,6 +107,11 @@ ObservedState HostReconciler::records() {
 
 ObservedState HostReconciler::observe(bool with_nat) {
   profile::Scope whole("observe");
+  // Without root (a member of the group banger running get, diff or state
+  // export): only what any user may read. nftables and /dev/kvm are root's,
+  // dm devices come from sysfs, and a process is known by pid and start
+  // time (is_running).
+  const bool privileged = ::geteuid() == 0;
   ObservedState o;
   {
     profile::Scope p("observe.records");
@@ -122,11 +128,14 @@ ObservedState HostReconciler::observe(bool with_nat) {
   o.now_ms = now_ms();
   {
     profile::Scope p("observe.disks");
-    o.disk_host = disks_.observe();
+    o.disk_host = disks_.observe(privileged);
   }
   {
     profile::Scope p("observe.hypervisors");
     o.hypervisors = observe_hypervisors(opts_);
+    // What runtime `auto` picks is root's call (it opens /dev/kvm): a
+    // reader's plan leaves it out rather than guess.
+    if (!privileged) o.hypervisors.known = false;
   }
   {
     std::lock_guard lock(disk_host_mu_);
@@ -143,7 +152,9 @@ ObservedState HostReconciler::observe(bool with_nat) {
       continue;
     }
     struct stat st;
-    if (::stat(rec.disk_path.c_str(), &st) == 0) o.disks_present.insert(name);
+    // EACCES: a reader without root and a disk folder made before the
+    // group banger existed (0700): taken as recorded rather than missing.
+    if (::stat(rec.disk_path.c_str(), &st) == 0 || errno == EACCES) o.disks_present.insert(name);
   }
   {
     profile::Scope p("observe.links");
@@ -152,9 +163,11 @@ ObservedState HostReconciler::observe(bool with_nat) {
     o.links = nl.dump();
     seen_links_ = o.links;
   }
-  if (with_nat) {
+  if (with_nat && privileged) {
     profile::Scope p_nat("observe.nat");
     o.nat = nat_.observe();
+  } else if (with_nat) {
+    o.nat_known = false;
   }
   o.ip_forward = ipv4_forwarding_enabled();
   o.dns_root = dns_root();

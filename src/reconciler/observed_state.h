@@ -67,6 +67,9 @@ struct ObservedState {
   HypervisorHost hypervisors;                     ///< KVM facts, binaries and --accel: which runtime a VM gets
   LinkSnapshot links;                             ///< one netlink dump
   NatObserved nat;                                ///< one nft listing of table ip banger
+  /// false when nft was not listed because only root may (a reader in the
+  /// group banger): diff then takes the rules as expected and says so.
+  bool nat_known = true;
   /// Each network's DNS server, by network (the folders under dns_root);
   /// nullopt when not observed (an export made before DNS servers existed).
   std::optional<std::map<std::string, ObservedDns>> dns;

@@ -13,7 +13,8 @@ Session::Session(SessionOptions opts) : opts_(std::move(opts)) {
         opts_.host.state_dir,
         HostLockOptions{opts_.wait_for_lock, opts_.lock_timeout, opts_.command, opts_.on_lock_wait});
   } else {
-    store_ = std::make_unique<Store>(opts_.host.state_dir);
+    store_ = std::make_unique<Store>(opts_.host.state_dir,
+                                     opts_.read_only ? Store::Access::ReadOnly : Store::Access::ReadWrite);
   }
   host_ = std::make_unique<HostReconciler>(*store_, opts_.host);
 }

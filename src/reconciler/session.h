@@ -19,6 +19,9 @@ struct SessionOptions {
   HostOptions host;
   /// Take the host lock (apply, delete). diff only reads and does not.
   bool lock = true;
+  /// Open the state read-only (Store::Access::ReadOnly): get, diff and
+  /// state export run by a member of the group banger, without root.
+  bool read_only = false;
   bool wait_for_lock = true;
   std::chrono::milliseconds lock_timeout{0};  ///< 0: wait as long as it takes
   std::string command = "banger";             ///< "banger apply": who holds the lock, for a waiting run

@@ -335,6 +335,8 @@ std::string snapshot_to_json(const ObservedState& o, const SnapshotInfo& info) {
   };
   // Only what observe read: an export of an export stays without them.
   if (o.hypervisors.known) doc["host"]["hypervisors"] = hypervisors_json(o.hypervisors);
+  // Exported by a reader without root, who cannot list nftables.
+  if (!o.nat_known) doc["host"]["nat"]["observed"] = false;
   if (o.dns) {
     json servers = json::object();
     for (const auto& [name, d] : *o.dns) {
@@ -473,6 +475,7 @@ StateSnapshot snapshot_from_json(const std::string& text, const std::string& fil
   });
   const json& nat = r.object(host, "host", "nat");
   o.nat.table_exists = r.boolean(nat, "host.nat", "tableExists");
+  if (nat.contains("observed")) o.nat_known = r.boolean(nat, "host.nat", "observed");
   const json& rules = r.object(nat, "host.nat", "rulesByOwner");
   for (auto it = rules.begin(); it != rules.end(); ++it) {
     o.nat.rules_by_owner[it.key()] = r.strings(rules, "host.nat.rulesByOwner", it.key().c_str());

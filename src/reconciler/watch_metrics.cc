@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "reconciler/applied_spec.h"
+#include "reconciler/readiness.h"
 #include "reconciler/recorded_vm.h"
 #include "state/store.h"
 
@@ -87,10 +88,11 @@ std::string WatchMetrics::render(const VmGauges& vg) const {
   header(out, "banger_last_successful_reconcile_timestamp_seconds", "gauge",
          "Unix time of the last reconcile that did not fail (0: none yet).");
   out += "banger_last_successful_reconcile_timestamp_seconds " + std::to_string(last_success_) + "\n";
-  header(out, "banger_vms", "gauge", "Applied VMs by state (running, stopped, down) and runtime.");
+  header(out, "banger_vms", "gauge", "Applied VMs by state (running, stopped, down), readiness and runtime.");
   for (const auto& [key, n] : vg.vms) {
-    out += "banger_vms{state=\"" + escaped(key.first) + "\",runtime=\"" + escaped(key.second) + "\"} " +
-           std::to_string(n) + "\n";
+    const auto& [state, ready, runtime] = key;
+    out += "banger_vms{state=\"" + escaped(state) + "\",ready=\"" + ready + "\",runtime=\"" + escaped(runtime) +
+           "\"} " + std::to_string(n) + "\n";
   }
   header(out, "banger_vm_restarts_total", "counter", "Restarts of a VM whose process ended on its own.");
   for (const auto& [vm, n] : vg.restarts) {
@@ -99,23 +101,46 @@ std::string WatchMetrics::render(const VmGauges& vg) const {
   return out;
 }
 
+namespace {
+constexpr std::chrono::milliseconds kScrapeReadyCheck{300};
+}  // namespace
+
 VmGauges read_vm_gauges(const std::string& state_dir) {
   VmGauges g;
   // A scrape reads; it never makes the state dir or database (the watcher's
   // first reconcile does).
   if (::access((state_dir + "/state.db").c_str(), F_OK) != 0) return g;
   try {
-    Store store(state_dir);
+    Store store(state_dir, Store::Access::ReadOnly);
     std::map<std::string, VmRuntime> runtimes;
+    std::map<std::string, VmRecord> records;
     for (VmRuntime& rt : store.runtimes()) runtimes.emplace(rt.name, rt);
+    for (VmRecord& v : store.vms()) records.emplace(v.name, v);
+    struct Row {
+      std::string state, runtime;
+    };
+    std::vector<Row> rows;
+    std::vector<ReadyTarget> targets;  // the running VMs', probed in one round
+    std::vector<size_t> target_row;
     for (const ResourceRecord& r : store.resources()) {
       if (r.kind != "VM") continue;
       VM vm = applied_vm(r);
       auto rt = runtimes.find(r.name);
       const bool alive = rt != runtimes.end() && is_running(recorded_process(rt->second));
-      const std::string state = alive ? "running" : vm.state.value == VmState::Stopped ? "stopped" : "down";
-      ++g.vms[{state, alive ? rt->second.hypervisor : ""}];
+      rows.push_back({alive ? "running" : vm.state.value == VmState::Stopped ? "stopped" : "down",
+                      alive ? rt->second.hypervisor : ""});
+      if (!alive) continue;
+      auto rec = records.find(r.name);
+      targets.push_back(ready_target(r, rec != records.end() ? &rec->second : nullptr, &rt->second));
+      targets.back().seen_running = true;
+      target_row.push_back(rows.size() - 1);
     }
+    // As `get` checks: one round for all, bounded, so a guest that does not
+    // answer costs the scrape at most this much.
+    std::vector<bool> ready(rows.size(), false);
+    auto status = check_ready(targets, kScrapeReadyCheck);
+    for (size_t i = 0; i < targets.size(); ++i) ready[target_row[i]] = status[i].ready;
+    for (size_t i = 0; i < rows.size(); ++i) ++g.vms[{rows[i].state, ready[i] ? "true" : "false", rows[i].runtime}];
     for (const RestartRecord& rr : store.restart_records()) g.restarts[rr.name] = rr.restarts;
   } catch (const std::exception&) {
     // metrics never fail a scrape for a state that cannot be read now

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <tuple>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -14,9 +15,11 @@ namespace banger {
 
 /// The host at scrape time, read from the state (reconciler/watch_metrics.cc).
 struct VmGauges {
-  /// (state, runtime) -> count: state "running", "stopped" (as wanted) or
-  /// "down" (wanted running, process gone); runtime "firecracker", "qemu", "".
-  std::map<std::pair<std::string, std::string>, int> vms;
+  /// (state, ready, runtime) -> count: state "running", "stopped" (as
+  /// wanted) or "down" (wanted running, process gone); ready "true" when the
+  /// VM's readiness passes (its probe, or its process without one), else
+  /// "false"; runtime "firecracker", "qemu", "".
+  std::map<std::tuple<std::string, std::string, std::string>, int> vms;
   std::map<std::string, int64_t> restarts;  ///< VM -> restarts counted by banger
 };
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "common/host_error.h"
+#include "common/reader_group.h"
 
 namespace banger {
 
@@ -48,6 +49,9 @@ void ensure_state_dir(const std::string& dir) {
     throw HostError("state dir " + dir + " is group- or world-writable (mode " + mode +
                     "); others could change banger's records and VM disks: run chmod 700 " + dir);
   }
+  // The one gate readers pass (reader_group.h): everything below keeps modes
+  // that give the group only what reading commands need.
+  open_gate_to_readers(dir);
 }
 
 }  // namespace banger

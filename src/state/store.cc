@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "common/host_error.h"
 #include "common/profile.h"
 #include "state/record_sql.h"
+#include "common/reader_group.h"
 #include "state/sqlite_stmt.h"
 #include "state/state_dir.h"
 
@@ -62,7 +64,11 @@ std::string wal_mode(sqlite3* db) {
 
 }  // namespace
 
-Store::Store(const std::string& state_dir) {
+Store::Store(const std::string& state_dir, Access access) {
+  if (access == Access::ReadOnly) {
+    open_read_only(state_dir);
+    return;
+  }
   ensure_state_dir(state_dir);
   const std::string path = state_dir + "/state.db";
   wal_path_ = path + "-wal";
@@ -86,7 +92,60 @@ Store::Store(const std::string& state_dir) {
     // exists that its record does not.
     sqlite::exec(db_, "PRAGMA synchronous = NORMAL");
     sqlite::exec(db_, "PRAGMA foreign_keys = ON");
+    // Readers without root open the database read-only, and SQLite can do
+    // that only while the -wal and -shm files exist: they are kept when the
+    // last connection closes instead of deleted.
+    int persist = 1;
+    sqlite3_file_control(db_, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
     migrate();
+    // SQLite gives a new -wal and -shm the database file's owner and mode;
+    // files from before the group existed are brought in line here.
+    for (const char* suffix : {"", "-wal", "-shm"}) share_with_readers(path + suffix, 0640);
+  } catch (...) {
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw;
+  }
+}
+
+void Store::open_read_only(const std::string& state_dir) {
+  const std::string path = state_dir + "/state.db";
+  auto no_access = [&](int err) {
+    return HostError(errno_message("reading banger's state " + path, err) +
+                         "; reading without root needs membership in the group " + kReaderGroup +
+                         " (sudo adduser $USER " + kReaderGroup + ", then log in again), anything else needs sudo",
+                     code_of_errno(err));
+  };
+  struct stat st {};
+  const bool exists = ::stat(path.c_str(), &st) == 0;
+  if (!exists && errno != ENOENT) throw no_access(errno);
+  if (exists && ::access(path.c_str(), R_OK) != 0) throw no_access(errno);
+  // Nothing applied on this host yet: an empty database, as a fresh state
+  // dir would have, without making one.
+  const std::string name = exists ? path : ":memory:";
+  const int flags = (exists ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_FULLMUTEX;
+  int rc = sqlite3_open_v2(name.c_str(), &db_, flags, nullptr);
+  try {
+    if (rc != SQLITE_OK) sqlite::fail(db_, rc, "opening");
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    if (!exists) {
+      migrate();
+      return;
+    }
+    int version = 0;
+    try {
+      version = schema_version();
+    } catch (const HostError& e) {
+      // A database whose -wal/-shm were removed (or a banger older than
+      // reader access last closed it) cannot be opened read-only.
+      throw HostError(std::string(e.what()) + "; run any banger command as root once (sudo banger get) "
+                      "so that the database can be read without root");
+    }
+    if (version != kSchemaVersion)
+      throw HostError("state database " + path + " is at schema " + std::to_string(version) +
+                      " and this banger reads schema " + std::to_string(kSchemaVersion) +
+                      " without root; run any banger command as root once (sudo banger get) to bring it up to date");
   } catch (...) {
     sqlite3_close_v2(db_);
     db_ = nullptr;

@@ -23,9 +23,14 @@ class Store {
  public:
   static constexpr int kSchemaVersion = 5;
 
-  /// Creates state_dir (0700) when missing, opens/creates state.db in WAL
-  /// mode and migrates it. Throws HostError (e.g. not writable, newer schema).
-  explicit Store(const std::string& state_dir);
+  /// ReadWrite: creates state_dir (0700; root:banger 02750 where that group
+  /// exists) when missing, opens/creates state.db in WAL mode and migrates
+  /// it. ReadOnly (get, logs, diff and state export run without root): opens
+  /// it read-only and never migrates or writes; with no state.db at all, an
+  /// empty in-memory database stands in (nothing was applied here). Throws
+  /// HostError (not writable, not readable, newer or older schema).
+  enum class Access { ReadWrite, ReadOnly };
+  explicit Store(const std::string& state_dir, Access access = Access::ReadWrite);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -116,6 +121,7 @@ class Store {
 
  private:
   void migrate();
+  void open_read_only(const std::string& state_dir);
   sqlite3* db_ = nullptr;
   // The reconciler's workers share one Store: a call (or a whole
   // transaction) holds this so another thread's writes never land inside it.

@@ -83,8 +83,12 @@ TEST(DiskDriver, CopyKeepsHolesAndContent) {
   EXPECT_LT(allocated_bytes(disk), 1 * MiB) << "holes were filled in";
   EXPECT_FALSE(exists(disk + ".tmp"));
   struct stat st {};
+  // The state dir above is the gate (root, or the group banger); the disk
+  // itself is root's alone.
   ASSERT_EQ(::stat((t.path() + "/vms/web-1").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  EXPECT_EQ(st.st_mode & 0777, 0750u);
+  ASSERT_EQ(::stat(disk.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 TEST(DiskDriver, CopyAcrossFilesystemsKeepsHoles) {

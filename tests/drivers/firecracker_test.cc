@@ -173,8 +173,12 @@ TEST_F(FirecrackerTest, StartConfiguresBootsAndStopRemovesEverything) {
   EXPECT_EQ(h.api_socket, vm.run_dir + "/firecracker.sock");
   EXPECT_EQ(h.log_path, vm.run_dir + "/console.log");
   struct stat st {};
+  // Search only for the group (a reader's `banger logs`), nothing for
+  // others; the socket the hypervisor made is root's alone (umask 077).
   ASSERT_EQ(stat(vm.run_dir.c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  EXPECT_EQ(st.st_mode & 07777, 02710u);
+  ASSERT_EQ(stat(h.api_socket.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 077, 0u);
   EXPECT_TRUE(is_running(h.process));
   EXPECT_EQ(h.process.exe, fs::canonical(kFake).string());
   EXPECT_NE(getsid(h.process.pid), getsid(0)) << "the VM must be in its own session";

@@ -243,10 +243,16 @@ TEST_F(OfflineDiff, BadExportFilesAreErrorsNamingTheFile) {
   EXPECT_EQ(d.exit_code, 1);
   EXPECT_EQ(d.err, "error: " + dir_->path() + "/deep.json: not a banger state export: nested deeper than 64 levels\n");
 
-  // As nobody: the error names the state dir in use, and doctor prints only
+  // As nobody: get reads a state dir that was never made as empty (and
+  // makes none); a change names the state dir in use; doctor prints only
   // its own lines (libnftables is not asked, so it prints nothing itself).
   d = offline({"get"});
-  EXPECT_NE(d.err.find("the state in /nonexistent/banger-state)"), std::string::npos) << d.err;
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_EQ(d.err, "No resources found.\n");
+  EXPECT_FALSE(std::filesystem::exists("/nonexistent/banger-state"));
+  d = offline({"apply", "-f", manifests()});
+  EXPECT_EQ(d.exit_code, 1) << d.err;
+  EXPECT_NE(d.err.find("in /nonexistent/banger-state); run it with sudo"), std::string::npos) << d.err;
   d = offline({"doctor"});
   std::istringstream lines(d.out + d.err);
   for (std::string line; std::getline(lines, line);) {
@@ -255,10 +261,19 @@ TEST_F(OfflineDiff, BadExportFilesAreErrorsNamingTheFile) {
         << "stray line from doctor as nobody: " << line;
   }
 
-  // Export as nobody: needs root, says so, writes nothing.
+  // Export as nobody of a state dir never made: an empty host, its NAT
+  // rules marked unobserved (nobody cannot list nftables), and no state dir
+  // made; a file nobody may not write is an error that writes nothing.
+  d = offline({"state", "export"});
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  auto empty = nlohmann::json::parse(d.out);
+  EXPECT_EQ(empty["host"]["nat"]["observed"], false) << d.out;
+  EXPECT_TRUE(empty["records"]["resources"].empty()) << d.out;
+  EXPECT_NE(d.err.find("nftables rules were not checked"), std::string::npos) << d.err;
+  EXPECT_FALSE(fs::exists("/nonexistent/banger-state"));
   d = offline({"state", "export", "--file", dir_->path() + "/x.json"});
   EXPECT_EQ(d.exit_code, 1);
-  EXPECT_NE(d.err.find("needs root"), std::string::npos) << d.err;
+  EXPECT_NE(d.err.find("Permission denied"), std::string::npos) << d.err;
   EXPECT_FALSE(fs::exists(dir_->path() + "/x.json"));
 }
 

@@ -545,7 +545,7 @@ TEST_F(WatchTest, MetricsAndSystemdNotify) {
   })) << m << log();
   EXPECT_NE(m.find("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4"), std::string::npos) << m;
   EXPECT_NE(m.find("banger_actions_total{kind=\"ensure-vm\",outcome=\"succeeded\"} 1"), std::string::npos) << m;
-  EXPECT_NE(m.find("banger_vms{state=\"running\",runtime=\"firecracker\"} 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("banger_vms{state=\"running\",ready=\"true\",runtime=\"firecracker\"} 1"), std::string::npos) << m;
   EXPECT_NE(m.find("banger_reconcile_duration_seconds_count 1"), std::string::npos) << m;
   EXPECT_EQ(m.find("banger_last_successful_reconcile_timestamp_seconds 0\n"), std::string::npos) << m;
   EXPECT_NE(http_get_local(19464, "/").find("HTTP/1.1 404"), std::string::npos);

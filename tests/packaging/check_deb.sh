@@ -41,3 +41,20 @@ bash -n "$root/usr/share/bash-completion/completions/banger" || fail "the bash c
 cmp -s "$root/usr/share/bash-completion/completions/banger" <("$root/usr/bin/banger" completion bash) || fail "the shipped bash completion is not what the binary writes"
 zcat "$root/usr/share/man/man1/banger.1.gz" | grep -q '^\.SH MANIFESTS' || fail "the man page lacks its MANIFESTS section"
 echo "installed into $root and ran from it: $version"
+
+# The postinst makes the group banger, once, in the root dpkg names
+# (DPKG_ROOT, as `dpkg --root` without a chroot sets it): a copy of this
+# host's account files, never the host's own.
+dpkg-deb --ctrl-tarfile "$deb" | tar -x -C "$tmp" ./postinst
+[ "$(stat -c %a "$tmp/postinst")" = 755 ] || fail "postinst is not 0755"
+target=$tmp/target
+mkdir -p "$target/etc"
+for f in group gshadow passwd shadow login.defs; do [ -e "/etc/$f" ] && cp -p "/etc/$f" "$target/etc/"; done
+grep -q '^banger:' "$target/etc/group" && sed -i '/^banger:/d' "$target/etc/group" "$target/etc/gshadow"
+DPKG_ROOT=$target sh "$tmp/postinst" configure || fail "postinst configure failed"
+grep -q '^banger:x:[0-9]*:$' "$target/etc/group" || fail "postinst made no group banger: $(grep banger "$target/etc/group")"
+gid=$(sed -n 's/^banger:x:\([0-9]*\):.*/\1/p' "$target/etc/group")
+[ "$gid" -lt 1000 ] || fail "the group banger is no system group (gid $gid)"
+DPKG_ROOT=$target sh "$tmp/postinst" configure || fail "postinst configure failed the second time"
+[ "$(grep -c '^banger:' "$target/etc/group")" = 1 ] || fail "a second configure made the group again"
+echo "postinst: made the system group banger (gid $gid) once"

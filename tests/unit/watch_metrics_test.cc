@@ -20,8 +20,8 @@ TEST(WatchMetrics, TextFormatCountsAndCumulativeBuckets) {
   m.action("ensure-vm", "succeeded");
   m.action("sync-nat", "failed");
   VmGauges g;
-  g.vms[{"running", "firecracker"}] = 2;
-  g.vms[{"down", ""}] = 1;
+  g.vms[{"running", "true", "firecracker"}] = 2;
+  g.vms[{"down", "false", ""}] = 1;
   g.restarts["we\"b"] = 3;
   const std::string t = m.render(g);
 
@@ -44,7 +44,7 @@ TEST(WatchMetrics, TextFormatCountsAndCumulativeBuckets) {
   EXPECT_NE(t.find("banger_drift_repairs_total 3\n"), std::string::npos);
   EXPECT_NE(t.find("banger_last_successful_reconcile_timestamp_seconds 1795622030\n"), std::string::npos)
       << "a failed reconcile is not a success";
-  EXPECT_NE(t.find("banger_vms{state=\"running\",runtime=\"firecracker\"} 2\n"), std::string::npos);
+  EXPECT_NE(t.find("banger_vms{state=\"running\",ready=\"true\",runtime=\"firecracker\"} 2\n"), std::string::npos);
   EXPECT_NE(t.find("banger_vm_restarts_total{vm=\"we\\\"b\"} 3\n"), std::string::npos) << t;
 }
 
