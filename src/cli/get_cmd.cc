@@ -14,6 +14,7 @@
 #include "reconciler/applied_spec.h"
 #include "reconciler/readiness.h"
 #include "reconciler/restart_policy.h"
+#include "reconciler/git_status.h"
 #include "reconciler/selection.h"
 #include "reconciler/session.h"
 #include "resources/field_table.h"
@@ -235,6 +236,7 @@ int run_get(const GetOptions& o, const GlobalOptions& g) {
   }
   Session s(session_options(g, o.host, /*lock=*/false));
   const ObservedState obs = s.observe_without_nat();
+  const std::optional<GitStatus> git = read_git_status(s.state_dir());
   bool wide = o.output == "wide";
   std::map<std::string, ReadyStatus> ready;
   if (!only || *only == Kind::VM) ready = readiness(obs, name, wide);
@@ -260,6 +262,8 @@ int run_get(const GetOptions& o, const GlobalOptions& g) {
     }
     if (o.output.empty() || wide) {
       if (rows.empty()) continue;
+      // The whole listing starts with the commit `watch --git` converged to.
+      if (!only && !printed && git) std::cout << "Source: " << git_status_line(*git, std::time(nullptr)) << "\n\n";
       if (!only) std::cout << (printed ? "\n" : "") << kind_name(k) << "s:\n";
       print_table(rows);
       printed = true;
@@ -269,11 +273,13 @@ int run_get(const GetOptions& o, const GlobalOptions& g) {
     std::cerr << "Error: " << kind_name(*only) << "/" << name << " not found\n";
     return kExitError;
   }
+  json list{{"apiVersion", "banger.dev/v1"}, {"kind", "List"}, {"items", items}};
+  if (git && !only) list["source"] = git_status_json(*git);
   if (o.output == "json") {
-    std::cout << json{{"apiVersion", "banger.dev/v1"}, {"kind", "List"}, {"items", items}}.dump(2) << "\n";
+    std::cout << list.dump(2) << "\n";
   } else if (o.output == "yaml") {
     YAML::Emitter e;
-    emit_yaml(e, json{{"apiVersion", "banger.dev/v1"}, {"kind", "List"}, {"items", items}});
+    emit_yaml(e, list);
     std::cout << e.c_str() << "\n";
   } else if (!printed) {
     std::cerr << "No resources found.\n";

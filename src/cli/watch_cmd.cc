@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
 #include <memory>
@@ -20,6 +21,11 @@ namespace {
 
 struct WatchCmdOptions {
   std::string dir;
+  std::string git;  ///< --git URL: manifests from a repository instead of DIR
+  std::string ref = "main";
+  std::string path = ".";
+  std::string interval = "30s";
+  std::string ssh_key;
   std::string resync = "30s";
   std::string debounce = "200ms";
   bool allow_empty = false;
@@ -44,6 +50,8 @@ class MetricsReporter : public WatchReporter {
   void reconciled(const std::string& result, double seconds, size_t repairs) override {
     m_.reconciled(result, seconds, repairs, static_cast<int64_t>(std::time(nullptr)));
   }
+  void fetched(bool ok) override { m_.fetched(ok, static_cast<int64_t>(std::time(nullptr))); }
+  void converged_commit(const std::string& commit) override { m_.converged_commit(commit); }
 
  private:
   WatchReporter& inner_;
@@ -65,6 +73,26 @@ int run_watch(const WatchCmdOptions& o, const GlobalOptions& g) {
   auto resync = duration_flag("--resync", o.resync, std::chrono::seconds(1));
   auto debounce = duration_flag("--debounce", o.debounce, std::chrono::milliseconds(0));
   if (!resync || !debounce) return kExitError;
+  if (o.dir.empty() == o.git.empty()) {
+    std::cerr << "error: give either DIR or --git URL\nSee 'banger watch --help' for usage.\n";
+    return kExitError;
+  }
+  std::optional<GitWatchOptions> git;
+  if (!o.git.empty()) {
+    auto interval = duration_flag("--interval", o.interval, std::chrono::milliseconds(100));
+    if (!interval) return kExitError;
+    git = GitWatchOptions{o.git, o.ref, o.path, *interval, {}};
+    // The usual ways, and what a unit's EnvironmentFile= sets: a key file
+    // for ssh URLs, a token for https.
+    auto env = [](const char* name) {
+      const char* v = std::getenv(name);
+      return std::string(v ? v : "");
+    };
+    git->creds.ssh_key = !o.ssh_key.empty() ? o.ssh_key : env("BANGER_GIT_SSH_KEY");
+    git->creds.ssh_passphrase = env("BANGER_GIT_SSH_PASSPHRASE");
+    git->creds.username = env("BANGER_GIT_USERNAME");
+    git->creds.token = env("BANGER_GIT_TOKEN");
+  }
   if (!require_root("watch", g)) return kExitError;
   // The watcher's lines are its output: info by default (the global default
   // "warn" is for one-shot commands), warnings and errors only with -q.
@@ -74,6 +102,7 @@ int run_watch(const WatchCmdOptions& o, const GlobalOptions& g) {
 
   WatchOptions w;
   w.dir = o.dir;
+  w.git = git;
   w.resync = *resync;
   w.debounce = *debounce;
   w.allow_empty = o.allow_empty;
@@ -108,8 +137,23 @@ void add_watch_command(CLI::App& app, const GlobalOptions& g, std::function<int(
       "applied from DIR), repairs drift every --resync, restarts exited VMs at once. An invalid DIR\n"
       "changes nothing. SIGTERM/SIGINT: finish the action under way and exit 0, VMs keep running.\n"
       "SIGHUP: reconcile now.\n\n"
-      "Examples:\n  sudo banger watch /srv/gitops/vms\n  sudo banger watch /srv/gitops/vms --resync 1m --log-format json");
-  cmd->add_option("DIR", o->dir, "Folder of manifests (typically a git checkout)")->required()->type_name("DIR");
+      "Examples:\n  sudo banger watch /srv/gitops/vms\n  sudo banger watch /srv/gitops/vms --resync 1m --log-format json\n"
+      "  sudo banger watch --git https://git.example.com/fleet.git --ref main --path hosts --interval 30s");
+  cmd->add_option("DIR", o->dir, "Folder of manifests (typically a git checkout)")->type_name("DIR");
+  cmd->add_option("--git", o->git,
+                  "Take the manifests from this git repository instead of DIR (https://, ssh:// or file:// URL); "
+                  "fetched every --interval into a clone in the state dir")
+      ->type_name("URL");
+  cmd->add_option("--ref", o->ref, "With --git: the branch (or full ref) to follow")->capture_default_str();
+  cmd->add_option("--path", o->path, "With --git: the repository's folder that holds the manifests")
+      ->capture_default_str();
+  cmd->add_option("--interval", o->interval, "With --git: fetch this often")
+      ->capture_default_str()
+      ->type_name("DURATION");
+  cmd->add_option("--git-ssh-key", o->ssh_key,
+                  "With an ssh URL: the private key file (else BANGER_GIT_SSH_KEY; https takes BANGER_GIT_TOKEN "
+                  "and BANGER_GIT_USERNAME)")
+      ->type_name("FILE");
   cmd->add_option("--resync", o->resync, "Re-observe and repair drift this often, even when no file changed")
       ->capture_default_str()
       ->type_name("DURATION");

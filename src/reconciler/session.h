@@ -51,6 +51,7 @@ class Session {
   ExecutionReport execute(const Plan& plan, const DesiredState& desired,
                           const std::atomic<bool>& stop, const ProgressFn& progress);
   Store& store() { return *store_; }
+  const std::string& state_dir() const { return opts_.host.state_dir; }
 
  private:
   SessionOptions opts_;

@@ -61,6 +61,17 @@ void WatchMetrics::action(const std::string& kind, const std::string& outcome) {
   ++actions_[{kind, outcome}];
 }
 
+void WatchMetrics::fetched(bool ok, int64_t now_unix) {
+  std::lock_guard g(mu_);
+  ++fetches_[ok ? "ok" : "failed"];
+  if (ok) last_fetch_ = now_unix;
+}
+
+void WatchMetrics::converged_commit(const std::string& commit) {
+  std::lock_guard g(mu_);
+  commit_ = commit;
+}
+
 std::string WatchMetrics::render(const VmGauges& vg) const {
   std::lock_guard g(mu_);
   std::string out;
@@ -93,6 +104,19 @@ std::string WatchMetrics::render(const VmGauges& vg) const {
     const auto& [state, ready, runtime] = key;
     out += "banger_vms{state=\"" + escaped(state) + "\",ready=\"" + ready + "\",runtime=\"" + escaped(runtime) +
            "\"} " + std::to_string(n) + "\n";
+  }
+  if (!fetches_.empty()) {
+    header(out, "banger_git_fetches_total", "counter", "Fetches of the git source (watch --git), by result (ok, failed).");
+    for (const char* r : {"ok", "failed"}) {
+      auto it = fetches_.find(r);
+      out += std::string("banger_git_fetches_total{result=\"") + r + "\"} " +
+             std::to_string(it == fetches_.end() ? 0 : it->second) + "\n";
+    }
+    header(out, "banger_git_last_successful_fetch_timestamp_seconds", "gauge",
+           "Unix time of the last git fetch that worked (0: none yet).");
+    out += "banger_git_last_successful_fetch_timestamp_seconds " + std::to_string(last_fetch_) + "\n";
+    header(out, "banger_git_commit_info", "gauge", "The commit the host was last converged to (value 1).");
+    if (!commit_.empty()) out += "banger_git_commit_info{commit=\"" + escaped(commit_) + "\"} 1\n";
   }
   header(out, "banger_vm_restarts_total", "counter", "Restarts of a VM whose process ended on its own.");
   for (const auto& [vm, n] : vg.restarts) {

@@ -30,6 +30,9 @@ class WatchMetrics {
 
   void reconciled(const std::string& result, double seconds, size_t repairs, int64_t now_unix);
   void action(const std::string& kind, const std::string& outcome);
+  /// `watch --git`: a fetch ended; the commit the host converged to.
+  void fetched(bool ok, int64_t now_unix);
+  void converged_commit(const std::string& commit);
 
   /// The exposition text. Pure but for the counters' lock.
   std::string render(const VmGauges& g) const;
@@ -43,6 +46,9 @@ class WatchMetrics {
   uint64_t duration_count_ = 0;
   uint64_t repairs_ = 0;
   int64_t last_success_ = 0;
+  std::map<std::string, uint64_t> fetches_;  ///< by result; empty: no git source
+  int64_t last_fetch_ = 0;
+  std::string commit_;
 };
 
 /// VM gauges from the state dir: applied VMs, their recorded processes

@@ -13,6 +13,7 @@ const char* to_string(WatchTrigger t) {
     case WatchTrigger::Signal: return "SIGHUP";
     case WatchTrigger::Retry: return "retry";
     case WatchTrigger::Resync: return "resync";
+    case WatchTrigger::Commit: return "new commit";
   }
   return "?";
 }

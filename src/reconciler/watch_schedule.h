@@ -21,8 +21,8 @@
 
 namespace banger {
 
-enum class WatchTrigger { None, Start, Files, VmExit, Signal, Retry, Resync };
-/// "start", "files changed", "VM exited", "SIGHUP", "retry", "resync" (for logs).
+enum class WatchTrigger { None, Start, Files, VmExit, Signal, Retry, Resync, Commit };
+/// "start", "files changed", "VM exited", "SIGHUP", "retry", "resync", "new commit" (for logs).
 const char* to_string(WatchTrigger t);
 
 struct WatchScheduleOptions {
@@ -41,7 +41,7 @@ class WatchSchedule {
   explicit WatchSchedule(WatchScheduleOptions opts);
 
   void files_changed(Clock::time_point now);
-  /// Start, VmExit or Signal: reconcile as soon as no burst is settling.
+  /// Start, VmExit, Signal or Commit: reconcile as soon as no burst is settling.
   void request(WatchTrigger t);
   /// A reconcile finished at `now` (it read the tree after every event noted
   /// so far). `ok` false: retry after the back-off. `retry_at`: something in

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "drivers/dir_watch.h"
+#include "drivers/git_source.h"
 #include "drivers/pidfd_set.h"
 #include "drivers/signal_pipe.h"
 #include "reconciler/desired_state.h"
@@ -61,10 +62,27 @@ class WatchReporter {
   virtual void reconciled(const std::string& result, double seconds, size_t repairs) {
     (void)result, (void)seconds, (void)repairs;
   }
+  /// A git fetch ended (`watch --git`); `converged`: the commit whose tree
+  /// the host now equals, after a reconcile of it succeeded. For metrics.
+  virtual void fetched(bool ok) { (void)ok; }
+  virtual void converged_commit(const std::string& commit) { (void)commit; }
+};
+
+/// `watch --git URL`: where the manifests come from instead of DIR.
+struct GitWatchOptions {
+  std::string url;
+  std::string ref = "main";
+  std::string path = ".";  ///< the folder of the repository that holds the manifests
+  std::chrono::milliseconds interval{30000};  ///< fetch this often
+  GitCredentials creds;
 };
 
 struct WatchOptions {
-  std::string dir;  ///< as the user gave it; normalized by run()
+  std::string dir;  ///< as the user gave it; normalized by run(). Unused with git.
+  /// Manifests from a git repository: fetched every interval into a clone in
+  /// the state dir, each new commit's tree written to STATE/git/KEY/tree,
+  /// which then is DIR (and the prune scope) for everything below.
+  std::optional<GitWatchOptions> git;
   std::chrono::milliseconds debounce{200};
   std::chrono::milliseconds resync{30000};
   /// A DIR with no manifests at all prunes everything applied from it.
@@ -112,6 +130,11 @@ class Watcher {
   // watcher.cc: the loop.
   void wait_for_events(WatchSchedule& schedule);
 
+  // watch_git.cc: the git source.
+  bool start_git(WatchSchedule& schedule);
+  void fetch_if_due(WatchSchedule& schedule);
+  void git_reconciled(const Outcome& o);
+
   WatchOptions opts_;
   WatchReporter& out_;
   /// systemd's watchdog: half its interval (0: none), and when to ping next.
@@ -130,6 +153,12 @@ class Watcher {
   /// (resource, action type) -> message: the same again at a resync, retry or
   /// VM exit is logged at debug level (watch_reconcile.cc).
   std::map<std::pair<std::string, std::string>, std::string> final_errors_;
+
+  std::unique_ptr<GitSource> git_;
+  std::string git_tree_commit_;  ///< the commit whose tree dir_ holds
+  std::string git_converged_;    ///< the last commit a reconcile converged to
+  std::chrono::steady_clock::time_point next_fetch_{};
+  int fetch_failures_ = 0;
 };
 
 }  // namespace banger
