@@ -15,7 +15,7 @@ DEPS := cmake ninja-build g++ pkg-config \
         iproute2 nftables procps btrfs-progs xfsprogs \
         qemu-system-x86 busybox-static e2fsprogs kmod cpio xz-utils curl git dnsmasq-base \
         libext2fs-dev dosfstools mtools dropbear-bin openssh-client libarchive-dev \
-        docker-registry skopeo openssl libsystemd-dev dbus-daemon help2man dpkg-dev lintian \
+        docker-registry skopeo openssl libsystemd-dev dbus-daemon help2man dpkg-dev lintian libgit2-dev util-linux \
         python3-configobj python3-jinja2 python3-jsonpatch python3-netifaces python3-requests \
         python3-serial python3-oauthlib
 
@@ -105,6 +105,7 @@ bench: build
 	$(BUILD)/bench_validate_memory 21
 	$(BUILD)/bench_apply $(BUILD)/banger $(BUILD)/tests/fake-firecracker bench/shell_peer.sh 100 300 1000
 	$(BUILD)/bench_watch $(BUILD)/banger $(BUILD)/tests/fake-firecracker 20 100
+	$(BUILD)/bench_git $(BUILD)/banger $(BUILD)/tests/fake-firecracker 10 10
 	$(BUILD)/bench_artifacts 256 1024
 	$(BUILD)/bench_oci 100
 	$(SUDO) bench/run_disk_bench.sh $(BUILD) 100

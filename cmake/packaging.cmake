@@ -79,7 +79,7 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/banger-dev/banger")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libcurl4, libnftables1, libdevmapper1.02.1, libarchive13, libext2fs2, libsystemd0, libssl3, dnsmasq-base, e2fsprogs")
+    "libcurl4, libnftables1, libdevmapper1.02.1, libarchive13, libext2fs2, libsystemd0, libssl3, libgit2-1.5, dnsmasq-base, e2fsprogs, passwd")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "qemu-system-x86, openssh-client")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA "${PROJECT_SOURCE_DIR}/packaging/conffiles;${PROJECT_SOURCE_DIR}/packaging/postinst")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
