@@ -6,6 +6,7 @@
 #include <functional>
 #include <tuple>
 
+#include "resources/label_selector.h"
 #include "resources/model.h"
 #include "resources/names.h"
 #include "resources/yaml_scalar.h"
@@ -141,7 +142,7 @@ class Checker {
   }
 
   void vm_addresses() {
-    std::map<std::pair<std::string, uint32_t>, const VM*> taken;
+    std::map<std::pair<std::string, uint32_t>, std::vector<const VM*>> taken;
     for (const VM& v : set_.vms) {
       if (!v.ip.set || !v.ip.value) continue;
       const Network* n = set_.find_network(v.network.value);
@@ -164,12 +165,126 @@ class Checker {
               ip.str() + " is the " + reserved + " address of " + place(*n) + " (" + range);
         continue;
       }
-      auto [it, fresh] = taken.emplace(std::pair{n->name(), ip.value}, &v);
-      if (!fresh) {
+      // VMs that no node runs together may share an address (each host
+      // has its own bridge): the first one that may share a node with v.
+      std::vector<const VM*>& users = taken[std::pair{n->name(), ip.value}];
+      auto other = std::find_if(users.begin(), users.end(),
+                                [&](const VM* u) { return may_share_node({&v.placement}, {&u->placement}); });
+      if (other != users.end()) {
         error(v, v.ip.mark, "spec.ip",
-              ip.str() + " is already used by " + address(*it->second) + " at " +
-                  where(it->second->ip.mark) + " (expected a unique address per network)");
+              ip.str() + " is already used by " + address(**other) + " at " + where((*other)->ip.mark) +
+                  " (expected a unique address per network)");
       }
+      users.push_back(&v);
+    }
+  }
+
+  void clash(const PortForward& p, const PortForward& o) {
+    error(p, p.host_port.mark, "spec.hostPort",
+          o.host_address.value.str() + ":" + std::to_string(o.host_port.value) + "/" +
+              to_string(o.protocol.value) + " is already forwarded by " + address(o) + " at " +
+              where(o.host_port.mark) + " (expected one forward per host address, port and protocol)");
+  }
+
+  // ---- placement (spec.placement, kind: Node) ----
+
+  bool any_placement() const {
+    auto placed = [](const auto& v) {
+      return std::any_of(v.begin(), v.end(), [](const auto& r) { return r.placement.set; });
+    };
+    return placed(set_.vms) || placed(set_.port_forwards);
+  }
+
+  // Where a forward can be: where both it and its VM are placed.
+  std::vector<const Placement*> constraints(const PortForward& p) const {
+    std::vector<const Placement*> out{&p.placement};
+    if (const VM* vm = set_.find_vm(p.vm.value)) out.push_back(&vm->placement);
+    return out;
+  }
+
+  bool on_node(const std::vector<const Placement*>& all, const NodeIdentity& n) const {
+    return std::all_of(all.begin(), all.end(), [&](const Placement* p) { return p->matches(n); });
+  }
+
+  // Whether one node may converge resources placed so. With declared Nodes,
+  // exactly; without, only two different `node` names tell for sure (any
+  // host may carry any labels).
+  bool may_share_node(std::vector<const Placement*> a, const std::vector<const Placement*>& b) const {
+    a.insert(a.end(), b.begin(), b.end());
+    if (!set_.nodes.empty()) {
+      return std::any_of(set_.nodes.begin(), set_.nodes.end(),
+                         [&](const NodeDecl& n) { return on_node(a, n.identity()); });
+    }
+    std::string pinned;
+    for (const Placement* p : a) {
+      if (!p->set || p->node.empty()) continue;
+      if (!pinned.empty() && pinned != p->node) return false;
+      pinned = p->node;
+    }
+    return true;
+  }
+
+  void unique_nodes() {
+    std::map<std::string, const NodeDecl*> seen;
+    for (const NodeDecl& n : set_.nodes) {
+      auto [it, fresh] = seen.emplace(n.name(), &n);
+      if (!fresh) {
+        diags_.add(Diagnostic{n.metadata.name_mark, kNodeKind, n.name(), "metadata.name",
+                              "duplicate Node " + quote(n.name()) + " (also defined at " +
+                                  where(it->second->metadata.name_mark) + "; expected a unique name per kind)"});
+      }
+    }
+  }
+
+  // "runner-a (role=runner), runner-b", at most a few.
+  std::string declared_nodes() const {
+    std::string out;
+    size_t shown = 0;
+    for (const NodeDecl& n : set_.nodes) {
+      if (++shown > 8) {
+        out += ", ...";
+        break;
+      }
+      out += (out.empty() ? "" : ", ") + printable(n.name()) +
+             (n.metadata.labels.empty() ? "" : " (" + printable(format_labels(n.metadata.labels)) + ")");
+    }
+    return out;
+  }
+
+  // With declared Nodes: a placement that no Node takes lands nowhere.
+  template <class R>
+  void placements_land(const std::vector<R>& items) {
+    for (const R& r : items) {
+      const Placement& p = r.placement;
+      if (!p.set || set_.nodes.empty()) continue;
+      if (std::any_of(set_.nodes.begin(), set_.nodes.end(),
+                      [&](const NodeDecl& n) { return p.matches(n.identity()); })) {
+        continue;
+      }
+      if (!p.node.empty()) {
+        std::vector<std::string> names;
+        for (const NodeDecl& n : set_.nodes) names.push_back(n.name());
+        std::string guess = suggest(p.node, names);
+        error(r, p.mark, "spec.placement",
+              "node " + quote(p.node) + " is not declared (expected one of the Nodes: " + declared_nodes() +
+                  (guess.empty() ? "" : "; did you mean " + quote(guess) + "?") + ")");
+      } else {
+        error(r, p.mark, "spec.placement",
+              "nodeSelector " + printable(format_labels(p.node_selector)) +
+                  " matches no declared Node (expected labels that one of these has: " + declared_nodes() + ")");
+      }
+    }
+  }
+
+  // A forward runs with its VM: placed where its VM cannot be, it runs nowhere.
+  void forwards_with_their_vms() {
+    for (const PortForward& p : set_.port_forwards) {
+      const VM* vm = set_.find_vm(p.vm.value);
+      if (!p.placement.set || !vm || !vm->placement.set) continue;
+      if (may_share_node({&p.placement}, {&vm->placement})) continue;
+      error(p, p.placement.mark, "spec.placement",
+            "places the forward where " + address(*vm) + " never is (expected a placement that takes a node of "
+            "its VM's, or none: a forward goes with its VM)");
     }
   }
 
@@ -183,9 +298,24 @@ class Checker {
       std::map<uint32_t, const PortForward*> by_address;
     };
     std::map<std::pair<uint16_t, Protocol>, OnPort> by_port;
+    const bool placed = any_placement();
+    std::map<std::pair<uint16_t, Protocol>, std::vector<const PortForward*>> on_port;  // with placements
     for (const PortForward& p : set_.port_forwards) {
       reference(p, p.vm, "spec.vm", set_.vms, "VM", "a");
       if (!p.host_port.set) continue;
+      if (placed) {
+        // Forwards that no node runs together may take the same port (each
+        // host has its own): checked pair by pair, in declaration order.
+        std::vector<const PortForward*>& before = on_port[{p.host_port.value, p.protocol.value}];
+        const uint32_t a = p.host_address.value.value;
+        auto o = std::find_if(before.begin(), before.end(), [&](const PortForward* q) {
+          const uint32_t b = q->host_address.value.value;
+          return (a == 0 || b == 0 || a == b) && may_share_node(constraints(p), constraints(*q));
+        });
+        if (o != before.end()) clash(p, **o);
+        before.push_back(&p);
+        continue;
+      }
       OnPort& on = by_port[{p.host_port.value, p.protocol.value}];
       const uint32_t a = p.host_address.value.value;
       const PortForward* o = nullptr;
@@ -197,12 +327,7 @@ class Checker {
         // Both point into set_.port_forwards: the lower address was declared first.
         o = !s ? on.first_any : !on.first_any ? s : std::min(s, on.first_any, std::less<>());
       }
-      if (o) {
-        error(p, p.host_port.mark, "spec.hostPort",
-              o->host_address.value.str() + ":" + std::to_string(o->host_port.value) + "/" +
-                  to_string(o->protocol.value) + " is already forwarded by " + address(*o) + " at " +
-                  where(o->host_port.mark) + " (expected one forward per host address, port and protocol)");
-      }
+      if (o) clash(p, *o);
       if (!on.first) on.first = &p;
       if (a == 0 && !on.first_any) on.first_any = &p;
       on.by_address.try_emplace(a, &p);
@@ -223,6 +348,13 @@ class Checker {
     networks();
     vm_addresses();
     forwards();
+    unique_nodes();
+    placements_land(set_.networks);
+    placements_land(set_.kernels);
+    placements_land(set_.images);
+    placements_land(set_.vms);
+    placements_land(set_.port_forwards);
+    forwards_with_their_vms();
   }
 
  private:
