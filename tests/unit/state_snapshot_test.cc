@@ -395,3 +395,37 @@ TEST(StateSnapshot, AnEmptyHostRoundTrips) {
 
 }  // namespace
 }  // namespace banger
+
+namespace banger {
+namespace {
+
+// The node of a fleet the host is: written as host.node, read back; an
+// export from before fleets has none (fleet diff then falls back to flags).
+TEST(StateSnapshot, TheNodeRoundTripsAndOlderExportsHaveNone) {
+  SnapshotInfo info = kInfo;
+  info.node = NodeIdentity{"runner-a", {{"role", "ci"}, {"zone", "a"}}};
+  const std::string text = snapshot_to_json(ObservedState{}, info);
+  auto j = nlohmann::json::parse(text);
+  EXPECT_EQ(j["host"]["node"], (nlohmann::json{{"name", "runner-a"}, {"labels", {{"role", "ci"}, {"zone", "a"}}}}));
+  StateSnapshot s = snapshot_from_json(text, "a.json");
+  ASSERT_TRUE(s.info.node.has_value());
+  EXPECT_EQ(s.info.node->name, "runner-a");
+  EXPECT_EQ(s.info.node->labels, info.node->labels);
+
+  const std::string older = snapshot_to_json(ObservedState{}, kInfo);
+  EXPECT_FALSE(nlohmann::json::parse(older)["host"].contains("node"));
+  EXPECT_FALSE(snapshot_from_json(older, "old.json").info.node.has_value());
+
+  j["host"]["node"]["labels"]["bad key"] = "x";
+  try {
+    snapshot_from_json(j.dump(), "bad.json");
+    ADD_FAILURE() << "a bad label read back";
+  } catch (const SnapshotError& e) {
+    EXPECT_EQ(std::string(e.what()), "bad.json: host.node.labels.bad key: \"bad key=x\" is not a label");
+  }
+  j["host"]["node"] = {{"name", ""}, {"labels", nlohmann::json::object()}};
+  EXPECT_THROW(snapshot_from_json(j.dump(), "empty.json"), SnapshotError);
+}
+
+}  // namespace
+}  // namespace banger
