@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/host_flags.h"
+#include "cli/node_flags.h"
 #include "cli/render.h"
 #include "drivers/netlink.h"
 #include "reconciler/applied_spec.h"
@@ -213,6 +214,14 @@ void emit_yaml(YAML::Emitter& e, const json& j) {
   }
 }
 
+// kubectl's List, with the node of a fleet this host is in its metadata.
+json list_json(const json& items, const NodeIdentity& node) {
+  return {{"apiVersion", "banger.dev/v1"},
+          {"kind", "List"},
+          {"metadata", {{"node", {{"name", node.name}, {"labels", node.labels}}}}},
+          {"items", items}};
+}
+
 int run_get(const GetOptions& o, const GlobalOptions& g) {
   std::optional<Kind> only;
   if (!o.target.empty()) {
@@ -234,6 +243,7 @@ int run_get(const GetOptions& o, const GlobalOptions& g) {
     }
   }
   if (!require_root("get", g)) return kExitError;
+  const NodeIdentity node = node_identity(g);
   Session s(session_options(g, o.host, /*lock=*/false));
   const ObservedState obs = s.observe_without_nat();
   bool wide = o.output == "wide";
@@ -261,6 +271,8 @@ int run_get(const GetOptions& o, const GlobalOptions& g) {
     }
     if (o.output.empty() || wide) {
       if (rows.empty()) continue;
+      // The listing of everything says which node of a fleet this host is.
+      if (!only && !printed) std::cout << "Node: " << node_text(node) << "\n\n";
       if (!only) std::cout << (printed ? "\n" : "") << kind_name(k) << "s:\n";
       print_table(rows);
       printed = true;
@@ -271,10 +283,10 @@ int run_get(const GetOptions& o, const GlobalOptions& g) {
     return kExitError;
   }
   if (o.output == "json") {
-    std::cout << json{{"apiVersion", "banger.dev/v1"}, {"kind", "List"}, {"items", items}}.dump(2) << "\n";
+    std::cout << list_json(items, node).dump(2) << "\n";
   } else if (o.output == "yaml") {
     YAML::Emitter e;
-    emit_yaml(e, json{{"apiVersion", "banger.dev/v1"}, {"kind", "List"}, {"items", items}});
+    emit_yaml(e, list_json(items, node));
     std::cout << e.c_str() << "\n";
   } else if (!printed) {
     std::cerr << "No resources found.\n";

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "cli/host_flags.h"
+#include "cli/node_flags.h"
 #include "cli/render.h"
 #include "cli/version.h"
 #include "common/unique_fd.h"
@@ -48,10 +49,11 @@ std::string utc_now() {
 
 int run_export(const ExportOptions& o, const GlobalOptions& g) {
   if (!require_root("state export", g)) return kExitError;
+  const NodeIdentity node = node_identity(g);  // a bad --node-name is an error before the host is read
   // Read-only, like diff: no host lock, so an export never waits for (or
   // holds up) an apply or the watcher.
   Session s(session_options(g, o.host, /*lock=*/false));
-  SnapshotInfo info{hostname(), utc_now(), kVersion, g.state_dir};
+  SnapshotInfo info{hostname(), utc_now(), kVersion, g.state_dir, node};
   std::string text = snapshot_to_json(s.observe(), info);
   if (o.file.empty() || o.file == "-") {
     std::cout << text << std::flush;
