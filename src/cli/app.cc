@@ -17,6 +17,7 @@
 #include "cli/get_cmd.h"
 #include "cli/logs_cmd.h"
 #include "cli/node_flags.h"
+#include "cli/fleet_cmd.h"
 #include "cli/ssh_cmd.h"
 #include "cli/reconcile_cmds.h"
 #include "cli/state_cmd.h"
@@ -110,6 +111,7 @@ int run(int argc, char** argv) {
   add_gc_command(app, global, command);
   add_images_command(app, global, command);
   add_state_command(app, global, command);
+  add_fleet_command(app, global, command);
   add_explain_command(app, global, command);
   // `ssh NAME -- CMD...` and `exec NAMES... -- CMD...`: what follows "--" is
   // the remote command, whole (its own flags included), never banger's.
