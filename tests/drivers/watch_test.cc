@@ -316,6 +316,27 @@ TEST_F(WatchTest, EmptyDirPrunesOnlyWithAllowEmpty) {
   EXPECT_FALSE(banger::test::process_alive(p1));
 }
 
+// A host of a fleet (--node-name, --node-labels as global flags): the
+// watcher runs what is placed on it, and a VM whose placement moves to
+// another node is pruned here.
+TEST_F(WatchTest, ConvergesOnlyWhatIsPlacedOnThisNode) {
+  auto placed = [](const std::string& name, const std::string& placement) {
+    std::string y = vm_yaml(name, "128Mi");
+    return y.substr(0, y.size() - 2) + ", placement: " + placement + "}\n";
+  };
+  put("base.yaml", base_yaml());
+  put("web-1.yaml", placed("web-1", "{node: runner-a}"));
+  put("web-2.yaml", placed("web-2", "{nodeSelector: {zone: b}}"));
+  start_and_converge({"web-1"}, {"--node-name", "runner-a", "--node-labels", "zone=a"});
+  EXPECT_FALSE(exists("vm", "web-2"));
+  put("web-1.yaml", placed("web-1", "{node: runner-b}"));
+  ASSERT_TRUE(eventually([&] { return !exists("vm", "web-1"); })) << log();
+  EXPECT_TRUE(log_has("- VM/web-1")) << log();
+  // Placed here by label: it comes.
+  put("web-2.yaml", placed("web-2", "{nodeSelector: {zone: a}}"));
+  ASSERT_TRUE(eventually([&] { return vm_pid("web-2") > 0; })) << log();
+}
+
 TEST_F(WatchTest, ResourcesAppliedElsewhereAreLeftAlone) {
   put("base.yaml", base_yaml());
   put("web-1.yaml", vm_yaml("web-1", "128Mi"));
