@@ -191,7 +191,7 @@ int run_diff(const ReconcileOptions& o, const std::string& against, const Global
   std::optional<StateSnapshot> snapshot;
   if (!against.empty()) snapshot = read_state_export(against);
   const NodeIdentity node = snapshot ? export_node(*snapshot, g) : node_identity(g);
-  DesiredState desired = desired_on_node(r.set, node, selector);
+  DesiredState desired = desired_on_node(std::move(r.set), node, selector);
   Plan plan;
   DiffOptions opts{o.prune};
   opts.prune_selector = selector;
@@ -246,7 +246,7 @@ int run_apply(const ReconcileOptions& o, const GlobalOptions& g) {
   // manifests is neither changed nor, with --prune, taken for gone.
   // Placement: only this node's part (what is placed elsewhere is, with
   // --prune, taken for gone).
-  DesiredState desired = desired_on_node(r.set, node_identity(g), selector);
+  DesiredState desired = desired_on_node(std::move(r.set), node_identity(g), selector);
   DiffOptions opts{o.prune};
   opts.prune_selector = selector;
   if (!parse_replace(o, desired, opts)) return kExitError;
@@ -346,10 +346,10 @@ void bind(CLI::App* cmd, std::function<int()>& run, std::shared_ptr<ReconcileOpt
 
 }  // namespace
 
-DesiredState desired_on_node(const ManifestSet& set, const NodeIdentity& node,
-                             const std::optional<LabelSelector>& selector) {
-  ManifestSet placed = place_on_node(set, node);
-  return make_desired(selector ? select_resources(placed, *selector) : std::move(placed));
+DesiredState desired_on_node(ManifestSet set, const NodeIdentity& node, const std::optional<LabelSelector>& selector) {
+  // Without placements every node gets everything: no copy to make.
+  if (uses_placement(set)) set = place_on_node(set, node);
+  return make_desired(selector ? select_resources(set, *selector) : std::move(set));
 }
 
 NodeIdentity export_node(const StateSnapshot& snapshot, const GlobalOptions& g) {

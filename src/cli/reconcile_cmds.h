@@ -20,7 +20,7 @@ void add_delete_command(CLI::App& app, const GlobalOptions& g, std::function<int
 
 /// What `node` converges of the manifests (placement), narrowed by -l when
 /// given: what diff, apply and fleet diff plan for.
-DesiredState desired_on_node(const ManifestSet& set, const NodeIdentity& node,
+DesiredState desired_on_node(ManifestSet set, const NodeIdentity& node,
                              const std::optional<LabelSelector>& selector);
 
 /// The node an export was taken on; for an export from before fleets,
