@@ -353,7 +353,15 @@ DesiredState desired_on_node(ManifestSet set, const NodeIdentity& node, const st
 }
 
 NodeIdentity export_node(const StateSnapshot& snapshot, const GlobalOptions& g) {
-  return snapshot.info.node ? *snapshot.info.node : node_identity(g);
+  const NodeIdentity flags = node_identity(g);  // checked even when unused: a bad flag is an error
+  if (!snapshot.info.node) return flags;
+  // The export knows which host it is; a --node-name that says otherwise
+  // is named, so that a plan for another node is never taken for this one.
+  if (!g.node_name.empty() && g.node_name != snapshot.info.node->name && !g.quiet) {
+    std::cerr << "Warning: the export was taken on node " << snapshot.info.node->name << ": planning for it, not for "
+              << "--node-name " << g.node_name << "\n";
+  }
+  return *snapshot.info.node;
 }
 
 void add_diff_command(CLI::App& app, const GlobalOptions& g, std::function<int()>& run) {

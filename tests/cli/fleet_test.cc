@@ -89,6 +89,11 @@ TEST(FleetCli, DiffAgainstAnExportPlansForTheExportsNode) {
   EXPECT_NE(d.out.find("+ VM/build-b\n"), std::string::npos) << d.out;
   EXPECT_EQ(d.out.find("VM/build-a"), std::string::npos) << d.out;
   EXPECT_EQ(d.out.find("VM/cache"), std::string::npos) << d.out;
+  // An export that knows its node wins over --node-name, which is named.
+  d = run_banger({"diff", "-f", fleet_dir(), "--against", a, "--node-name", "runner-b"});
+  EXPECT_EQ(d.exit_code, 2) << d.err;
+  EXPECT_NE(d.out.find("+ VM/build-a\n"), std::string::npos) << d.out;
+  EXPECT_EQ(d.err, "Warning: the export was taken on node runner-a: planning for it, not for --node-name runner-b\n");
 }
 
 TEST(FleetCli, FleetDiffPrintsOnePlanPerHost) {
