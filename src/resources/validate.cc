@@ -6,9 +6,9 @@
 #include <functional>
 #include <tuple>
 
-#include "resources/label_selector.h"
 #include "resources/model.h"
 #include "resources/names.h"
+#include "resources/validate_fleet.h"
 #include "resources/yaml_scalar.h"
 
 namespace banger {
@@ -28,7 +28,7 @@ std::string place(const Network& n) {
 
 class Checker {
  public:
-  Checker(const ManifestSet& set, Diagnostics& diags) : set_(set), diags_(diags) {}
+  Checker(const ManifestSet& set, Diagnostics& diags) : set_(set), diags_(diags), fleet_(set) {}
 
   void error(const ObjectMeta& r, const Mark& at, const std::string& field, const std::string& msg) {
     diags_.add(Diagnostic{at, kind_name(r.kind), r.name(), field, msg});
@@ -169,7 +169,7 @@ class Checker {
       // has its own bridge): the first one that may share a node with v.
       std::vector<const VM*>& users = taken[std::pair{n->name(), ip.value}];
       auto other = std::find_if(users.begin(), users.end(),
-                                [&](const VM* u) { return may_share_node({&v.placement}, {&u->placement}); });
+                                [&](const VM* u) { return fleet_.may_share_node({&v.placement}, {&u->placement}); });
       if (other != users.end()) {
         error(v, v.ip.mark, "spec.ip",
               ip.str() + " is already used by " + address(**other) + " at " + where((*other)->ip.mark) +
@@ -186,108 +186,6 @@ class Checker {
               where(o.host_port.mark) + " (expected one forward per host address, port and protocol)");
   }
 
-  // ---- placement (spec.placement, kind: Node) ----
-
-  bool any_placement() const {
-    auto placed = [](const auto& v) {
-      return std::any_of(v.begin(), v.end(), [](const auto& r) { return r.placement.set; });
-    };
-    return placed(set_.vms) || placed(set_.port_forwards);
-  }
-
-  // Where a forward can be: where both it and its VM are placed.
-  std::vector<const Placement*> constraints(const PortForward& p) const {
-    std::vector<const Placement*> out{&p.placement};
-    if (const VM* vm = set_.find_vm(p.vm.value)) out.push_back(&vm->placement);
-    return out;
-  }
-
-  bool on_node(const std::vector<const Placement*>& all, const NodeIdentity& n) const {
-    return std::all_of(all.begin(), all.end(), [&](const Placement* p) { return p->matches(n); });
-  }
-
-  // Whether one node may converge resources placed so. With declared Nodes,
-  // exactly; without, only two different `node` names tell for sure (any
-  // host may carry any labels).
-  bool may_share_node(std::vector<const Placement*> a, const std::vector<const Placement*>& b) const {
-    a.insert(a.end(), b.begin(), b.end());
-    if (!set_.nodes.empty()) {
-      return std::any_of(set_.nodes.begin(), set_.nodes.end(),
-                         [&](const NodeDecl& n) { return on_node(a, n.identity()); });
-    }
-    std::string pinned;
-    for (const Placement* p : a) {
-      if (!p->set || p->node.empty()) continue;
-      if (!pinned.empty() && pinned != p->node) return false;
-      pinned = p->node;
-    }
-    return true;
-  }
-
-  void unique_nodes() {
-    std::map<std::string, const NodeDecl*> seen;
-    for (const NodeDecl& n : set_.nodes) {
-      auto [it, fresh] = seen.emplace(n.name(), &n);
-      if (!fresh) {
-        diags_.add(Diagnostic{n.metadata.name_mark, kNodeKind, n.name(), "metadata.name",
-                              "duplicate Node " + quote(n.name()) + " (also defined at " +
-                                  where(it->second->metadata.name_mark) + "; expected a unique name per kind)"});
-      }
-    }
-  }
-
-  // "runner-a (role=runner), runner-b", at most a few.
-  std::string declared_nodes() const {
-    std::string out;
-    size_t shown = 0;
-    for (const NodeDecl& n : set_.nodes) {
-      if (++shown > 8) {
-        out += ", ...";
-        break;
-      }
-      out += (out.empty() ? "" : ", ") + printable(n.name()) +
-             (n.metadata.labels.empty() ? "" : " (" + printable(format_labels(n.metadata.labels)) + ")");
-    }
-    return out;
-  }
-
-  // With declared Nodes: a placement that no Node takes lands nowhere.
-  template <class R>
-  void placements_land(const std::vector<R>& items) {
-    for (const R& r : items) {
-      const Placement& p = r.placement;
-      if (!p.set || set_.nodes.empty()) continue;
-      if (std::any_of(set_.nodes.begin(), set_.nodes.end(),
-                      [&](const NodeDecl& n) { return p.matches(n.identity()); })) {
-        continue;
-      }
-      if (!p.node.empty()) {
-        std::vector<std::string> names;
-        for (const NodeDecl& n : set_.nodes) names.push_back(n.name());
-        std::string guess = suggest(p.node, names);
-        error(r, p.mark, "spec.placement",
-              "node " + quote(p.node) + " is not declared (expected one of the Nodes: " + declared_nodes() +
-                  (guess.empty() ? "" : "; did you mean " + quote(guess) + "?") + ")");
-      } else {
-        error(r, p.mark, "spec.placement",
-              "nodeSelector " + printable(format_labels(p.node_selector)) +
-                  " matches no declared Node (expected labels that one of these has: " + declared_nodes() + ")");
-      }
-    }
-  }
-
-  // A forward runs with its VM: placed where its VM cannot be, it runs nowhere.
-  void forwards_with_their_vms() {
-    for (const PortForward& p : set_.port_forwards) {
-      const VM* vm = set_.find_vm(p.vm.value);
-      if (!p.placement.set || !vm || !vm->placement.set) continue;
-      if (may_share_node({&p.placement}, {&vm->placement})) continue;
-      error(p, p.placement.mark, "spec.placement",
-            "places the forward where " + address(*vm) + " never is (expected a placement that takes a node of "
-            "its VM's, or none: a forward goes with its VM)");
-    }
-  }
-
   void forwards() {
     // By port and protocol, then by address: each forward is checked against
     // the first one that could clash, in the order they were declared.
@@ -298,7 +196,7 @@ class Checker {
       std::map<uint32_t, const PortForward*> by_address;
     };
     std::map<std::pair<uint16_t, Protocol>, OnPort> by_port;
-    const bool placed = any_placement();
+    const bool placed = fleet_.any_placement();
     std::map<std::pair<uint16_t, Protocol>, std::vector<const PortForward*>> on_port;  // with placements
     for (const PortForward& p : set_.port_forwards) {
       reference(p, p.vm, "spec.vm", set_.vms, "VM", "a");
@@ -310,7 +208,7 @@ class Checker {
         const uint32_t a = p.host_address.value.value;
         auto o = std::find_if(before.begin(), before.end(), [&](const PortForward* q) {
           const uint32_t b = q->host_address.value.value;
-          return (a == 0 || b == 0 || a == b) && may_share_node(constraints(p), constraints(*q));
+          return (a == 0 || b == 0 || a == b) && fleet_.may_share_node(fleet_.constraints(p), fleet_.constraints(*q));
         });
         if (o != before.end()) clash(p, **o);
         before.push_back(&p);
@@ -348,18 +246,13 @@ class Checker {
     networks();
     vm_addresses();
     forwards();
-    unique_nodes();
-    placements_land(set_.networks);
-    placements_land(set_.kernels);
-    placements_land(set_.images);
-    placements_land(set_.vms);
-    placements_land(set_.port_forwards);
-    forwards_with_their_vms();
+    fleet_.check(diags_);
   }
 
  private:
   const ManifestSet& set_;
   Diagnostics& diags_;
+  FleetChecks fleet_;
   std::map<const void*, NameIndex> indexes_;  ///< by the vector of targets
 };
 
