@@ -120,6 +120,8 @@ TEST_F(FleetE2E, EachHostConvergesItsOwnPartAndAMoveDeletesOnOneAndCreatesOnTheO
   // get names the node it lists.
   auto g = on_b({"get"});
   EXPECT_EQ(g.out.rfind("Node: runner-b (zone=b)\n\nVMs:\n", 0), 0u) << g.out;
+  auto gj = nlohmann::json::parse(on_a({"get", "-o", "json"}).out);
+  EXPECT_EQ(gj["metadata"]["node"], (nlohmann::json{{"name", "runner-a"}, {"labels", {{"zone", "a"}}}}));
   // The host's own namespace saw none of B's links, and B none of A's VMs.
   EXPECT_NE(links_in_b().find("bg-lab"), std::string::npos) << "B has its own bridge, in its own namespace";
 
