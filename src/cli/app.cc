@@ -16,6 +16,8 @@
 #include "cli/images_cmd.h"
 #include "cli/get_cmd.h"
 #include "cli/logs_cmd.h"
+#include "cli/node_flags.h"
+#include "cli/fleet_cmd.h"
 #include "cli/ssh_cmd.h"
 #include "cli/reconcile_cmds.h"
 #include "cli/state_cmd.h"
@@ -40,6 +42,7 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
       ->capture_default_str();
   app.add_flag("-q,--quiet", g.quiet, "Print only errors");
   app.add_flag("-v,--verbose", g.verbose, "Print more detail");
+  add_node_flags(app, g);
 }
 
 std::vector<std::string> subcommand_names(const CLI::App& app) {
@@ -108,6 +111,7 @@ int run(int argc, char** argv) {
   add_gc_command(app, global, command);
   add_images_command(app, global, command);
   add_state_command(app, global, command);
+  add_fleet_command(app, global, command);
   add_explain_command(app, global, command);
   // `ssh NAME -- CMD...` and `exec NAMES... -- CMD...`: what follows "--" is
   // the remote command, whole (its own flags included), never banger's.

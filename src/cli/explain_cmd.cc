@@ -35,6 +35,7 @@ std::string effects(Kind kind, const json& field) {
     if (s["name"] != field["key"]) what = s["name"].get<std::string>() + " " + what;
     out += (out.empty() ? "" : "; ") + what;
   }
+  if (out.empty() && field.contains("onChange")) return field["onChange"].get<std::string>();
   return out.empty() ? "shown with another field" : out;
 }
 
@@ -45,11 +46,30 @@ void print_field(std::ostream& os, Kind kind, const json& f) {
      << "    On change: " << effects(kind, f) << ".\n";
 }
 
+// A Node has no spec: its metadata is all there is to say.
+int explain_node(const ExplainOptions& o, const std::string& field) {
+  if (!field.empty()) {
+    std::cerr << "error: Node has no field " << quote(field) << " (a Node has metadata only: name and labels)\n";
+    return kExitError;
+  }
+  json t = describe_node();
+  if (o.output == "json") {
+    std::cout << t.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << "KIND: Node\n\n" << t["doc"].get<std::string>()
+            << "\n\nFIELDS: none under spec (a Node has no spec).\n"
+               "  metadata.name\n    The host's --node-name: what placement.node names.\n"
+               "  metadata.labels\n    The host's --node-labels: what placement.nodeSelector matches.\n";
+  return kExitOk;
+}
+
 int run_explain(const ExplainOptions& o) {
   if (o.what.empty()) {
     if (o.output == "json") {
       json all = json::array();
       for (Kind k : kAllKinds) all.push_back(describe_fields(k));
+      all.push_back(describe_node());
       std::cout << all.dump(2) << "\n";
       return kExitOk;
     }
@@ -57,16 +77,20 @@ int run_explain(const ExplainOptions& o) {
     for (Kind k : kAllKinds) {
       std::cout << "  " << kind_name(k) << "\n    " << describe_fields(k)["doc"].get<std::string>() << "\n";
     }
+    std::cout << "  Node\n    " << describe_node()["doc"].get<std::string>() << "\n";
     std::cout << "\nUse \"banger explain KIND\" or \"banger explain KIND.FIELD\" for its fields.\n";
     return kExitOk;
   }
   std::string kind_text = o.what.substr(0, o.what.find('.'));
   std::string field = o.what.size() > kind_text.size() ? o.what.substr(kind_text.size() + 1) : "";
   if (field.rfind("spec.", 0) == 0) field = field.substr(5);
+  std::string lower = to_lower(kind_text);
+  if (lower == "node" || lower == "nodes") return explain_node(o, field);
   auto kind = parse_kind_alias(kind_text);  // as get and delete take them: vm, VMs, pf, ...
   if (!kind) {
-    std::cerr << "error: " << quote(kind_text) << " is not a banger kind (expected " << one_of(all_kind_names())
-              << ")\n";
+    std::vector<std::string> kinds = all_kind_names();
+    kinds.push_back(kNodeKind);
+    std::cerr << "error: " << quote(kind_text) << " is not a banger kind (expected " << one_of(kinds) << ")\n";
     return kExitError;
   }
   json t = describe_fields(*kind);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/host_flags.h"
+#include "cli/node_flags.h"
 #include "cli/render.h"
 #include "drivers/netlink.h"
 #include "reconciler/applied_spec.h"
@@ -214,6 +215,14 @@ void emit_yaml(YAML::Emitter& e, const json& j) {
   }
 }
 
+// kubectl's List, with the node of a fleet this host is in its metadata.
+json list_json(const json& items, const NodeIdentity& node) {
+  return {{"apiVersion", "banger.dev/v1"},
+          {"kind", "List"},
+          {"metadata", {{"node", {{"name", node.name}, {"labels", node.labels}}}}},
+          {"items", items}};
+}
+
 int run_get(const GetOptions& o, const GlobalOptions& g) {
   std::optional<Kind> only;
   if (!o.target.empty()) {
@@ -234,6 +243,7 @@ int run_get(const GetOptions& o, const GlobalOptions& g) {
       return kExitError;
     }
   }
+  const NodeIdentity node = node_identity(g);
   Session s(session_options(g, o.host, /*lock=*/false));
   const ObservedState obs = s.observe_without_nat();
   const std::optional<GitStatus> git = read_git_status(s.state_dir());
@@ -262,8 +272,13 @@ int run_get(const GetOptions& o, const GlobalOptions& g) {
     }
     if (o.output.empty() || wide) {
       if (rows.empty()) continue;
-      // The whole listing starts with the commit `watch --git` converged to.
-      if (!only && !printed && git) std::cout << "Source: " << git_status_line(*git, std::time(nullptr)) << "\n\n";
+      // The listing of everything says which node of a fleet this host is,
+      // and the commit `watch --git` converged it to.
+      if (!only && !printed) {
+        std::cout << "Node: " << node_text(node) << "\n";
+        if (git) std::cout << "Source: " << git_status_line(*git, std::time(nullptr)) << "\n";
+        std::cout << "\n";
+      }
       if (!only) std::cout << (printed ? "\n" : "") << kind_name(k) << "s:\n";
       print_table(rows);
       printed = true;
@@ -273,8 +288,8 @@ int run_get(const GetOptions& o, const GlobalOptions& g) {
     std::cerr << "Error: " << kind_name(*only) << "/" << name << " not found\n";
     return kExitError;
   }
-  json list{{"apiVersion", "banger.dev/v1"}, {"kind", "List"}, {"items", items}};
-  if (git && !only) list["source"] = git_status_json(*git);
+  json list = list_json(items, node);
+  if (git && !only) list["metadata"]["source"] = git_status_json(*git);
   if (o.output == "json") {
     std::cout << list.dump(2) << "\n";
   } else if (o.output == "yaml") {

@@ -11,6 +11,8 @@ struct GlobalOptions {
   std::string log_level = "warn";
   bool quiet = false;
   bool verbose = false;
+  std::string node_name;    // env BANGER_NODE_NAME; "" = the hostname (cli/node_flags.h)
+  std::string node_labels;  // env BANGER_NODE_LABELS; "k=v,k2=v2"
 };
 
 /// Exit codes, as kubectl diff and terraform plan -detailed-exitcode use them.

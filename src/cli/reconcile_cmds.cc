@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "cli/host_flags.h"
+#include "cli/node_flags.h"
 #include "cli/outcome_text.h"
 #include "cli/plan_render.h"
 #include "cli/readiness_report.h"
@@ -23,6 +24,7 @@
 #include "reconciler/artifact_gc.h"
 #include "reconciler/desired_state.h"
 #include "reconciler/oci_resolve.h"
+#include "reconciler/placement.h"
 #include "reconciler/selection.h"
 #include "reconciler/session.h"
 #include "resources/manifest_loader.h"
@@ -186,17 +188,20 @@ int run_diff(const ReconcileOptions& o, const std::string& against, const Global
   if (!parse_selector(o, selector)) return kExitError;
   LoadResult r;
   if (!load(o, r)) return kExitError;
-  DesiredState desired = make_desired(selector ? select_resources(r.set, *selector) : std::move(r.set));
+  // Against an export: the manifests placed for the node it recorded.
+  std::optional<StateSnapshot> snapshot;
+  if (!against.empty()) snapshot = read_state_export(against);
+  const NodeIdentity node = snapshot ? export_node(*snapshot, g) : node_identity(g);
+  DesiredState desired = desired_on_node(std::move(r.set), node, selector);
   Plan plan;
   DiffOptions opts{o.prune};
   opts.prune_selector = selector;
   if (!parse_replace(o, desired, opts)) return kExitError;
-  if (!against.empty()) {
+  if (snapshot) {
     // Tags as the export recorded them: the same plan wherever it runs.
-    StateSnapshot snapshot = read_state_export(against);
-    desired = with_oci_digests(std::move(desired), snapshot.observed.applied, /*online=*/false, nullptr);
-    plan = plan_against_export(desired, snapshot, opts);
-    note_unlisted_nat(snapshot.observed, g, "the export was made without root; the plan takes them as banger left them");
+    desired = with_oci_digests(std::move(desired), snapshot->observed.applied, /*online=*/false, nullptr);
+    plan = plan_against_export(desired, *snapshot, opts);
+    note_unlisted_nat(snapshot->observed, g, "the export was made without root; the plan takes them as banger left them");
   } else {
     std::unique_ptr<Session> s = observed.valid() ? observed.get() : observe_host();
     desired = resolve_tags(std::move(desired), s->observe().applied, g);
@@ -241,7 +246,9 @@ int run_apply(const ReconcileOptions& o, const GlobalOptions& g) {
   if (!require_root("apply", g)) return kExitError;
   // -l: the selected resources and what they need; the rest of the
   // manifests is neither changed nor, with --prune, taken for gone.
-  DesiredState desired = make_desired(selector ? select_resources(r.set, *selector) : std::move(r.set));
+  // Placement: only this node's part (what is placed elsewhere is, with
+  // --prune, taken for gone).
+  DesiredState desired = desired_on_node(std::move(r.set), node_identity(g), selector);
   DiffOptions opts{o.prune};
   opts.prune_selector = selector;
   if (!parse_replace(o, desired, opts)) return kExitError;
@@ -297,7 +304,8 @@ int run_delete(const ReconcileOptions& o, const GlobalOptions& g) {
     LoadResult r;
     if (!load(o, r)) return kExitError;
     // With -l, only the resources that match: not what they depend on.
-    for (const auto& spec : make_desired(std::move(r.set)).specs) {
+    // Only this node's part: what is placed on other nodes is theirs.
+    for (const auto& spec : make_desired(place_on_node(r.set, node_identity(g))).specs) {
       if (!selector || selector->matches(spec_labels(spec))) keys.insert(spec.key);
     }
   } else if (o.target.size() == 2) {
@@ -339,6 +347,24 @@ void bind(CLI::App* cmd, std::function<int()>& run, std::shared_ptr<ReconcileOpt
 }
 
 }  // namespace
+
+DesiredState desired_on_node(ManifestSet set, const NodeIdentity& node, const std::optional<LabelSelector>& selector) {
+  // Without placements every node gets everything: no copy to make.
+  if (uses_placement(set)) set = place_on_node(set, node);
+  return make_desired(selector ? select_resources(set, *selector) : std::move(set));
+}
+
+NodeIdentity export_node(const StateSnapshot& snapshot, const GlobalOptions& g) {
+  const NodeIdentity flags = node_identity(g);  // checked even when unused: a bad flag is an error
+  if (!snapshot.info.node) return flags;
+  // The export knows which host it is; a --node-name that says otherwise
+  // is named, so that a plan for another node is never taken for this one.
+  if (!g.node_name.empty() && g.node_name != snapshot.info.node->name && !g.quiet) {
+    std::cerr << "Warning: the export was taken on node " << snapshot.info.node->name << ": planning for it, not for "
+              << "--node-name " << g.node_name << "\n";
+  }
+  return *snapshot.info.node;
+}
 
 void add_diff_command(CLI::App& app, const GlobalOptions& g, std::function<int()>& run) {
   auto o = std::make_shared<ReconcileOptions>();

@@ -52,6 +52,9 @@ std::string summarize(const ManifestSet& set) {
     if (n == 0) continue;
     out += (out.empty() ? "" : ", ") + std::to_string(n) + " " + kind_name(k) + (n == 1 ? "" : "s");
   }
+  if (const size_t n = set.nodes.size()) {
+    out += (out.empty() ? "" : ", ") + std::to_string(n) + " " + kNodeKind + (n == 1 ? "" : "s");
+  }
   return out.empty() ? "no resources" : out;
 }
 

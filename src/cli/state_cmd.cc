@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "cli/host_flags.h"
+#include "cli/node_flags.h"
 #include "cli/render.h"
 #include "cli/version.h"
 #include "common/unique_fd.h"
@@ -47,10 +48,11 @@ std::string utc_now() {
 }
 
 int run_export(const ExportOptions& o, const GlobalOptions& g) {
+  const NodeIdentity node = node_identity(g);  // a bad --node-name is an error before the host is read
   // Read-only, like diff: no host lock, so an export never waits for (or
   // holds up) an apply or the watcher.
   Session s(session_options(g, o.host, /*lock=*/false));
-  SnapshotInfo info{hostname(), utc_now(), kVersion, g.state_dir};
+  SnapshotInfo info{hostname(), utc_now(), kVersion, g.state_dir, node, read_git_status(s.state_dir())};
   std::string text = snapshot_to_json(s.observe(), info);
   note_unlisted_nat(s.observe(), g, "listing them needs root; the export marks them unobserved");
   if (o.file.empty() || o.file == "-") {

@@ -3,7 +3,9 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/node_flags.h"
 #include "cli/render.h"
+#include "reconciler/placement.h"
 #include "resources/manifest_loader.h"
 
 namespace banger::cli {
@@ -24,6 +26,7 @@ void add_validate_command(CLI::App& app, const GlobalOptions& global, std::funct
 }
 
 int run_validate(const ValidateOptions& opts, const GlobalOptions& global) {
+  const NodeIdentity node = node_identity(global);  // bad flags: an error before anything is read
   LoadResult r = load_manifests(opts.files, std::cin);
   if (opts.output == "json") {
     std::cout << diagnostics_json(r.diags) << "\n";
@@ -31,7 +34,15 @@ int run_validate(const ValidateOptions& opts, const GlobalOptions& global) {
     print_diagnostics(std::cerr, r.diags);
   } else if (!global.quiet) {
     std::cout << "valid: " << summarize(r.set) << "\n";
-    if (global.verbose) print_resource_table(std::cout, r.set);
+    // A fleet's repository: what this node (--node-name, --node-labels)
+    // would converge of it, as diff and apply place it.
+    ManifestSet placed;
+    const bool fleet = uses_placement(r.set);
+    if (fleet) {
+      placed = place_on_node(r.set, node);
+      std::cout << "on node " << node_text(node) << ": " << summarize(placed) << "\n";
+    }
+    if (global.verbose) print_resource_table(std::cout, fleet ? placed : r.set);
   }
   return r.ok() ? kExitOk : kExitError;
 }

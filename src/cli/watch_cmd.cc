@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "cli/host_flags.h"
+#include "cli/node_flags.h"
 #include "cli/watch_log.h"
 #include "drivers/metrics_server.h"
 #include "reconciler/watch_metrics.h"
@@ -108,6 +109,7 @@ int run_watch(const WatchCmdOptions& o, const GlobalOptions& g) {
   w.allow_empty = o.allow_empty;
   w.session = session_options(g, o.host, /*lock=*/true, "banger watch");
   w.session.wait_for_lock = true;
+  w.node = node_identity(g);
   LogReporter out(o.log_format == "json");
   if (o.metrics_address.empty()) return Watcher(w, out).run();
   // Metrics: counters kept by the reporter, the VM gauges read from the

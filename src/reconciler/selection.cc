@@ -9,17 +9,21 @@ namespace banger {
 namespace {
 
 template <class R>
-std::vector<R> keep(const std::vector<R>& all, const LabelSelector& sel, const std::set<std::string>& needed) {
+std::vector<R> keep(const std::vector<R>& all, const Wanted& sel, const std::set<std::string>& needed) {
   std::vector<R> out;
   for (const R& r : all) {
-    if (needed.count(r.name()) || sel.matches(r.metadata.labels)) out.push_back(r);
+    if (needed.count(r.name()) || sel(r)) out.push_back(r);
   }
   return out;
 }
 
 }  // namespace
 
-ManifestSet select_resources(const ManifestSet& set, const LabelSelector& sel) {
+ManifestSet select_resources(const ManifestSet& set, const LabelSelector& selector) {
+  return select_with_dependencies(set, [&](const ObjectMeta& r) { return selector.matches(r.metadata.labels); });
+}
+
+ManifestSet select_with_dependencies(const ManifestSet& set, const Wanted& sel) {
   ManifestSet out;
   out.port_forwards = keep(set.port_forwards, sel, {});
   std::set<std::string> vms;

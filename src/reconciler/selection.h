@@ -3,6 +3,7 @@
 // a forward's VM), so that converging them alone is complete. Pure.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -12,6 +13,16 @@
 #include "state/store.h"
 
 namespace banger {
+
+/// Which resources a selection takes by themselves, before dependencies.
+/// Forwards are judged first, then VMs, then what VMs need.
+using Wanted = std::function<bool(const ObjectMeta&)>;
+
+/// The resources of `set` that `wanted` takes, and what they need, in load
+/// order: a taken forward brings its VM; a taken VM its network, kernel and
+/// image (and the built-in default network comes with the VMs on it).
+/// Declared Nodes are left out: they are never converged.
+ManifestSet select_with_dependencies(const ManifestSet& set, const Wanted& wanted);
 
 /// The selected resources of `set` and their dependencies, in load order.
 ManifestSet select_resources(const ManifestSet& set, const LabelSelector& selector);

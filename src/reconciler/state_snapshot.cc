@@ -265,6 +265,22 @@ HypervisorHost read_hypervisors(const Reader& r, const json& h, const std::strin
   return out;
 }
 
+NodeIdentity read_node(const Reader& r, const json& n, const std::string& p) {
+  NodeIdentity out;
+  out.name = r.str(n, p, "name");
+  if (out.name.empty()) r.fail(p + ".name", "is empty (expected the node name of the host)");
+  const json& labels = r.object(n, p, "labels");
+  for (auto it = labels.begin(); it != labels.end(); ++it) {
+    const std::string q = p + ".labels";
+    std::string v = r.str(labels, q, it.key().c_str());
+    if (!is_label_key(it.key()) || !is_label_value(v)) {
+      r.fail(q + "." + printable(it.key()), "\"" + printable(it.key() + "=" + v) + "\" is not a label");
+    }
+    out.labels[it.key()] = v;
+  }
+  return out;
+}
+
 std::set<std::string> name_set(const Reader& r, const json& obj, const std::string& path, const char* key) {
   auto v = r.strings(obj, path, key);
   return {v.begin(), v.end()};
@@ -333,6 +349,9 @@ std::string snapshot_to_json(const ObservedState& o, const SnapshotInfo& info) {
         {"ipForward", o.ip_forward},
         {"disks", disk_host_json(o.disk_host)}}},
   };
+  // Which node of a fleet this host is (fleet diff places the manifests for it).
+  if (info.node) doc["host"]["node"] = {{"name", info.node->name}, {"labels", info.node->labels}};
+  if (info.source) doc["metadata"]["source"] = git_status_json(*info.source);
   // Only what observe read: an export of an export stays without them.
   if (o.hypervisors.known) doc["host"]["hypervisors"] = hypervisors_json(o.hypervisors);
   // Exported by a reader without root, who cannot list nftables.
@@ -538,6 +557,9 @@ StateSnapshot snapshot_from_json(const std::string& text, const std::string& fil
       (*o.resolved)[it.key()] = l;
     }
   }
+  // The node came with fleets, later within schemaVersion 1: without it the
+  // reader decides (fleet diff: --node-name, else the hostname).
+  if (host.contains("node")) s.info.node = read_node(r, r.object(host, "host", "node"), "host.node");
   if (host.contains("disks")) o.disk_host = read_disk_host(r, r.object(host, "host", "disks"), "host.disks");
   // Likewise the hypervisor facts: with them, the offline plan refuses a VM
   // the exported host could not run, as its own apply would.

@@ -8,10 +8,13 @@
 // an export is the live diff of that host at the moment of the export.
 #pragma once
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 
+#include "reconciler/git_status.h"
 #include "reconciler/observed_state.h"
+#include "resources/model.h"
 
 namespace banger {
 
@@ -24,6 +27,13 @@ struct SnapshotInfo {
   std::string exported_at;     ///< RFC 3339 UTC, "2026-11-25T14:50:00Z"
   std::string banger_version;  ///< "0.1.0"
   std::string state_dir;       ///< "/var/lib/banger"
+  /// The host's node name and labels (host.node in the file), which
+  /// `fleet diff` places the manifests for. Absent from exports written
+  /// before fleets: a reader falls back to --node-name or the hostname.
+  std::optional<NodeIdentity> node;
+  /// The commit `watch --git` converged this host to (metadata.source);
+  /// written for people and CI, not read back.
+  std::optional<GitStatus> source;
 };
 
 struct StateSnapshot {

@@ -11,6 +11,7 @@
 #include "reconciler/git_status.h"
 #include "reconciler/watcher.h"
 #include "resources/quantity.h"
+#include "state/state_dir.h"
 
 namespace banger {
 
@@ -36,6 +37,9 @@ bool Watcher::start_git(WatchSchedule& schedule) {
   const std::string cache = git_cache_dir(opts_.session.host.state_dir, g.url, g.ref);
   dir_ = cache + "/tree";
   try {
+    // The clone lives in the state dir: made private (and shared with the
+    // group banger) first, as the Store would make it.
+    ensure_state_dir(opts_.session.host.state_dir);
     git_ = std::make_unique<GitSource>(g.url, g.ref, cache, g.creds);
   } catch (const HostError& e) {
     out_.log(spdlog::level::err, std::string("cannot use git: ") + e.what(), {{"git", g.url}});

@@ -5,6 +5,7 @@
 
 #include "common/host_error.h"
 #include "reconciler/oci_resolve.h"
+#include "reconciler/placement.h"
 #include "reconciler/source_path.h"
 #include "reconciler/watcher.h"
 #include "resources/manifest_loader.h"
@@ -91,7 +92,7 @@ Watcher::Outcome Watcher::reconcile(WatchTrigger why) {
     return keep_last_good(why, true);
   }
   blocked_.clear();
-  DesiredState desired = make_desired(std::move(r.set));
+  DesiredState desired = make_desired(place_on_node(r.set, opts_.node));
   last_good_ = desired;
   return converge(desired, true, why);
 }

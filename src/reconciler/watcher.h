@@ -89,6 +89,9 @@ struct WatchOptions {
   bool allow_empty = false;
   /// Host, lock and worker settings; lock is always taken (and waited for).
   SessionOptions session;
+  /// Which node of a fleet this host is: only what is placed on it is
+  /// desired (reconciler/placement.h), the rest is pruned.
+  NodeIdentity node;
 };
 
 class Watcher {

@@ -13,6 +13,7 @@ namespace {
 
 const std::vector<std::string> kTopKeys = {"apiVersion", "kind", "metadata", "spec"};
 const std::vector<std::string> kMetadataKeys = {"name", "labels"};
+const std::vector<std::string> kNodeTopKeys = {"apiVersion", "kind", "metadata"};
 
 // kind and metadata.name, read leniently first so that every later error can
 // say which resource it is about.
@@ -33,21 +34,22 @@ std::string peek_string(const YAML::Node& map, std::string_view key) {
   return v.type == YamlType::String ? v.text : "";
 }
 
-void decode_labels(DocReader& r, const DocReader::MapView& meta, Metadata& out) {
-  const DocReader::Entry* e = meta.find("labels");
-  if (!e) return;
-  if (!e->value.IsMap()) {
-    r.error(r.value_mark(*e), "metadata.labels",
-            DocReader::wrong_type(e->value) + " (expected a mapping of label keys to strings)");
+}  // namespace
+
+void decode_label_map(DocReader& r, const DocReader::Entry& e, const std::string& path,
+                      std::map<std::string, std::string>& out) {
+  if (!e.value.IsMap()) {
+    r.error(r.value_mark(e), path,
+            DocReader::wrong_type(e.value) + " (expected a mapping of label keys to strings)");
     return;
   }
   std::map<std::string, int> first_lines;  // label key -> line, for duplicates
-  for (auto it = e->value.begin(); it != e->value.end(); ++it) {
+  for (auto it = e.value.begin(); it != e.value.end(); ++it) {
     ScalarValue k = read_scalar(it->first);
     Mark km = r.mark(it->first);
-    std::string field = "metadata.labels." + k.text;
+    std::string field = path + "." + k.text;
     if (k.type != YamlType::String || !is_label_key(k.text)) {
-      r.error(km, "metadata.labels",
+      r.error(km, path,
               (k.type == YamlType::String ? quote(k.text) + " is not a valid label key"
                                           : "label key " + DocReader::wrong_type(it->first)) +
                   " (expected a name of at most 63 letters, digits, '-', '_' or '.', "
@@ -74,11 +76,9 @@ void decode_labels(DocReader& r, const DocReader::MapView& meta, Metadata& out) 
                   "or '.', starting and ending with a letter or digit)");
       continue;
     }
-    out.labels[k.text] = v.text;
+    out[k.text] = v.text;
   }
 }
-
-}  // namespace
 
 void decode_document(const Document& doc, ManifestSet& out, Diagnostics& diags) {
   DocReader r(doc.file, diags);
@@ -88,8 +88,11 @@ void decode_document(const Document& doc, ManifestSet& out, Diagnostics& diags) 
 
   std::string kind_text = peek_string(root, "kind");
   std::optional<Kind> kind = parse_kind(kind_text);
+  // A Node is decoded on the side: it is no Kind (never recorded or
+  // converged), and has metadata only.
+  const bool node = kind_text == kNodeKind;
   std::string name = root.IsMap() ? peek_string(peek(root, "metadata"), "name") : "";
-  r.set_subject(kind ? kind_name(*kind) : "", kind ? name : "");
+  r.set_subject(kind ? kind_name(*kind) : node ? kNodeKind : "", kind || node ? name : "");
 
   if (!root.IsMap()) {
     r.error(doc_mark, "",
@@ -97,7 +100,7 @@ void decode_document(const Document& doc, ManifestSet& out, Diagnostics& diags) 
                 " (expected a mapping with apiVersion, kind, metadata and spec)");
     return;
   }
-  DocReader::MapView top = r.read_map(root, "", doc_mark, kTopKeys);
+  DocReader::MapView top = r.read_map(root, "", doc_mark, node ? kNodeTopKeys : kTopKeys);
 
   // apiVersion
   Field<std::string> api;
@@ -109,9 +112,14 @@ void decode_document(const Document& doc, ManifestSet& out, Diagnostics& diags) 
 
   // kind
   Field<std::string> kind_field;
-  static const std::string kinds = one_of(all_kind_names());
-  if (r.get(top, "kind", kind_field, DocReader::parse_string, kinds, true) && !kind) {
-    std::string guess = suggest(kind_field.value, all_kind_names());
+  static const std::vector<std::string> kind_names = [] {
+    std::vector<std::string> v = all_kind_names();
+    v.push_back(kNodeKind);
+    return v;
+  }();
+  static const std::string kinds = one_of(kind_names);
+  if (r.get(top, "kind", kind_field, DocReader::parse_string, kinds, true) && !kind && !node) {
+    std::string guess = suggest(kind_field.value, kind_names);
     r.error(kind_field.mark, "kind",
             quote(kind_field.value) + " is not a banger kind (expected " + kinds +
                 (guess.empty() ? "" : "; did you mean " + quote(guess) + "?") + ")");
@@ -126,18 +134,25 @@ void decode_document(const Document& doc, ManifestSet& out, Diagnostics& diags) 
     static const std::string name_rule =
         "a DNS-1123 label: at most 63 lowercase letters, digits and '-', starting and ending "
         "with a letter or digit";
-    if (r.get(m, "name", n, DocReader::parse_string, name_rule, true)) {
+    // A Node is named as its host is (--node-name), which may have dots.
+    const std::string& rule = node ? kNodeNameRule : name_rule;
+    if (r.get(m, "name", n, DocReader::parse_string, rule, true)) {
       meta.name = n.value;
       meta.name_mark = n.mark;
       named = true;
-      if (!is_dns1123_label(n.value)) {
-        r.error(n.mark, "metadata.name",
-                quote(n.value) + " is not a valid name (expected " + name_rule + ")");
+      if (node ? !is_dns1123_subdomain(n.value) : !is_dns1123_label(n.value)) {
+        r.error(n.mark, "metadata.name", quote(n.value) + " is not a valid name (expected " + rule + ")");
       }
     }
-    if (m.ok) decode_labels(r, m, meta);
+    if (const DocReader::Entry* labels = m.ok ? m.find("labels") : nullptr) {
+      decode_label_map(r, *labels, "metadata.labels", meta.labels);
+    }
   } else if (top.ok) {
     r.error(doc_mark, "metadata", "is required (expected a mapping with a name)");
+  }
+  if (node) {
+    if (named) out.nodes.push_back(NodeDecl{meta, doc_mark});
+    return;
   }
 
   // spec

@@ -78,12 +78,10 @@ nlohmann::ordered_json describe(Kind kind, const KindFields<R>& t) {
   for (const auto& f : t.fields) {
     nlohmann::ordered_json shows = nlohmann::ordered_json::array();
     for (const auto& s : f.shown) shows.push_back({{"name", s.name}, {"effect", to_string(s.effect)}});
-    fields.push_back({{"key", f.key},
-                      {"rule", f.rule},
-                      {"required", f.required},
-                      {"doc", f.doc},
-                      {"schema", f.schema},
-                      {"shows", shows}});
+    nlohmann::ordered_json field = {{"key", f.key},         {"rule", f.rule},     {"required", f.required},
+                                    {"doc", f.doc},         {"schema", f.schema}, {"shows", shows}};
+    if (!f.change_note.empty()) field["onChange"] = f.change_note;
+    fields.push_back(std::move(field));
   }
   return {{"kind", kind_name(kind)}, {"doc", t.doc}, {"fields", fields}};
 }
@@ -105,6 +103,14 @@ std::optional<std::string> field_default(Kind kind, const std::string& name) {
 
 nlohmann::ordered_json describe_fields(Kind kind) {
   return with_kind_fields(kind, [&](const auto& table) { return describe(kind, table); });
+}
+
+nlohmann::ordered_json describe_node() {
+  return {{"kind", kNodeKind},
+          {"doc", "A host of the fleet (typically listed in nodes.yaml): its name is a host's --node-name, its "
+                  "labels what placement.nodeSelector matches. Only checked against: a placement that no declared "
+                  "Node takes is an error. Never recorded or converged."},
+          {"fields", nlohmann::ordered_json::array()}};
 }
 
 }  // namespace banger

@@ -84,6 +84,9 @@ struct FieldDef {
   nlohmann::ordered_json schema;
   std::function<void(DocReader&, const DocReader::MapView&, R&)> decode;
   std::vector<Shown<R>> shown;
+  /// What a change does, for `explain`, when the field shows no value of
+  /// its own (placement decides where a resource is, not what it is).
+  std::string change_note = "";
 };
 
 /// A kind's fields in YAML order (the order "expected one of" lists them),
@@ -218,7 +221,7 @@ FieldDef<R> enum_field(ScalarSpec<E> s, Field<E> R::*member) {
 /// member `part` holds the nested value.
 template <class R, class P>
 FieldDef<R> lift(const FieldDef<P>& f, P R::*part) {
-  FieldDef<R> d{f.key, f.rule, f.required, f.doc, f.schema, {}, {}};
+  FieldDef<R> d{f.key, f.rule, f.required, f.doc, f.schema, {}, {}, f.change_note};
   auto decode = f.decode;
   d.decode = [decode, part](DocReader& r, const DocReader::MapView& m, R& out) { decode(r, m, out.*part); };
   for (const Shown<P>& s : f.shown) {
@@ -286,5 +289,7 @@ std::optional<std::string> field_default(Kind kind, const std::string& name);
 /// generator. {"kind", "doc", "fields": [{"key", "rule", "required", "doc",
 /// "schema", "shows": [{"name", "effect"}]}]}
 nlohmann::ordered_json describe_fields(Kind kind);
+/// The same for `kind: Node`, which has no spec: {"kind": "Node", "doc", "fields": []}.
+nlohmann::ordered_json describe_node();
 
 }  // namespace banger

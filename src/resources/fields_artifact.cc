@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "resources/field_table.h"
+#include "resources/fields_placement.h"
 #include "resources/fields_guest.h"
 #include "resources/value_parsers.h"
 #include "resources/yaml_scalar.h"
@@ -301,6 +302,7 @@ const KindFields<Kernel>& kernel_fields() {
                 "does not go with oci (the initrd comes from the image's /boot, as its kernel does)");
       }
     };
+    k.fields.push_back(placement_field<Kernel>());
     k.meta.push_back(labels_shown<Kernel>());
     return k;
   }();
@@ -315,6 +317,7 @@ const KindFields<Image>& image_fields() {
     for (const auto& f : artifact_fields().fields) k.fields.push_back(lift(f, &Image::source));
     for (const auto& f : oci_fields(true)) k.fields.push_back(lift(f, &Image::source));
     k.check = [](DocReader& r, const DocReader::MapView& spec, Image& out) { artifact_rules(r, spec, out.source, true); };
+    k.fields.push_back(placement_field<Image>());
     k.meta.push_back(labels_shown<Image>());
     return k;
   }();

@@ -1,5 +1,6 @@
 // The field table of Network.
 #include "resources/field_table.h"
+#include "resources/fields_placement.h"
 #include "resources/names.h"
 #include "resources/value_parsers.h"
 #include "resources/yaml_scalar.h"
@@ -160,6 +161,7 @@ const KindFields<Network>& network_fields() {
          .schema = json{{"type", "boolean"}},
          .def = false},
         &Network::isolation, DocReader::parse_bool, bool_text()));
+    k.fields.push_back(placement_field<Network>());
     k.meta.push_back(labels_shown<Network>());
     return k;
   }();

@@ -1,6 +1,7 @@
 // The field table of PortForward. Every field is in place: the forward's
 // nft rule is rewritten, the VM is left alone.
 #include "resources/field_table.h"
+#include "resources/fields_placement.h"
 #include "resources/value_parsers.h"
 
 namespace banger {
@@ -41,6 +42,7 @@ const KindFields<PortForward>& port_forward_fields() {
          .schema = json{{"$ref", "#/$defs/ipv4"}, {"examples", {"127.0.0.1"}}},
          .def = Ipv4{0}},
         &PortForward::host_address, parse_ip, ipv4_text()));
+    k.fields.push_back(placement_field<PortForward>());
     k.meta.push_back(labels_shown<PortForward>());
     return k;
   }();

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "resources/field_table.h"
+#include "resources/fields_placement.h"
 #include "resources/fields_guest.h"
 #include "resources/label_selector.h"
 #include "resources/readiness_text.h"
@@ -257,6 +258,7 @@ KindFields<VM> make_vm_fields() {
   add_boot_and_size(k.fields);
   add_network(k.fields);
   add_keeping(k.fields);
+  k.fields.push_back(placement_field<VM>());
   k.meta.push_back(labels_shown<VM>());
   return k;
 }

@@ -142,6 +142,7 @@ LoadResult load_texts(const std::vector<SourceText>& sources, size_t threads) {
     append(r.set.images, std::move(p.set.images));
     append(r.set.vms, std::move(p.set.vms));
     append(r.set.port_forwards, std::move(p.set.port_forwards));
+    append(r.set.nodes, std::move(p.set.nodes));
   };
   for (size_t i = 0; i < sources.size(); ++i) {
     const std::vector<size_t>& mine = units_of[i];

@@ -60,6 +60,16 @@ const std::vector<std::pair<std::string, Protocol>>& enum_names<Protocol>() {
   return v;
 }
 
+bool Placement::matches(const NodeIdentity& n) const {
+  if (!set) return true;
+  if (!node.empty()) return node == n.name;
+  for (const auto& [k, v] : node_selector) {
+    auto it = n.labels.find(k);
+    if (it == n.labels.end() || it->second != v) return false;
+  }
+  return true;
+}
+
 size_t ManifestSet::count(Kind k) const {
   switch (k) {
     case Kind::Network: return networks.size();

@@ -45,12 +45,42 @@ struct Metadata {
   std::map<std::string, std::string> labels;
 };
 
+/// A host of the fleet as placement sees it: its name and labels (the
+/// global --node-name and --node-labels, or a declared Node).
+struct NodeIdentity {
+  std::string name;
+  std::map<std::string, std::string> labels;
+};
+
+/// spec.placement, on any kind: which nodes of a fleet converge the
+/// resource. Not written: every node. Exactly one of node and nodeSelector.
+struct Placement {
+  bool set = false;  ///< spec.placement was written
+  Mark mark;
+  std::string node;                                  ///< placement.node; "" with a selector
+  std::map<std::string, std::string> node_selector;  ///< placement.nodeSelector, all pairs must equal
+  /// True when a resource placed so belongs on `n` (always when not set).
+  bool matches(const NodeIdentity& n) const;
+};
+
 /// What every resource shares: its kind, name and where its document starts.
 struct ObjectMeta {
   Kind kind{};
   Metadata metadata;
   Mark mark;  ///< the document's first line
+  Placement placement;
   const std::string& name() const { return metadata.name; }
+};
+
+/// `kind: Node`: a host of the fleet, declared (typically in nodes.yaml) so
+/// that validation can tell a placement that lands nowhere. Not a Kind:
+/// nodes are never recorded or converged, only checked against.
+inline constexpr const char* kNodeKind = "Node";
+struct NodeDecl {
+  Metadata metadata;
+  Mark mark;  ///< the document's first line
+  const std::string& name() const { return metadata.name; }
+  NodeIdentity identity() const { return {metadata.name, metadata.labels}; }
 };
 
 /// spec.oci and its options: an image in an OCI registry (Image and Kernel).
@@ -227,6 +257,7 @@ struct ManifestSet {
   std::vector<Image> images;
   std::vector<VM> vms;
   std::vector<PortForward> port_forwards;
+  std::vector<NodeDecl> nodes;  ///< declared Nodes; none: the fleet is not declared
 
   size_t count(Kind k) const;
   const Network* find_network(std::string_view name) const;

@@ -15,6 +15,7 @@ bool is_qualified_name(std::string_view s) {
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return is_alnum(c) || c == '-' || c == '_' || c == '.'; });
 }
+}  // namespace
 
 bool is_dns1123_subdomain(std::string_view s) {
   if (s.empty() || s.size() > 253) return false;
@@ -26,7 +27,6 @@ bool is_dns1123_subdomain(std::string_view s) {
     start = dot + 1;
   }
 }
-}  // namespace
 
 bool is_dns1123_label(std::string_view s) {
   if (s.empty() || s.size() > 63) return false;

@@ -12,6 +12,9 @@ constexpr size_t kMaxIfName = 15;
 
 /// RFC 1123 label as Kubernetes uses it: ^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$
 bool is_dns1123_label(std::string_view s);
+/// Dot-separated DNS-1123 labels, at most 253 characters: a Kubernetes node
+/// name ("runner-a", "runner-a.ci.example").
+bool is_dns1123_subdomain(std::string_view s);
 /// A Kubernetes label key: optional "dns.subdomain/" prefix, then a name of at
 /// most 63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric.
 bool is_label_key(std::string_view s);

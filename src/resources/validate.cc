@@ -8,6 +8,7 @@
 
 #include "resources/model.h"
 #include "resources/names.h"
+#include "resources/validate_fleet.h"
 #include "resources/yaml_scalar.h"
 
 namespace banger {
@@ -27,7 +28,7 @@ std::string place(const Network& n) {
 
 class Checker {
  public:
-  Checker(const ManifestSet& set, Diagnostics& diags) : set_(set), diags_(diags) {}
+  Checker(const ManifestSet& set, Diagnostics& diags) : set_(set), diags_(diags), fleet_(set) {}
 
   void error(const ObjectMeta& r, const Mark& at, const std::string& field, const std::string& msg) {
     diags_.add(Diagnostic{at, kind_name(r.kind), r.name(), field, msg});
@@ -141,7 +142,7 @@ class Checker {
   }
 
   void vm_addresses() {
-    std::map<std::pair<std::string, uint32_t>, const VM*> taken;
+    std::map<std::pair<std::string, uint32_t>, std::vector<const VM*>> taken;
     for (const VM& v : set_.vms) {
       if (!v.ip.set || !v.ip.value) continue;
       const Network* n = set_.find_network(v.network.value);
@@ -164,13 +165,25 @@ class Checker {
               ip.str() + " is the " + reserved + " address of " + place(*n) + " (" + range);
         continue;
       }
-      auto [it, fresh] = taken.emplace(std::pair{n->name(), ip.value}, &v);
-      if (!fresh) {
+      // VMs that no node runs together may share an address (each host
+      // has its own bridge): the first one that may share a node with v.
+      std::vector<const VM*>& users = taken[std::pair{n->name(), ip.value}];
+      auto other = std::find_if(users.begin(), users.end(),
+                                [&](const VM* u) { return fleet_.may_share_node({&v.placement}, {&u->placement}); });
+      if (other != users.end()) {
         error(v, v.ip.mark, "spec.ip",
-              ip.str() + " is already used by " + address(*it->second) + " at " +
-                  where(it->second->ip.mark) + " (expected a unique address per network)");
+              ip.str() + " is already used by " + address(**other) + " at " + where((*other)->ip.mark) +
+                  " (expected a unique address per network)");
       }
+      users.push_back(&v);
     }
+  }
+
+  void clash(const PortForward& p, const PortForward& o) {
+    error(p, p.host_port.mark, "spec.hostPort",
+          o.host_address.value.str() + ":" + std::to_string(o.host_port.value) + "/" +
+              to_string(o.protocol.value) + " is already forwarded by " + address(o) + " at " +
+              where(o.host_port.mark) + " (expected one forward per host address, port and protocol)");
   }
 
   void forwards() {
@@ -183,9 +196,24 @@ class Checker {
       std::map<uint32_t, const PortForward*> by_address;
     };
     std::map<std::pair<uint16_t, Protocol>, OnPort> by_port;
+    const bool placed = fleet_.any_placement();
+    std::map<std::pair<uint16_t, Protocol>, std::vector<const PortForward*>> on_port;  // with placements
     for (const PortForward& p : set_.port_forwards) {
       reference(p, p.vm, "spec.vm", set_.vms, "VM", "a");
       if (!p.host_port.set) continue;
+      if (placed) {
+        // Forwards that no node runs together may take the same port (each
+        // host has its own): checked pair by pair, in declaration order.
+        std::vector<const PortForward*>& before = on_port[{p.host_port.value, p.protocol.value}];
+        const uint32_t a = p.host_address.value.value;
+        auto o = std::find_if(before.begin(), before.end(), [&](const PortForward* q) {
+          const uint32_t b = q->host_address.value.value;
+          return (a == 0 || b == 0 || a == b) && fleet_.may_share_node(fleet_.constraints(p), fleet_.constraints(*q));
+        });
+        if (o != before.end()) clash(p, **o);
+        before.push_back(&p);
+        continue;
+      }
       OnPort& on = by_port[{p.host_port.value, p.protocol.value}];
       const uint32_t a = p.host_address.value.value;
       const PortForward* o = nullptr;
@@ -197,12 +225,7 @@ class Checker {
         // Both point into set_.port_forwards: the lower address was declared first.
         o = !s ? on.first_any : !on.first_any ? s : std::min(s, on.first_any, std::less<>());
       }
-      if (o) {
-        error(p, p.host_port.mark, "spec.hostPort",
-              o->host_address.value.str() + ":" + std::to_string(o->host_port.value) + "/" +
-                  to_string(o->protocol.value) + " is already forwarded by " + address(*o) + " at " +
-                  where(o->host_port.mark) + " (expected one forward per host address, port and protocol)");
-      }
+      if (o) clash(p, *o);
       if (!on.first) on.first = &p;
       if (a == 0 && !on.first_any) on.first_any = &p;
       on.by_address.try_emplace(a, &p);
@@ -223,11 +246,13 @@ class Checker {
     networks();
     vm_addresses();
     forwards();
+    fleet_.check(diags_);
   }
 
  private:
   const ManifestSet& set_;
   Diagnostics& diags_;
+  FleetChecks fleet_;
   std::map<const void*, NameIndex> indexes_;  ///< by the vector of targets
 };
 

@@ -159,7 +159,7 @@ TEST(Validate, AllErrorsAtOnceSortedByFileAndPosition) {
   EXPECT_EQ(r.err,
             a + ":1:13: apiVersion: \"banger.dev/v2\" is not supported (expected banger.dev/v1)\n" +
             a + ":2:7: kind: \"Vm\" is not a banger kind (expected one of: Network, Kernel, Image, VM, "
-                "PortForward; did you mean \"VM\"?)\n" +
+                "PortForward, Node; did you mean \"VM\"?)\n" +
             a + ":3:18: metadata.name: \"Bad_Name\" is not a valid name (expected a DNS-1123 label: at "
                 "most 63 lowercase letters, digits and '-', starting and ending with a letter or digit)\n" +
             b + ":4:16: Network/n: spec.subnet: \"10.0.0.0/8\" has a /8 prefix (expected an IPv4 CIDR "

@@ -22,6 +22,7 @@
 
 #include "drivers/nat.h"
 #include "netns.h"
+#include "netns_scope.h"
 #include "run_command.h"
 
 namespace banger {
@@ -36,49 +37,8 @@ void ip_cmd(const std::vector<std::string>& args) {
   if (r.exit_code != 0) throw std::runtime_error("ip failed: " + r.err);
 }
 
-int open_ns(const char* path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error(std::string("open ") + path);
-  return fd;
-}
-
-// A fresh network namespace kept alive by an fd; the calling thread stays where it was.
-class Netns {
- public:
-  Netns() : back_(open_ns("/proc/thread-self/ns/net")) {
-    if (unshare(CLONE_NEWNET) != 0) throw std::runtime_error("unshare(CLONE_NEWNET)");
-    fd_ = open_ns("/proc/thread-self/ns/net");
-    if (setns(back_, CLONE_NEWNET) != 0) std::abort();  // must never stay in the wrong netns
-  }
-  ~Netns() { close(fd_), close(back_); }
-  Netns(const Netns&) = delete;
-  Netns& operator=(const Netns&) = delete;
-  int fd() const { return fd_; }
-  /// What `ip link set DEV netns PATH` takes.
-  std::string path() const {
-    return "/proc/" + std::to_string(getpid()) + "/fd/" + std::to_string(fd_);
-  }
-
- private:
-  int back_, fd_ = -1;
-};
-
-// The calling thread (and the processes it forks) in `ns` for a scope.
-class InNetns {
- public:
-  explicit InNetns(const Netns& ns) : back_(open_ns("/proc/thread-self/ns/net")) {
-    if (setns(ns.fd(), CLONE_NEWNET) != 0) throw std::runtime_error("setns");
-  }
-  ~InNetns() {
-    if (setns(back_, CLONE_NEWNET) != 0) std::abort();
-    close(back_);
-  }
-  InNetns(const InNetns&) = delete;
-  InNetns& operator=(const InNetns&) = delete;
-
- private:
-  int back_;
-};
+using test::InNetns;
+using test::Netns;
 
 // Links made in the test's netns; deleting a veth end deletes its peer too.
 struct LinkCleanup {

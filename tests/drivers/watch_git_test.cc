@@ -8,9 +8,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "host_e2e.h"
+#include "netns_scope.h"
 #include "watcher_process.h"
 
 namespace fs = std::filesystem;
@@ -118,13 +120,16 @@ TEST_F(GitWatch, CommitsConvergeBadOnesChangeNothingAForcePushGoesBackAndAnOutag
             std::string::npos)
       << listing.out;
   auto json = nlohmann::json::parse(banger({"get", "-o", "json"}).out);
-  EXPECT_EQ(json["source"]["commit"], one) << json.dump();
+  EXPECT_EQ(json["metadata"]["source"]["commit"], one) << json.dump();
   std::string metrics;
   EXPECT_TRUE(eventually([&] {
     metrics = banger::test::http_get_local(19475, "/metrics");
     return metrics.find("banger_git_commit_info{commit=\"" + one + "\"} 1") != std::string::npos;
   })) << metrics;
   EXPECT_NE(metrics.find("banger_git_fetches_total{result=\"ok\"}"), std::string::npos) << metrics;
+  auto exported = banger({"state", "export"});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  EXPECT_EQ(nlohmann::json::parse(exported.out)["metadata"]["source"]["commit"], one);
 
   // A new commit: its VM comes up.
   const std::string two = commit({{"fleet/web-2.yaml", vm("web-2")}}, "two");
@@ -179,6 +184,154 @@ TEST_F(GitWatch, ARestartWithTheRepositoryAwayKeepsTheLastTree) {
   EXPECT_TRUE(running("web-1"));
   EXPECT_FALSE(watcher_.log_has("- VM/web-1")) << watcher_.log();
   fs::rename(origin_ + ".away", origin_);
+}
+
+}  // namespace
+
+namespace {
+
+using banger::test::InNetns;
+using banger::test::Netns;
+
+// Two hosts, one repository: A (this namespace, ROOT/state) and B (its own
+// namespace, ROOT/b/state), each `watch --git` with its own node name and
+// labels over file://.
+class GitFleet : public GitWatch {
+ protected:
+  void SetUp() override {
+    GitWatch::SetUp();
+    if (IsSkipped()) return;
+    host_b_ = std::make_unique<Netns>();
+  }
+  void TearDown() override {
+    if (!dir_) return;
+    watcher_b_.stop();
+    if (HasFailure()) std::cerr << "--- watcher B log ---\n" << watcher_b_.log() << "---------------------\n";
+    watcher_.stop();
+    for (auto* host : {"a", "b"}) on(host, {"delete", "-l", "e2e=fleet", "--ignore-not-found"});
+    GitWatch::TearDown();
+    host_b_.reset();
+  }
+
+  std::string fleet(const std::string& web_node, const std::string& web_memory = "128Mi") const {
+    auto doc = [](const std::string& kind, const std::string& name, const std::string& spec) {
+      return "---\napiVersion: banger.dev/v1\nkind: " + kind + "\nmetadata: {name: " + name +
+             ", labels: {e2e: fleet}}\nspec: " + spec + "\n";
+    };
+    auto vm = [&](const std::string& name, const std::string& memory, const std::string& placement) {
+      return doc("VM", name, "{kernel: k, image: img, network: lab, memory: " + memory +
+                                 ", runtime: firecracker, diskStrategy: copy" +
+                                 (placement.empty() ? "" : ", placement: " + placement) + "}");
+    };
+    return doc("Network", "lab", "{subnet: 10.86.0.0/24, dns: {enabled: false}}") +
+           doc("Kernel", "k", "{path: " + root() + "/vmlinux}") + doc("Image", "img", "{path: " + root() + "/rootfs.ext4}") +
+           vm("web", web_memory, "{node: " + web_node + "}") + vm("db", "128Mi", "{nodeSelector: {zone: b}}") +
+           vm("tools", "64Mi", "") +
+           "---\napiVersion: banger.dev/v1\nkind: Node\nmetadata: {name: runner-a, labels: {zone: a}}\n"
+           "---\napiVersion: banger.dev/v1\nkind: Node\nmetadata: {name: runner-b, labels: {zone: b}}\n";
+  }
+
+  std::vector<std::string> node_args(const std::string& host) const {
+    return {"--node-name", "runner-" + host, "--node-labels", "zone=" + host};
+  }
+  std::string host_root(const std::string& host) const { return host == "a" ? root() : root() + "/b"; }
+
+  CommandResult on(const std::string& host, std::vector<std::string> args) {
+    for (const auto& a : node_args(host)) args.push_back(a);
+    if (host == "a") return banger::test::run_banger_in(root(), args, stop_timeout_);
+    InNetns in(*host_b_);
+    return banger::test::run_banger_in(host_root("b"), args, stop_timeout_);
+  }
+
+  void start_host(const std::string& host) {
+    std::vector<std::string> argv{BANGER_BIN, "watch", "--git", "file://" + origin_, "--path", "fleet",
+                                  "--interval", "200ms", "--resync", "30s",
+                                  "--state-dir", host_root(host) + "/state", "--run-dir", host_root(host) + "/run",
+                                  "--firecracker", FAKE_FIRECRACKER_BIN, "--stop-timeout", "2s"};
+    for (const auto& a : node_args(host)) argv.push_back(a);
+    if (host == "a") {
+      ASSERT_TRUE(watcher_.start(argv, root() + "/watch-a.log"));
+    } else {
+      fs::create_directories(host_root("b"));
+      InNetns in(*host_b_);  // the watcher and every VM it starts live in B's namespace
+      ASSERT_TRUE(watcher_b_.start(argv, root() + "/watch-b.log"));
+    }
+  }
+
+  // The VMs a host runs, sorted.
+  std::string vms(const std::string& host) {
+    auto r = on(host, {"get", "vm", "-o", "json"});
+    if (r.exit_code != 0) return "error: " + r.err;
+    std::vector<std::string> names;
+    const auto doc = nlohmann::json::parse(r.out);  // alive for the loop: items is a reference into it
+    for (const auto& it : doc["items"]) {
+      if (it["status"]["STATE"] == "Running") names.push_back(it["metadata"]["name"]);
+    }
+    std::sort(names.begin(), names.end());
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+    return out;
+  }
+
+  std::unique_ptr<Netns> host_b_;
+  banger::test::WatcherProcess watcher_b_;
+};
+
+TEST_F(GitFleet, TwoHostsFollowOneRepositoryEachItsOwnPart) {
+  const std::string one = commit({{"fleet/fleet.yaml", fleet("runner-a")}}, "web on a");
+  start_host("a");
+  start_host("b");
+  ASSERT_TRUE(eventually([&] { return vms("a") == "tools,web" && vms("b") == "db,tools"; }, 30s))
+      << "a: " << vms("a") << "; b: " << vms("b");
+
+  // A commit that moves web from A to B: deleted on A, created on B.
+  const std::string moved = commit({{"fleet/fleet.yaml", fleet("runner-b")}}, "web to b");
+  ASSERT_TRUE(eventually([&] { return vms("a") == "tools" && vms("b") == "db,tools,web"; }, 30s))
+      << "a: " << vms("a") << "; b: " << vms("b");
+
+  // An invalid commit changes nothing on either host.
+  commit({{"fleet/fleet.yaml", fleet("runner-a", "lots")}}, "bad");
+  ASSERT_TRUE(eventually([&] {
+    return watcher_.log_has("does not validate") && watcher_b_.log_has("does not validate");
+  })) << watcher_.log();
+  EXPECT_EQ(vms("a"), "tools");
+  EXPECT_EQ(vms("b"), "db,tools,web");
+
+  // A force-push back to the first commit: both hosts converge back.
+  ASSERT_EQ(git({"push", "-q", "-f", "origin", one + ":main"}).exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return vms("a") == "tools,web" && vms("b") == "db,tools"; }, 30s))
+      << "a: " << vms("a") << "; b: " << vms("b");
+
+  // The repository goes away: both keep the last good state.
+  fs::rename(origin_, origin_ + ".away");
+  ASSERT_TRUE(eventually([&] { return watcher_.log_has("git fetch failed") && watcher_b_.log_has("git fetch failed"); }));
+  EXPECT_EQ(vms("a"), "tools,web");
+  EXPECT_EQ(vms("b"), "db,tools");
+
+  // fleet diff over both hosts' exports: nothing pending, then one plan per
+  // host for a change not yet pushed.
+  EXPECT_EQ(watcher_.stop(), 0);
+  EXPECT_EQ(watcher_b_.stop(), 0);
+  for (auto* host : {"a", "b"}) {
+    auto ex = on(host, {"state", "export", "--file", root() + "/export-" + host + ".json"});
+    ASSERT_EQ(ex.exit_code, 0) << ex.err;
+    auto doc = nlohmann::json::parse(std::ifstream(root() + "/export-" + host + ".json"));
+    EXPECT_EQ(doc["metadata"]["source"]["commit"], one) << host;
+  }
+  std::vector<std::string> fleet_diff{BANGER_BIN, "fleet", "diff", "-f", work_ + "/fleet", "--prune", "--against",
+                                      root() + "/export-a.json", root() + "/export-b.json"};
+  ASSERT_EQ(git({"checkout", "-q", one, "--", "fleet"}).exit_code, 0);
+  auto same = run_command(fleet_diff);
+  EXPECT_EQ(same.exit_code, 0) << same.out << same.err;
+  std::ofstream(work_ + "/fleet/fleet.yaml") << fleet("runner-b");
+  auto pending = run_command(fleet_diff);
+  EXPECT_EQ(pending.exit_code, 2) << pending.out << pending.err;
+  const size_t a = pending.out.find("== node runner-a"), b = pending.out.find("== node runner-b");
+  ASSERT_TRUE(a != std::string::npos && b != std::string::npos) << pending.out;
+  EXPECT_NE(pending.out.find("- VM/web", a), std::string::npos) << pending.out;
+  EXPECT_NE(pending.out.find("+ VM/web", b), std::string::npos) << pending.out;
+  fs::rename(origin_ + ".away", origin_);
+  (void)moved;
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "host_e2e.h"
+#include "watcher_process.h"
 
 namespace fs = std::filesystem;
 using banger::test::CommandResult;
@@ -316,6 +317,27 @@ TEST_F(WatchTest, EmptyDirPrunesOnlyWithAllowEmpty) {
   EXPECT_FALSE(banger::test::process_alive(p1));
 }
 
+// A host of a fleet (--node-name, --node-labels as global flags): the
+// watcher runs what is placed on it, and a VM whose placement moves to
+// another node is pruned here.
+TEST_F(WatchTest, ConvergesOnlyWhatIsPlacedOnThisNode) {
+  auto placed = [](const std::string& name, const std::string& placement) {
+    std::string y = vm_yaml(name, "128Mi");
+    return y.substr(0, y.size() - 2) + ", placement: " + placement + "}\n";
+  };
+  put("base.yaml", base_yaml());
+  put("web-1.yaml", placed("web-1", "{node: runner-a}"));
+  put("web-2.yaml", placed("web-2", "{nodeSelector: {zone: b}}"));
+  start_and_converge({"web-1"}, {"--node-name", "runner-a", "--node-labels", "zone=a"});
+  EXPECT_FALSE(exists("vm", "web-2"));
+  put("web-1.yaml", placed("web-1", "{node: runner-b}"));
+  ASSERT_TRUE(eventually([&] { return !exists("vm", "web-1"); })) << log();
+  EXPECT_TRUE(log_has("- VM/web-1")) << log();
+  // Placed here by label: it comes.
+  put("web-2.yaml", placed("web-2", "{nodeSelector: {zone: a}}"));
+  ASSERT_TRUE(eventually([&] { return vm_pid("web-2") > 0; })) << log();
+}
+
 TEST_F(WatchTest, ResourcesAppliedElsewhereAreLeftAlone) {
   put("base.yaml", base_yaml());
   put("web-1.yaml", vm_yaml("web-1", "128Mi"));
@@ -492,24 +514,7 @@ TEST_F(WatchTest, MissingDirFailsAtOnce) {
 
 namespace {
 
-// GET path from 127.0.0.1:port: the whole response, "" when nothing answers.
-std::string http_get_local(int port, const std::string& path) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string out;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-    std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
-    send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-    char buf[4096];
-    ssize_t n;
-    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return out;
-}
+using banger::test::http_get_local;  // watcher_process.h
 
 }  // namespace
 

@@ -88,9 +88,9 @@ try:  # jsonschema >= 4.18
 except ImportError:  # Debian 12's python3-jsonschema 4.10
     referencing = None
 
-KINDS = ["Network", "Kernel", "Image", "VM", "PortForward"]
+KINDS = ["Network", "Kernel", "Image", "VM", "PortForward", "Node"]
 KIND_FILES = {"Network": "network", "Kernel": "kernel", "Image": "image", "VM": "vm",
-              "PortForward": "portforward"}
+              "PortForward": "portforward", "Node": "node"}
 SIZE_FIELDS = {"spec.memory", "spec.diskSize"}
 US = "\x1f"
 
@@ -588,7 +588,8 @@ def corpus_files(source):
     groups = []  # (expectation or None, path)
     for sub, expect in [("tests/manifests/good", None), ("tests/manifests/bad", None),
                         ("tests/schema/cases/valid", "valid"), ("tests/schema/cases/invalid", "invalid"),
-                        ("tests/schema/cases/known", "known"), ("examples/manifests", "valid")]:
+                        ("tests/schema/cases/known", "known"), ("examples/manifests", "valid"),
+                        ("examples/fleet", "valid")]:
         root = os.path.join(source, sub)
         found = []
         for dirpath, dirnames, filenames in os.walk(root):

@@ -125,6 +125,7 @@ QUALIFIED = "[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?"
 LABEL_KEY = rf"^(?:(?=[^/]{{1,253}}/){DNS_LABEL}(?:\.{DNS_LABEL})*/)?{QUALIFIED}$"
 LABEL_VALUE = rf"^(?:{QUALIFIED})?$"
 NAME = rf"^{DNS_LABEL}$"
+NODE_NAME = rf"^(?=[^/]{{1,253}}$){DNS_LABEL}(?:\.{DNS_LABEL})*$"
 BRIDGE = r"^(?!\.\.?$)[A-Za-z0-9_.-]{1,15}$"
 SHA256 = "^[0-9a-fA-F]{64}$"
 # std::regex's \s in the C locale is exactly these six characters.
@@ -170,9 +171,11 @@ def either(exact, approx):
 
 # ------------------------------------------------------------------ definitions
 
-KINDS = ["Network", "Kernel", "Image", "VM", "PortForward"]
+KINDS = ["Network", "Kernel", "Image", "VM", "PortForward", "Node"]
 FILES = {"Network": "network", "Kernel": "kernel", "Image": "image", "VM": "vm",
-         "PortForward": "portforward"}
+         "PortForward": "portforward", "Node": "node"}
+# Kinds without a spec (a Node is metadata only).
+NO_SPEC = {"Node"}
 
 MEM_EXACT, MEM_APPROX = size_patterns(16 * MiB, TiB)
 DISK_EXACT, DISK_APPROX = size_patterns(MiB, 16 * TiB)
@@ -237,6 +240,39 @@ DEFS = {
         "required": ["name"],
         "additionalProperties": False,
         "properties": {"name": ref("name"), "labels": ref("labels")},
+    },
+    "nodeName": {
+        "description": "A node name, as a host's --node-name: DNS-1123 labels joined by '.', at most "
+                       "253 characters.",
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 253,
+        "pattern": NODE_NAME,
+        "patternErrorMessage": "Not a node name (expected DNS-1123 labels joined by '.': lowercase "
+                               "letters, digits and '-').",
+        "examples": ["runner-a", "runner-a.ci.example"],
+    },
+    "nodeMetadata": {
+        "description": "Identifies the node: its name (a host's --node-name) and labels (its "
+                       "--node-labels, what placement.nodeSelector matches).",
+        "type": "object",
+        "required": ["name"],
+        "additionalProperties": False,
+        "properties": {"name": ref("nodeName"), "labels": ref("labels")},
+    },
+    "placement": {
+        "description": "Which hosts of a fleet keep this resource: exactly one of node and "
+                       "nodeSelector. Default: every host.",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "node": dict(ref("nodeName"), description="The one host that keeps it: its --node-name."),
+            "nodeSelector": dict(ref("labels"), description=(
+                "Labels every one of which a host's --node-labels must have (equal values), as "
+                "Kubernetes' nodeSelector. At least one."), minProperties=1),
+        },
+        "oneOf": [{"required": ["node"]}, {"required": ["nodeSelector"]}],
+        "examples": [{"node": "runner-a"}, {"nodeSelector": {"role": "runner"}}],
     },
     "reference": {
         "description": "The name of another resource.",
@@ -436,6 +472,7 @@ KIND_TEXT = {
     "Image": "An Image: a raw ext4 root filesystem VMs boot from.",
     "VM": "A VM: a Firecracker microVM banger keeps running (or stopped).",
     "PortForward": "A PortForward: a host port forwarded to a VM's port.",
+    "Node": "A Node: a host of the fleet, which placements are checked against (no spec).",
 }
 # Rules that span fields, which a table entry cannot say (the C++ side:
 # artifact_rules in fields_artifact.cc).
@@ -458,6 +495,8 @@ def spec_defs(tables):
     initrd object (the Kernel's path, url and sha256 fields)."""
     defs = {}
     for kind, t in tables.items():
+        if kind in NO_SPEC:
+            continue
         d = {
             "description": t["doc"],
             "type": "object",
@@ -484,6 +523,20 @@ def spec_defs(tables):
 
 def document(kind):
     """The schema of a whole document of one kind."""
+    if kind in NO_SPEC:
+        return {
+            "title": f"banger {kind}",
+            "description": KIND_TEXT[kind],
+            "type": "object",
+            "required": ["apiVersion", "kind", "metadata"],
+            "additionalProperties": False,
+            "properties": {
+                "apiVersion": ref("apiVersion"),
+                "kind": {"description": f"The resource's kind: {kind}.", "type": "string",
+                         "const": kind},
+                "metadata": ref("nodeMetadata"),
+            },
+        }
     return {
         "title": f"banger {kind}",
         "description": KIND_TEXT[kind],
@@ -544,10 +597,10 @@ def banger_schema():
         "$id": BASE + "banger.schema.json",
         "$comment": COMMENT,
         "title": "banger manifest document",
-        "description": "Any banger resource: a Network, Kernel, Image, VM or PortForward. "
-                       "Which fields spec takes depends on kind.",
+        "description": "Any banger resource: a Network, Kernel, Image, VM, PortForward or Node. "
+                       "Which fields spec takes depends on kind (a Node has none).",
         "type": "object",
-        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "required": ["apiVersion", "kind", "metadata"],
         # Only kind is checked here; the schema of the kind checks the rest (so
         # an editor reports each problem once).
         "properties": {
@@ -555,7 +608,8 @@ def banger_schema():
                                           "`banger.dev/v1`.", "default": "banger.dev/v1"},
             "kind": {"description": "The resource's kind.", "type": "string", "enum": KINDS},
             "metadata": {"description": "The resource's name and labels."},
-            "spec": {"description": "The resource's settings, which depend on kind."},
+            "spec": {"description": "The resource's settings, which depend on kind (every kind but "
+                                    "Node has one)."},
         },
         "allOf": [
             {"if": {"required": ["kind"], "properties": {"kind": {"const": k}}},

@@ -38,7 +38,7 @@ using test::field_count;
 // diff silently differs from the live one: update state_snapshot.cc (and this
 // count, and docs/plan-json.md's state export section) when one is added.
 TEST(StateSnapshot, EveryObservedFieldIsCovered) {
-  EXPECT_EQ((field_count<ObservedState>()), 20u) << "ObservedState changed: export the new field";
+  EXPECT_EQ((field_count<ObservedState>()), 21u) << "ObservedState changed: export the new field";
   EXPECT_EQ((field_count<ResolvedLink>()), 3u) << "ResolvedLink changed: export the new field";
   EXPECT_EQ((field_count<ObservedDns>()), 4u) << "ObservedDns changed: export the new field";
   EXPECT_EQ((field_count<ResourceRecord>()), 7u) << "ResourceRecord changed: export the new field";
@@ -91,6 +91,16 @@ ObservedState every_field_set() {
                                              {"old", {false, "3333333333333333", "", "4444444444444444"}}};
 
   return o;
+}
+
+// An export by a reader without root, who cannot list nftables, says so;
+// one by root has no such key (and reads as listed).
+TEST(StateSnapshot, UnlistedNatRulesRoundTrip) {
+  ObservedState o = every_field_set();
+  EXPECT_TRUE(snapshot_from_json(snapshot_to_json(o, kInfo), "s.json").observed.nat_known);
+  EXPECT_EQ(snapshot_to_json(o, kInfo).find("\"observed\""), std::string::npos);
+  o.nat_known = false;
+  EXPECT_FALSE(snapshot_from_json(snapshot_to_json(o, kInfo), "s.json").observed.nat_known);
 }
 
 TEST(StateSnapshot, RoundTripKeepsEveryField) {
@@ -391,6 +401,40 @@ TEST(StateSnapshot, AnEmptyHostRoundTrips) {
   EXPECT_FALSE(s.observed.nat.table_exists);
   DesiredState d = desired_from(kFleet);
   EXPECT_EQ(compute_diff(d, s.observed, {}).changes.size(), 5u);
+}
+
+}  // namespace
+}  // namespace banger
+
+namespace banger {
+namespace {
+
+// The node of a fleet the host is: written as host.node, read back; an
+// export from before fleets has none (fleet diff then falls back to flags).
+TEST(StateSnapshot, TheNodeRoundTripsAndOlderExportsHaveNone) {
+  SnapshotInfo info = kInfo;
+  info.node = NodeIdentity{"runner-a", {{"role", "ci"}, {"zone", "a"}}};
+  const std::string text = snapshot_to_json(ObservedState{}, info);
+  auto j = nlohmann::json::parse(text);
+  EXPECT_EQ(j["host"]["node"], (nlohmann::json{{"name", "runner-a"}, {"labels", {{"role", "ci"}, {"zone", "a"}}}}));
+  StateSnapshot s = snapshot_from_json(text, "a.json");
+  ASSERT_TRUE(s.info.node.has_value());
+  EXPECT_EQ(s.info.node->name, "runner-a");
+  EXPECT_EQ(s.info.node->labels, info.node->labels);
+
+  const std::string older = snapshot_to_json(ObservedState{}, kInfo);
+  EXPECT_FALSE(nlohmann::json::parse(older)["host"].contains("node"));
+  EXPECT_FALSE(snapshot_from_json(older, "old.json").info.node.has_value());
+
+  j["host"]["node"]["labels"]["bad key"] = "x";
+  try {
+    snapshot_from_json(j.dump(), "bad.json");
+    ADD_FAILURE() << "a bad label read back";
+  } catch (const SnapshotError& e) {
+    EXPECT_EQ(std::string(e.what()), "bad.json: host.node.labels.bad key: \"bad key=x\" is not a label");
+  }
+  j["host"]["node"] = {{"name", ""}, {"labels", nlohmann::json::object()}};
+  EXPECT_THROW(snapshot_from_json(j.dump(), "empty.json"), SnapshotError);
 }
 
 }  // namespace
