@@ -168,6 +168,47 @@ TEST_F(GitWatch, CommitsConvergeBadOnesChangeNothingAForcePushGoesBackAndAnOutag
   EXPECT_EQ(watcher_.stop(), 0);
 }
 
+// A token for an https forge, as the unit's env file gives it: sent as the
+// password of HTTP Basic auth (here plain http on loopback, served by git
+// http-backend behind a check of the credentials). Without it the fetch
+// fails and says why.
+TEST_F(GitWatch, ATokenFromTheEnvironmentIsTheHttpPassword) {
+  const std::string one = commit({{"fleet/base.yaml", base()}}, "one");
+  pid_t server = fork();
+  ASSERT_GE(server, 0);
+  if (server == 0) {
+    execl("/usr/bin/python3", "python3", BANGER_SOURCE_DIR "/tests/drivers/git_http_server.py", root().c_str(), "18976",
+          "bob", "s3cret", nullptr);
+    _exit(127);
+  }
+  struct Kill {
+    pid_t pid;
+    ~Kill() { kill(pid, SIGTERM), waitpid(pid, nullptr, 0); }
+  } stop_server{server};
+  const std::string url = "http://127.0.0.1:18976/origin.git";
+  ASSERT_TRUE(eventually([&] { return !banger::test::http_get_local(18976, "/").empty(); })) << "no server";
+  auto watch = [&](const std::string& log) {
+    std::vector<std::string> argv{BANGER_BIN, "watch", "--git", url, "--path", "fleet", "--interval", "200ms",
+                                  "--state-dir", root() + "/state", "--run-dir", root() + "/run"};
+    ASSERT_TRUE(watcher_.start(argv, root() + "/" + log));
+  };
+  watch("no-token.log");
+  ASSERT_TRUE(eventually([&] { return watcher_.log_has("git fetch failed"); })) << watcher_.log();
+  EXPECT_NE(watcher_.log().find("fetching refs/heads/main from " + url), std::string::npos) << watcher_.log();
+  EXPECT_EQ(watcher_.stop(), 0);
+  EXPECT_EQ(converged(), "");
+
+  ::setenv("BANGER_GIT_USERNAME", "bob", 1);
+  ::setenv("BANGER_GIT_TOKEN", "s3cret", 1);
+  watch("token.log");
+  ::unsetenv("BANGER_GIT_USERNAME");
+  ::unsetenv("BANGER_GIT_TOKEN");
+  EXPECT_TRUE(eventually([&] { return converged() == one; })) << watcher_.log();
+  EXPECT_TRUE(eventually([&] { return banger({"get", "network", "g"}).exit_code == 0; }));
+  EXPECT_FALSE(watcher_.log_has("s3cret")) << "the token is never logged";
+  EXPECT_EQ(watcher_.stop(), 0);
+}
+
 // A watcher that restarts while the repository is unreachable keeps
 // serving the tree it wrote last; one that never fetched waits for it.
 TEST_F(GitWatch, ARestartWithTheRepositoryAwayKeepsTheLastTree) {
