@@ -4,6 +4,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli/host_flags.h"
 #include "cli/node_flags.h"
 #include "cli/plan_render.h"
 #include "cli/reconcile_cmds.h"
@@ -34,14 +35,7 @@ struct HostPlan {
 
 int run_fleet_diff(const FleetDiffOptions& o, const GlobalOptions& g) {
   std::optional<LabelSelector> selector;
-  if (!o.selector.empty()) {
-    std::string why;
-    selector = parse_label_selector(o.selector, why);
-    if (!selector) {
-      std::cerr << "Error: -l: " << why << "\n";
-      return kExitError;
-    }
-  }
+  if (!parse_selector_flag(o.selector, selector)) return kExitError;
   // Invalid manifests: their errors and nothing else, as diff.
   LoadResult r = load_manifests(o.files, std::cin);
   if (!r.ok()) {

@@ -235,14 +235,7 @@ int run_get(const GetOptions& o, const GlobalOptions& g) {
   }
   std::string name = o.target.size() > 1 ? o.target[1] : "";
   std::optional<LabelSelector> selector;
-  if (!o.selector.empty()) {
-    std::string why;
-    selector = parse_label_selector(o.selector, why);
-    if (!selector) {
-      std::cerr << "Error: -l: " << why << "\n";
-      return kExitError;
-    }
-  }
+  if (!parse_selector_flag(o.selector, selector)) return kExitError;
   const NodeIdentity node = node_identity(g);
   Session s(session_options(g, o.host, /*lock=*/false));
   const ObservedState obs = s.observe_without_nat();

@@ -96,6 +96,14 @@ SessionOptions session_options(const GlobalOptions& g, const HostFlags& f, bool 
   return o;
 }
 
+bool parse_selector_flag(const std::string& text, std::optional<LabelSelector>& out) {
+  if (text.empty()) return true;
+  std::string why;
+  out = parse_label_selector(text, why);
+  if (!out) std::cerr << "Error: -l: " << why << "\n";
+  return out.has_value();
+}
+
 void note_unlisted_nat(const ObservedState& o, const GlobalOptions& g, const std::string& why) {
   if (o.nat_known || g.quiet) return;
   std::cerr << "note: nftables rules were not checked (" << why << ")\n";

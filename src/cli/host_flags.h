@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/options.h"
+#include "resources/label_selector.h"
 #include "reconciler/runtime_choice.h"
 #include "reconciler/session.h"
 #include "resources/model.h"
@@ -36,6 +37,9 @@ void say_waiting_for_lock(const std::string& holder);
 void clear_download_line();
 /// Non-root cannot read nftables or other users' processes: say so, exit 1.
 bool require_root(const std::string& command, const GlobalOptions& g);
+/// `-l TEXT` (kubectl's selector syntax) into `out`; "" leaves it empty.
+/// False, with "Error: -l: why" on stderr, when TEXT does not parse.
+bool parse_selector_flag(const std::string& text, std::optional<LabelSelector>& out);
 /// diff and state export by a reader without root, who cannot list
 /// nftables: says so on stderr (unless --quiet).
 void note_unlisted_nat(const ObservedState& o, const GlobalOptions& g, const std::string& why);

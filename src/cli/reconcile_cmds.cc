@@ -60,11 +60,7 @@ void install_stop_handler() {
 
 // -l SELECTOR as kubectl reads it; a bad one is an error before anything.
 bool parse_selector(const ReconcileOptions& o, std::optional<LabelSelector>& out) {
-  if (o.selector.empty()) return true;
-  std::string why;
-  out = parse_label_selector(o.selector, why);
-  if (!out) std::cerr << "Error: -l: " << why << "\n";
-  return out.has_value();
+  return parse_selector_flag(o.selector, out);
 }
 
 bool load(const ReconcileOptions& o, LoadResult& r) {

@@ -268,12 +268,8 @@ int run_ssh(const SshOptions& o, const GlobalOptions& g, bool exec) {
   Store store(g.state_dir);
   std::vector<std::string> names = o.names;
   if (!o.selector.empty()) {
-    std::string why;
-    auto sel = parse_label_selector(o.selector, why);
-    if (!sel) {
-      std::cerr << "Error: -l " << why << "\n";
-      return kExitError;
-    }
+    std::optional<LabelSelector> sel;
+    if (!parse_selector_flag(o.selector, sel)) return kExitError;
     for (const ResourceRecord& r : store.resources()) {
       if (r.kind == "VM" && sel->matches(applied_vm(r).metadata.labels)) names.push_back(r.name);
     }

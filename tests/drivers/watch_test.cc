@@ -87,40 +87,11 @@ class WatchTest : public banger::test::HostE2E {
     if (std::find(extra.begin(), extra.end(), "--resync") == extra.end()) argv.insert(argv.end(), {"--resync", "2s"});
     for (const auto& a : host_args()) argv.push_back(a);
     argv.insert(argv.end(), extra.begin(), extra.end());
-    std::string log_path = root() + "/watch.log";
-    pid_ = fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      FILE* f = std::fopen(log_path.c_str(), "a");
-      if (f) {
-        dup2(fileno(f), 1);
-        dup2(fileno(f), 2);
-      }
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
+    ASSERT_TRUE(watcher_.start(argv, root() + "/watch.log"));
   }
 
   // SIGTERM, then SIGKILL after 10 s; returns the exit status (-1 when killed).
-  int stop_watcher() {
-    if (pid_ <= 0) return -1;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 200; ++i) {
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return -1;
-  }
+  int stop_watcher() { return watcher_.stop(); }
 
   void delete_everything() {
     auto g = banger({"get", "-o", "json"});
@@ -134,12 +105,7 @@ class WatchTest : public banger::test::HostE2E {
     }
   }
 
-  std::string log() const {
-    std::ifstream f(root() + "/watch.log");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-  }
+  std::string log() const { return watcher_.log(); }
 
   // The VM's pid when its recorded process runs, else 0.
   int vm_pid(const std::string& name) {
@@ -180,7 +146,7 @@ class WatchTest : public banger::test::HostE2E {
   }
 
   std::string gitops_;
-  pid_t pid_ = -1;
+  banger::test::WatcherProcess watcher_;
 };
 
 // A failure no retry can fix (here: runtime: firecracker under --accel tcg,
@@ -363,7 +329,7 @@ TEST_F(WatchTest, ResourcesAppliedElsewhereAreLeftAlone) {
 
   fs::remove(gitops_ + "/web-1.yaml");  // the watcher prunes, but only its own
   ASSERT_TRUE(eventually([&] { return !exists("vm", "web-1"); })) << log();
-  kill(pid_, SIGHUP);
+  kill(watcher_.pid(), SIGHUP);
   std::this_thread::sleep_for(2500ms);
   EXPECT_EQ(vm_pid("hand"), hand);
   EXPECT_TRUE(exists("network", "mine"));
@@ -473,7 +439,7 @@ TEST_F(WatchTest, SighupReconcilesAndSigtermLeavesVmsRunning) {
   put("web-1.yaml", vm_yaml("web-1", "128Mi"));
   start_and_converge({"web-1"}, {"--resync", "10m"});
   int p1 = vm_pid("web-1");
-  kill(pid_, SIGHUP);
+  kill(watcher_.pid(), SIGHUP);
   ASSERT_TRUE(eventually([&] { return log_has("SIGHUP: reconciling now"); })) << log();
   EXPECT_EQ(stop_watcher(), 0) << log();
   EXPECT_TRUE(log_has("stopping on signal; VMs keep running")) << log();
