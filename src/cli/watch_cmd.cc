@@ -27,6 +27,7 @@ struct WatchCmdOptions {
   std::string path = ".";
   std::string interval = "30s";
   std::string ssh_key;
+  std::string verify;
   std::string resync = "30s";
   std::string debounce = "200ms";
   bool allow_empty = false;
@@ -93,6 +94,7 @@ int run_watch(const WatchCmdOptions& o, const GlobalOptions& g) {
     git->creds.ssh_passphrase = env("BANGER_GIT_SSH_PASSPHRASE");
     git->creds.username = env("BANGER_GIT_USERNAME");
     git->creds.token = env("BANGER_GIT_TOKEN");
+    git->verify_signers = o.verify;
   }
   if (!require_root("watch", g)) return kExitError;
   // The watcher's lines are its output: info by default (the global default
@@ -156,6 +158,11 @@ void add_watch_command(CLI::App& app, const GlobalOptions& g, std::function<int(
                   "With an ssh URL: the private key file (else BANGER_GIT_SSH_KEY; https takes BANGER_GIT_TOKEN "
                   "and BANGER_GIT_USERNAME)")
       ->type_name("FILE");
+  cmd->add_option("--git-verify", o->verify,
+                  "With --git: apply only commits signed (git's gpg.format=ssh) by a key this allowed_signers "
+                  "file lists; others change nothing")
+      ->check(CLI::ExistingFile)
+      ->type_name("ALLOWED_SIGNERS");
   cmd->add_option("--resync", o->resync, "Re-observe and repair drift this often, even when no file changed")
       ->capture_default_str()
       ->type_name("DURATION");

@@ -17,7 +17,8 @@ namespace banger {
   X(git_tree_entry_id) X(git_tree_entry_free) X(git_tree_entry_name) X(git_tree_entry_filemode)            \
   X(git_tree_lookup) X(git_tree_free) X(git_tree_walk) X(git_blob_lookup) X(git_blob_rawcontent)           \
   X(git_blob_rawsize) X(git_blob_free) X(git_oid_tostr_s) X(git_oid_fromstr) X(git_error_last)             \
-  X(git_credential_ssh_key_new) X(git_credential_userpass_plaintext_new)
+  X(git_credential_ssh_key_new) X(git_credential_userpass_plaintext_new) X(git_commit_extract_signature)     \
+  X(git_buf_dispose)
 
 struct GitLib {
   BANGER_LAZY_MEMBERS(BANGER_GIT_SYMBOLS)

@@ -193,6 +193,20 @@ GitCommit GitSource::fetch() {
   return describe(&oid);
 }
 
+std::optional<std::pair<std::string, std::string>> GitSource::signature(const std::string& commit) {
+  const GitLib& g = git_api();
+  git_oid oid;
+  if (g.git_oid_fromstr(&oid, commit.c_str()) < 0) throw HostError("not a commit id: " + commit, ErrorCode::Invalid);
+  git_buf sig{}, data{};
+  int rc = g.git_commit_extract_signature(&sig, &data, repo_, &oid, nullptr);
+  if (rc == GIT_ENOTFOUND) return std::nullopt;
+  if (rc < 0) throw HostError(last_error("reading the signature of " + commit.substr(0, 12)));
+  std::pair<std::string, std::string> out{std::string(sig.ptr, sig.size), std::string(data.ptr, data.size)};
+  g.git_buf_dispose(&sig);
+  g.git_buf_dispose(&data);
+  return out;
+}
+
 std::optional<GitCommit> GitSource::last_fetched() {
   git_oid oid;
   if (git_api().git_reference_name_to_id(&oid, repo_, kLocalRef) < 0) return std::nullopt;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 struct git_repository;
@@ -56,6 +57,10 @@ class GitSource {
   /// paths are returned. Throws HostError when `path` is not a folder in
   /// that commit.
   std::vector<std::string> write_tree(const std::string& commit, const std::string& path, const std::string& out_dir);
+
+  /// The commit's signature (its gpgsig header: an SSH or OpenPGP block) and
+  /// the bytes it signs; nullopt when the commit is not signed.
+  std::optional<std::pair<std::string, std::string>> signature(const std::string& commit);
 
   const std::string& url() const { return url_; }
   const std::string& ref() const { return ref_; }

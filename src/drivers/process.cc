@@ -361,12 +361,13 @@ bool signal_process(const ProcessIdentity& p, int sig) {
   return true;
 }
 
-ToolRun run_tool(const std::vector<std::string>& argv) {
+ToolRun run_tool(const std::vector<std::string>& argv, const std::string& stdin_path) {
   if (argv.empty()) throw HostError("run_tool: empty argv (this is a bug in banger)");
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw HostError::from_errno("pipe for " + argv[0], errno);
   UniqueFd rd(fds[0]), wr(fds[1]);
-  UniqueFd devnull(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  UniqueFd devnull(open(stdin_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!devnull && stdin_path != "/dev/null") throw HostError::from_errno("opening " + stdin_path, errno);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);

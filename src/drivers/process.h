@@ -56,9 +56,10 @@ struct ToolRun {
   int exit_code = -1;  ///< -1 when killed by a signal
   std::string output;  ///< stdout and stderr, cut to the last 64 KiB
 };
-/// Runs argv (argv[0] a path) to its end with stdin /dev/null and default
-/// signals, capturing its output. Throws HostError when it cannot start.
-ToolRun run_tool(const std::vector<std::string>& argv);
+/// Runs argv (argv[0] a path) to its end with stdin `stdin_path` and
+/// default signals, capturing its output. Throws HostError when it cannot
+/// start.
+ToolRun run_tool(const std::vector<std::string>& argv, const std::string& stdin_path = "/dev/null");
 
 /// Starts a process in its own session that outlives banger (it is not our
 /// child: banger-launch, spawned without copying banger, forks it and

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "common/host_error.h"
+#include "drivers/ssh_signature.h"
 #include "reconciler/git_status.h"
 #include "reconciler/watcher.h"
 #include "resources/quantity.h"
@@ -95,7 +96,14 @@ void Watcher::fetch_if_due(WatchSchedule& schedule) {
   if (c.id == git_tree_commit_) return;
   const std::string was = git_tree_commit_;
   git_tree_commit_ = c.id;  // also when its tree cannot be written: not tried again until the ref moves
+  std::string signer;
   try {
+    if (!g.verify_signers.empty()) {
+      auto sig = git_->signature(c.id);
+      if (!sig) throw HostError("is not signed, and --git-verify wants it signed", ErrorCode::Invalid);
+      signer = verify_ssh_signature(g.verify_signers, sig->first, sig->second,
+                                    git_cache_dir(opts_.session.host.state_dir, g.url, g.ref));
+    }
     for (const std::string& p : git_->write_tree(c.id, g.path, dir_)) {
       out_.log(spdlog::level::warn, "commit " + short_id(c.id) + ": " + p + " is a symlink or submodule; not used",
                {{"git", g.url}, {"commit", c.id}});
@@ -109,7 +117,8 @@ void Watcher::fetch_if_due(WatchSchedule& schedule) {
     return;
   }
   out_.log(spdlog::level::info,
-           "new commit " + short_id(c.id) + " \"" + c.summary + "\"" + (was.empty() ? "" : " (was " + short_id(was) + ")"),
+           "new commit " + short_id(c.id) + " \"" + c.summary + "\"" + (was.empty() ? "" : " (was " + short_id(was) + ")") +
+               (signer.empty() ? "" : ", signed by " + signer),
            {{"git", g.url}, {"commit", c.id}});
   schedule.request(WatchTrigger::Commit);
 }

@@ -75,6 +75,9 @@ struct GitWatchOptions {
   std::string path = ".";  ///< the folder of the repository that holds the manifests
   std::chrono::milliseconds interval{30000};  ///< fetch this often
   GitCredentials creds;
+  /// --git-verify: an allowed_signers file; a commit not signed (SSH) by a
+  /// key it lists changes nothing. "" = no check.
+  std::string verify_signers;
 };
 
 struct WatchOptions {

@@ -57,14 +57,18 @@ class GitWatch : public banger::test::HostE2E {
 
   // Writes work/PATH, commits everything as `message`, pushes; the commit id.
   std::string commit(const std::map<std::string, std::string>& files, const std::string& message,
-                     const std::vector<std::string>& removed = {}) {
+                     const std::vector<std::string>& removed = {}, const std::string& signing_key = "") {
     for (const auto& [path, text] : files) {
       fs::create_directories(fs::path(work_ + "/" + path).parent_path());
       std::ofstream(work_ + "/" + path) << text;
     }
     for (const auto& p : removed) fs::remove_all(work_ + "/" + p);
     EXPECT_EQ(git({"add", "-A"}).exit_code, 0);
-    EXPECT_EQ(git({"commit", "-q", "-m", message}).exit_code, 0);
+    // With a key: signed as git does with gpg.format=ssh.
+    auto made = signing_key.empty() ? git({"commit", "-q", "-m", message})
+                                    : git({"-c", "gpg.format=ssh", "-c", "user.signingkey=" + signing_key, "commit",
+                                           "-q", "-S", "-m", message});
+    EXPECT_EQ(made.exit_code, 0) << made.err;
     auto push = git({"push", "-q", "origin", "main"});
     EXPECT_EQ(push.exit_code, 0) << push.err;
     std::string id = git({"rev-parse", "HEAD"}).out;
@@ -207,6 +211,40 @@ TEST_F(GitWatch, ATokenFromTheEnvironmentIsTheHttpPassword) {
   EXPECT_TRUE(eventually([&] { return banger({"get", "network", "g"}).exit_code == 0; }));
   EXPECT_FALSE(watcher_.log_has("s3cret")) << "the token is never logged";
   EXPECT_EQ(watcher_.stop(), 0);
+}
+
+// --git-verify: only commits signed (SSH) by a key of the allowed_signers
+// file change the host; unsigned ones and ones by another key are refused
+// like an invalid commit, and the next good one applies.
+TEST_F(GitWatch, GitVerifyAppliesOnlyCommitsSignedByAnAllowedKey) {
+  if (run_command({"/bin/sh", "-c", "command -v ssh-keygen"}).exit_code != 0) GTEST_SKIP() << "no ssh-keygen";
+  for (const char* who : {"alice", "mallory"}) {
+    auto k = run_command({"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", who, "-f", root() + "/" + who});
+    ASSERT_EQ(k.exit_code, 0) << k.err;
+  }
+  std::ifstream pub(root() + "/alice.pub");
+  std::string alice_key;
+  std::getline(pub, alice_key);
+  dir_->write("allowed_signers", "alice@example.com " + alice_key + "\n");
+  const std::string alice = root() + "/alice.pub", mallory = root() + "/mallory.pub";
+
+  const std::string one = commit({{"fleet/base.yaml", base()}}, "signed", {}, alice);
+  start({"--git-verify", root() + "/allowed_signers"});
+  ASSERT_TRUE(eventually([&] { return converged() == one; })) << watcher_.log();
+  EXPECT_TRUE(watcher_.log_has("signed by alice@example.com")) << watcher_.log();
+
+  const std::string unsigned_id = commit({{"fleet/web-1.yaml", vm("web-1")}}, "unsigned");
+  ASSERT_TRUE(eventually([&] { return watcher_.log_has("is not signed"); })) << watcher_.log();
+  EXPECT_NE(watcher_.log().find("commit " + unsigned_id.substr(0, 12)), std::string::npos) << watcher_.log();
+  const std::string by_mallory = commit({{"fleet/web-1.yaml", vm("web-1", "256Mi")}}, "mallory's", {}, mallory);
+  ASSERT_TRUE(eventually([&] { return watcher_.log_has("does not list"); })) << watcher_.log();
+  std::this_thread::sleep_for(500ms);
+  EXPECT_FALSE(exists("web-1")) << "an unverified commit changed the host";
+  EXPECT_EQ(converged(), one);
+
+  const std::string two = commit({{"fleet/web-1.yaml", vm("web-1")}}, "signed again", {}, alice);
+  ASSERT_TRUE(eventually([&] { return running("web-1") && converged() == two; })) << watcher_.log();
+  (void)by_mallory;
 }
 
 // A watcher that restarts while the repository is unreachable keeps
