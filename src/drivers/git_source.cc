@@ -207,6 +207,13 @@ std::optional<std::pair<std::string, std::string>> GitSource::signature(const st
   return out;
 }
 
+bool GitSource::recover_tree(const std::string& out_dir) {
+  std::error_code ec;
+  const std::string old = out_dir + ".old";
+  if (fs::exists(out_dir, ec) || !fs::is_directory(old, ec)) return false;
+  return ::rename(old.c_str(), out_dir.c_str()) == 0;
+}
+
 std::optional<GitCommit> GitSource::last_fetched() {
   git_oid oid;
   if (git_api().git_reference_name_to_id(&oid, repo_, kLocalRef) < 0) return std::nullopt;

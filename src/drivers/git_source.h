@@ -62,6 +62,10 @@ class GitSource {
   /// the bytes it signs; nullopt when the commit is not signed.
   std::optional<std::pair<std::string, std::string>> signature(const std::string& commit);
 
+  /// A kill between write_tree's two renames leaves the last tree as
+  /// OUT.old and no OUT: puts it back. True when it did.
+  static bool recover_tree(const std::string& out_dir);
+
   const std::string& url() const { return url_; }
   const std::string& ref() const { return ref_; }
 

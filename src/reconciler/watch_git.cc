@@ -54,6 +54,9 @@ bool Watcher::start_git(WatchSchedule& schedule) {
   // A restart: the tree written last is the last good one until a fetch
   // says otherwise (the remote may be away just now).
   std::error_code ec;
+  if (GitSource::recover_tree(dir_)) {
+    out_.log(spdlog::level::warn, "a tree swap was interrupted: the last tree is back in " + dir_, {{"dir", dir_}});
+  }
   if (std::filesystem::is_directory(dir_, ec)) {
     if (auto st = read_git_status(opts_.session.host.state_dir); st && st->url == g.url && st->ref == g.ref) {
       git_tree_commit_ = st->commit;
