@@ -70,8 +70,14 @@ int acquire(git_credential** out, const char* /*url*/, const char* user_from_url
 
 // A name a tree may hold that is safe to write under out_dir.
 bool plain_name(const std::string& n) {
-  return !n.empty() && n != "." && n != ".." && n != ".git" && n.find('/') == std::string::npos &&
-         n.find('\0') == std::string::npos;
+  return !n.empty() && n != "." && n != ".." && n != ".git" && n.find('/') == std::string::npos;
+}
+
+git_oid oid_of(const std::string& commit) {
+  git_oid oid;
+  if (git_api().git_oid_fromstr(&oid, commit.c_str()) < 0)
+    throw HostError("not a commit id: " + commit, ErrorCode::Invalid);
+  return oid;
 }
 
 struct WalkState {
@@ -195,8 +201,7 @@ GitCommit GitSource::fetch() {
 
 std::optional<std::pair<std::string, std::string>> GitSource::signature(const std::string& commit) {
   const GitLib& g = git_api();
-  git_oid oid;
-  if (g.git_oid_fromstr(&oid, commit.c_str()) < 0) throw HostError("not a commit id: " + commit, ErrorCode::Invalid);
+  git_oid oid = oid_of(commit);
   git_buf sig{}, data{};
   int rc = g.git_commit_extract_signature(&sig, &data, repo_, &oid, nullptr);
   if (rc == GIT_ENOTFOUND) return std::nullopt;
@@ -214,28 +219,21 @@ bool GitSource::recover_tree(const std::string& out_dir) {
   return ::rename(old.c_str(), out_dir.c_str()) == 0;
 }
 
-std::optional<GitCommit> GitSource::last_fetched() {
-  git_oid oid;
-  if (git_api().git_reference_name_to_id(&oid, repo_, kLocalRef) < 0) return std::nullopt;
-  return describe(&oid);
-}
-
 std::vector<std::string> GitSource::write_tree(const std::string& commit, const std::string& path,
                                                const std::string& out_dir) {
   const GitLib& g = git_api();
-  git_oid oid;
-  if (g.git_oid_fromstr(&oid, commit.c_str()) < 0) throw HostError("not a commit id: " + commit, ErrorCode::Invalid);
+  const git_oid oid = oid_of(commit);
   git_commit* rc = nullptr;
   check(g.git_commit_lookup(&rc, repo_, &oid), "reading commit " + commit);
   std::unique_ptr<git_commit, CommitFree> c(rc);
   git_tree* rt = nullptr;
   check(g.git_commit_tree(&rt, c.get()), "reading the tree of " + commit);
   std::unique_ptr<git_tree, TreeFree> tree(rt);
-  const std::string sub = path == "." ? "" : fs::path(path).lexically_normal().string();
-  if (!sub.empty() && sub != "." && sub != "./") {
+  // "fleet/", "./fleet" and "fleet" name one folder; "", "." and "./" the root.
+  std::string clean = fs::path(path).lexically_normal().string();
+  while (!clean.empty() && clean.back() == '/') clean.pop_back();
+  if (!clean.empty() && clean != ".") {
     git_tree_entry* re = nullptr;
-    std::string clean = sub;
-    while (!clean.empty() && clean.back() == '/') clean.pop_back();
     if (g.git_tree_entry_bypath(&re, tree.get(), clean.c_str()) < 0)
       throw HostError("commit " + commit.substr(0, 12) + " has no folder " + clean, ErrorCode::NotFound);
     std::unique_ptr<git_tree_entry, EntryFree> e(re);

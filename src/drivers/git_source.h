@@ -48,9 +48,6 @@ class GitSource {
   /// replaces what was fetched before), and returns its commit. Throws
   /// HostError with libgit2's reason (unreachable, no such ref, auth).
   GitCommit fetch();
-  /// The commit fetched last, without asking the remote (a restart while it
-  /// is unreachable); nullopt before the first fetch.
-  std::optional<GitCommit> last_fetched();
   /// Writes the tree of `commit` at `path` ("" or "." for all of it) into
   /// `out_dir` as plain files, replacing what was there (a new folder
   /// renamed into place). Symlinks and submodules are not written; their
@@ -67,6 +64,7 @@ class GitSource {
   static bool recover_tree(const std::string& out_dir);
 
   const std::string& url() const { return url_; }
+  const std::string& cache_dir() const { return cache_dir_; }
   const std::string& ref() const { return ref_; }
 
  private:

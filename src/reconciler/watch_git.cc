@@ -59,8 +59,8 @@ bool Watcher::start_git(WatchSchedule& schedule) {
   }
   if (std::filesystem::is_directory(dir_, ec)) {
     if (auto st = read_git_status(opts_.session.host.state_dir); st && st->url == g.url && st->ref == g.ref) {
-      git_tree_commit_ = st->commit;
-      git_converged_ = st->commit;
+      git_tree_ = {st->commit, st->summary, 0};
+      git_seen_ = git_converged_ = st->commit;
     }
     schedule.request(WatchTrigger::Start);
   }
@@ -82,8 +82,8 @@ void Watcher::fetch_if_due(WatchSchedule& schedule) {
     out_.fetched(false);
     out_.log(fetch_failures_ == 1 ? spdlog::level::warn : spdlog::level::debug,
              std::string("git fetch failed: ") + e.what() + "; keeping " +
-                 (git_tree_commit_.empty() ? std::string("nothing applied from it yet")
-                                           : "commit " + short_id(git_tree_commit_)) +
+                 (git_tree_.id.empty() ? std::string("nothing applied from it yet")
+                                       : "commit " + short_id(git_tree_.id)) +
                  "; next try in " + format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(wait)) +
                  (fetch_failures_ > 1 ? " (" + std::to_string(fetch_failures_) + " failures in a row)" : ""),
              {{"git", g.url}, {"error", e.what()}});
@@ -96,16 +96,14 @@ void Watcher::fetch_if_due(WatchSchedule& schedule) {
   fetch_failures_ = 0;
   next_fetch_ = Steady::now() + g.interval;
   out_.fetched(true);
-  if (c.id == git_tree_commit_) return;
-  const std::string was = git_tree_commit_;
-  git_tree_commit_ = c.id;  // also when its tree cannot be written: not tried again until the ref moves
+  if (c.id == git_seen_) return;
+  git_seen_ = c.id;  // also when it is refused: not tried again until the ref moves
   std::string signer;
   try {
     if (!g.verify_signers.empty()) {
       auto sig = git_->signature(c.id);
       if (!sig) throw HostError("is not signed, and --git-verify wants it signed", ErrorCode::Invalid);
-      signer = verify_ssh_signature(g.verify_signers, sig->first, sig->second,
-                                    git_cache_dir(opts_.session.host.state_dir, g.url, g.ref));
+      signer = verify_ssh_signature(g.verify_signers, sig->first, sig->second, git_->cache_dir());
     }
     for (const std::string& p : git_->write_tree(c.id, g.path, dir_)) {
       out_.log(spdlog::level::warn, "commit " + short_id(c.id) + ": " + p + " is a symlink or submodule; not used",
@@ -115,10 +113,12 @@ void Watcher::fetch_if_due(WatchSchedule& schedule) {
     // As an invalid folder: nothing changes, the last good state keeps running.
     out_.log(spdlog::level::err,
              "commit " + short_id(c.id) + " \"" + c.summary + "\": " + e.what() + ": nothing changed" +
-                 (was.empty() ? "" : "; the host stays at commit " + short_id(git_converged_)),
+                 (git_converged_.empty() ? "" : "; the host stays at commit " + short_id(git_converged_)),
              {{"git", g.url}, {"commit", c.id}});
     return;
   }
+  const std::string was = git_tree_.id;
+  git_tree_ = c;  // dir_ holds it now
   out_.log(spdlog::level::info,
            "new commit " + short_id(c.id) + " \"" + c.summary + "\"" + (was.empty() ? "" : " (was " + short_id(was) + ")") +
                (signer.empty() ? "" : ", signed by " + signer),
@@ -129,11 +129,10 @@ void Watcher::fetch_if_due(WatchSchedule& schedule) {
 void Watcher::git_reconciled(const Outcome& o) {
   // Converged to the tree's commit only when that tree loaded (nothing
   // blocked it) and its reconcile went through.
-  if (!o.ok || !blocked_.empty() || git_tree_commit_.empty() || git_tree_commit_ == git_converged_) return;
-  git_converged_ = git_tree_commit_;
+  if (!o.ok || !blocked_.empty() || git_tree_.id.empty() || git_tree_.id == git_converged_) return;
+  git_converged_ = git_tree_.id;
   const GitWatchOptions& g = *opts_.git;
-  GitStatus st{g.url, g.ref, g.path, git_converged_, "", static_cast<int64_t>(std::time(nullptr))};
-  if (auto c = git_->last_fetched(); c && c->id == git_converged_) st.summary = c->summary;
+  GitStatus st{g.url, g.ref, g.path, git_tree_.id, git_tree_.summary, static_cast<int64_t>(std::time(nullptr))};
   try {
     write_git_status(opts_.session.host.state_dir, st);
   } catch (const HostError& e) {

@@ -41,8 +41,8 @@ int Watcher::run() {
   so.max_delay = std::max<Steady::duration>(std::chrono::seconds(2), 10 * opts_.debounce);
   so.resync = opts_.resync;
   WatchSchedule schedule(so);
+  signals_ = std::make_unique<SignalPipe>();
   if (opts_.git) {
-    signals_ = std::make_unique<SignalPipe>();
     if (!start_git(schedule)) return 1;
   } else {
     dir_ = normalize_dir_path(opts_.dir);
@@ -53,7 +53,6 @@ int Watcher::run() {
                {{"dir", dir_}});
       return 1;
     }
-    signals_ = std::make_unique<SignalPipe>();
     try {
       watch_ = std::make_unique<DirWatch>(dir_);
     } catch (const HostError& e) {
@@ -72,7 +71,7 @@ int Watcher::run() {
   // watchdog ping at half the interval it asked for, also while idle.
   const auto watchdog = sd_watchdog_interval();
   bool ready = false;
-  if (git_ && git_tree_commit_.empty() && schedule.due(Steady::now()) == WatchTrigger::None) {
+  if (git_ && git_tree_.id.empty() && schedule.due(Steady::now()) == WatchTrigger::None) {
     // No commit yet (the first fetch failed, nothing from before): running
     // and retrying is this service's ready state; it converges once one comes.
     ready = true;

@@ -161,8 +161,9 @@ class Watcher {
   std::map<std::pair<std::string, std::string>, std::string> final_errors_;
 
   std::unique_ptr<GitSource> git_;
-  std::string git_tree_commit_;  ///< the commit whose tree dir_ holds
-  std::string git_converged_;    ///< the last commit a reconcile converged to
+  GitCommit git_tree_;          ///< the commit whose tree dir_ holds (id empty: none yet)
+  std::string git_seen_;        ///< the last fetched commit, written or refused: not tried again
+  std::string git_converged_;   ///< the last commit a reconcile converged to
   std::chrono::steady_clock::time_point next_fetch_{};
   int fetch_failures_ = 0;
 };

@@ -87,9 +87,9 @@ class GitWatch : public banger::test::HostE2E {
            "network: g, memory: " + memory + ", runtime: firecracker, diskStrategy: copy}\n";
   }
 
-  void start(std::vector<std::string> extra = {}) {
+  void start(std::vector<std::string> extra = {}, const std::string& resync = "30s") {
     std::vector<std::string> argv{BANGER_BIN, "watch", "--git", "file://" + origin_, "--path", "fleet",
-                                  "--interval", "200ms", "--resync", "30s",
+                                  "--interval", "200ms", "--resync", resync,
                                   "--state-dir", root() + "/state", "--run-dir", root() + "/run",
                                   "--firecracker", FAKE_FIRECRACKER_BIN, "--stop-timeout", "2s"};
     argv.insert(argv.end(), extra.begin(), extra.end());
@@ -229,13 +229,17 @@ TEST_F(GitWatch, GitVerifyAppliesOnlyCommitsSignedByAnAllowedKey) {
   const std::string alice = root() + "/alice.pub", mallory = root() + "/mallory.pub";
 
   const std::string one = commit({{"fleet/base.yaml", base()}}, "signed", {}, alice);
-  start({"--git-verify", root() + "/allowed_signers"});
+  // A resync every second: a reconcile of the last good tree must not take
+  // a refused commit for converged.
+  start({"--git-verify", root() + "/allowed_signers"}, "1s");
   ASSERT_TRUE(eventually([&] { return converged() == one; })) << watcher_.log();
   EXPECT_TRUE(watcher_.log_has("signed by alice@example.com")) << watcher_.log();
 
   const std::string unsigned_id = commit({{"fleet/web-1.yaml", vm("web-1")}}, "unsigned");
   ASSERT_TRUE(eventually([&] { return watcher_.log_has("is not signed"); })) << watcher_.log();
   EXPECT_NE(watcher_.log().find("commit " + unsigned_id.substr(0, 12)), std::string::npos) << watcher_.log();
+  std::this_thread::sleep_for(1500ms);  // a resync or more
+  EXPECT_EQ(converged(), one) << "a resync took the refused commit for converged:\n" << watcher_.log();
   const std::string by_mallory = commit({{"fleet/web-1.yaml", vm("web-1", "256Mi")}}, "mallory's", {}, mallory);
   ASSERT_TRUE(eventually([&] { return watcher_.log_has("does not list"); })) << watcher_.log();
   std::this_thread::sleep_for(500ms);
