@@ -10,7 +10,6 @@
 #include "cli/reconcile_cmds.h"
 #include "cli/render.h"
 #include "cli/state_cmd.h"
-#include "reconciler/oci_resolve.h"
 #include "resources/manifest_loader.h"
 
 namespace banger::cli {
@@ -59,8 +58,7 @@ int run_fleet_diff(const FleetDiffOptions& o, const GlobalOptions& g) {
     DesiredState desired = desired_on_node(r.set, h.node, selector);
     DiffOptions opts{o.prune};
     opts.prune_selector = selector;
-    desired = with_oci_digests(std::move(desired), snapshot.observed.applied, /*online=*/false, nullptr);
-    h.plan = plan_against_export(desired, snapshot, opts);
+    h.plan = plan_against_export(std::move(desired), snapshot, opts);
     hosts.push_back(std::move(h));
   }
 

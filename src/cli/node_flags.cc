@@ -22,17 +22,15 @@ void add_node_flags(CLI::App& app, GlobalOptions& g) {
       ->type_name("K=V,...");
 }
 
-namespace {
 std::string hostname() {
   char buf[256] = {};
   if (gethostname(buf, sizeof buf - 1) != 0) return "";
-  return to_lower(buf);
+  return buf;
 }
-}  // namespace
 
 NodeIdentity node_identity(const GlobalOptions& g) {
   NodeIdentity n;
-  n.name = g.node_name.empty() ? hostname() : g.node_name;
+  n.name = g.node_name.empty() ? to_lower(hostname()) : g.node_name;
   if (!g.node_name.empty() && !is_dns1123_subdomain(g.node_name)) {
     throw std::runtime_error("--node-name (or BANGER_NODE_NAME) " + quote(g.node_name) +
                              " is not a valid node name (expected " + kNodeNameRule + ")");

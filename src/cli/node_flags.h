@@ -20,6 +20,9 @@ void add_node_flags(CLI::App& app, GlobalOptions& g);
 /// the flag when a given value is not valid.
 NodeIdentity node_identity(const GlobalOptions& g);
 
+/// gethostname() as it is ("" when it fails): what state export records.
+std::string hostname();
+
 /// "runner-a" or "runner-a (role=runner,zone=b)": how commands name the node.
 std::string node_text(const NodeIdentity& n);
 

@@ -58,11 +58,6 @@ void install_stop_handler() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-// -l SELECTOR as kubectl reads it; a bad one is an error before anything.
-bool parse_selector(const ReconcileOptions& o, std::optional<LabelSelector>& out) {
-  return parse_selector_flag(o.selector, out);
-}
-
 bool load(const ReconcileOptions& o, LoadResult& r) {
   {
     profile::Scope p("load");
@@ -181,7 +176,7 @@ int run_diff(const ReconcileOptions& o, const std::string& against, const Global
     observed = std::async(std::launch::async, observe_host);
   }
   std::optional<LabelSelector> selector;
-  if (!parse_selector(o, selector)) return kExitError;
+  if (!parse_selector_flag(o.selector, selector)) return kExitError;
   LoadResult r;
   if (!load(o, r)) return kExitError;
   // Against an export: the manifests placed for the node it recorded.
@@ -194,9 +189,7 @@ int run_diff(const ReconcileOptions& o, const std::string& against, const Global
   opts.prune_selector = selector;
   if (!parse_replace(o, desired, opts)) return kExitError;
   if (snapshot) {
-    // Tags as the export recorded them: the same plan wherever it runs.
-    desired = with_oci_digests(std::move(desired), snapshot->observed.applied, /*online=*/false, nullptr);
-    plan = plan_against_export(desired, *snapshot, opts);
+    plan = plan_against_export(std::move(desired), *snapshot, opts);
     note_unlisted_nat(snapshot->observed, g, "the export was made without root; the plan takes them as banger left them");
   } else {
     std::unique_ptr<Session> s = observed.valid() ? observed.get() : observe_host();
@@ -236,7 +229,7 @@ void gc_pruned(Session& s, std::set<std::string> hashes, const ReconcileOptions&
 
 int run_apply(const ReconcileOptions& o, const GlobalOptions& g) {
   std::optional<LabelSelector> selector;
-  if (!parse_selector(o, selector)) return kExitError;
+  if (!parse_selector_flag(o.selector, selector)) return kExitError;
   LoadResult r;
   if (!load(o, r)) return kExitError;
   if (!require_root("apply", g)) return kExitError;
@@ -275,7 +268,7 @@ int run_apply(const ReconcileOptions& o, const GlobalOptions& g) {
 int run_delete(const ReconcileOptions& o, const GlobalOptions& g) {
   std::set<ResourceKey> keys;
   std::optional<LabelSelector> selector;
-  if (!parse_selector(o, selector)) return kExitError;
+  if (!parse_selector_flag(o.selector, selector)) return kExitError;
   if (!o.files.empty() && !o.target.empty()) {
     std::cerr << "error: give either -f PATH or KIND NAME, not both\n";
     return kExitError;
@@ -301,7 +294,7 @@ int run_delete(const ReconcileOptions& o, const GlobalOptions& g) {
     if (!load(o, r)) return kExitError;
     // With -l, only the resources that match: not what they depend on.
     // Only this node's part: what is placed on other nodes is theirs.
-    for (const auto& spec : make_desired(place_on_node(r.set, node_identity(g))).specs) {
+    for (const auto& spec : desired_on_node(std::move(r.set), node_identity(g), std::nullopt).specs) {
       if (!selector || selector->matches(spec_labels(spec))) keys.insert(spec.key);
     }
   } else if (o.target.size() == 2) {

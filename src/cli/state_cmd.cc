@@ -20,6 +20,7 @@
 #include "common/unique_fd.h"
 #include "common/write_file.h"
 #include "reconciler/diff.h"
+#include "reconciler/oci_resolve.h"
 #include "reconciler/session.h"
 
 namespace banger::cli {
@@ -31,12 +32,6 @@ struct ExportOptions {
   std::string file;  // "" or "-": standard output
   HostFlags host;
 };
-
-std::string hostname() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0) return "";
-  return buf;
-}
 
 std::string utc_now() {
   std::time_t t = std::time(nullptr);
@@ -106,7 +101,10 @@ StateSnapshot read_state_export(const std::string& path) {
   return snapshot_from_json(text, path);
 }
 
-Plan plan_against_export(const DesiredState& desired, const StateSnapshot& snapshot, const DiffOptions& opts) {
+Plan plan_against_export(DesiredState desired, const StateSnapshot& snapshot, const DiffOptions& opts) {
+  // Tags as the export recorded them: the same plan wherever it runs, with
+  // no registry asked.
+  desired = with_oci_digests(std::move(desired), snapshot.observed.applied, /*online=*/false, nullptr);
   // Keep in step with Session::plan_apply, which does the same over the live host.
   return make_plan(compute_diff(desired, snapshot.observed, opts), desired);
 }

@@ -21,7 +21,8 @@ void add_state_command(CLI::App& app, const GlobalOptions& g, std::function<int(
 StateSnapshot read_state_export(const std::string& path);
 
 /// The plan `banger diff` would print on the host the export was taken from,
-/// at that moment: the live diff's compute_diff + make_plan, over the file.
-Plan plan_against_export(const DesiredState& desired, const StateSnapshot& snapshot, const DiffOptions& opts);
+/// at that moment: the live diff's compute_diff + make_plan, over the file,
+/// with `oci:` tags pinned to the digests the export recorded.
+Plan plan_against_export(DesiredState desired, const StateSnapshot& snapshot, const DiffOptions& opts);
 
 }  // namespace banger::cli

@@ -37,14 +37,13 @@ void set_group_and_mode(const std::string& path, gid_t gid, mode_t mode) {
 
 }  // namespace
 
-void open_gate_to_readers(const std::string& dir) {
-  if (::geteuid() != 0) return;
-  if (auto gid = reader_group()) set_group_and_mode(dir, *gid, 02750);
-}
+void open_gate_to_readers(const std::string& dir) { share_with_readers({dir}, 02750); }
 
-void share_with_readers(const std::string& path, mode_t mode) {
+void share_with_readers(std::initializer_list<std::string> paths, mode_t mode) {
   if (::geteuid() != 0) return;
-  if (auto gid = reader_group()) set_group_and_mode(path, *gid, mode);
+  const std::optional<gid_t> gid = reader_group();  // looked up once for all of them
+  if (!gid) return;
+  for (const std::string& p : paths) set_group_and_mode(p, *gid, mode);
 }
 
 }  // namespace banger

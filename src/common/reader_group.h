@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <initializer_list>
 #include <optional>
 #include <string>
 
@@ -25,8 +26,9 @@ std::optional<gid_t> reader_group();
 /// Otherwise nothing changes. Throws HostError when chown/chmod fail.
 void open_gate_to_readers(const std::string& dir);
 
-/// As root, with the group present: `path` becomes group banger with `mode`
-/// (for a file made before its folder carried the setgid bit). Absent: a no-op.
-void share_with_readers(const std::string& path, mode_t mode);
+/// As root, with the group present: each of `paths` becomes group banger
+/// with `mode` (files made before their folder carried the setgid bit).
+/// Absent paths are skipped.
+void share_with_readers(std::initializer_list<std::string> paths, mode_t mode);
 
 }  // namespace banger

@@ -214,11 +214,11 @@ ProcessIdentity spawn_detached(const SpawnOptions& opts) {
   // 0640: `banger logs` by the group banger reads it (the VM's run dir
   // hands its group down); fchmod, as the umask may have taken the bit.
   UniqueFd log(open(opts.log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
-  if (log) ::fchmod(log.get(), 0640);
   if (!log) {
     throw HostError(errno_message("open log file " + opts.log_path + " for " + bin, errno) +
                     " (check that its folder exists and is writable)", code_of_errno(errno));
   }
+  ::fchmod(log.get(), 0640);
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw HostError::from_errno("pipe for starting " + bin, errno);
   UniqueFd rd(fds[0]), wr(fds[1]);

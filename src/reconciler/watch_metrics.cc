@@ -1,7 +1,5 @@
 #include "reconciler/watch_metrics.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 
 #include "reconciler/applied_spec.h"
@@ -35,6 +33,15 @@ std::string number(double v) {
 
 void header(std::string& out, const char* name, const char* type, const char* help) {
   out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+}
+
+// One line per result, in this order, 0 for a result not seen yet.
+void by_result(std::string& out, const char* name, std::initializer_list<const char*> results,
+               const std::map<std::string, uint64_t>& counts) {
+  for (const char* r : results) {
+    auto it = counts.find(r);
+    out += std::string(name) + "{result=\"" + r + "\"} " + std::to_string(it == counts.end() ? 0 : it->second) + "\n";
+  }
 }
 
 }  // namespace
@@ -76,11 +83,7 @@ std::string WatchMetrics::render(const VmGauges& vg) const {
   std::lock_guard g(mu_);
   std::string out;
   header(out, "banger_reconciles_total", "counter", "Reconciles of banger watch, by result (unchanged, converged, failed).");
-  for (const char* r : {"unchanged", "converged", "failed"}) {
-    auto it = reconciles_.find(r);
-    out += std::string("banger_reconciles_total{result=\"") + r + "\"} " +
-           std::to_string(it == reconciles_.end() ? 0 : it->second) + "\n";
-  }
+  by_result(out, "banger_reconciles_total", {"unchanged", "converged", "failed"}, reconciles_);
   header(out, "banger_reconcile_duration_seconds", "histogram", "How long each reconcile took, observe to last action.");
   for (size_t i = 0; i < buckets().size(); ++i) {
     out += "banger_reconcile_duration_seconds_bucket{le=\"" + number(buckets()[i]) + "\"} " +
@@ -107,11 +110,7 @@ std::string WatchMetrics::render(const VmGauges& vg) const {
   }
   if (!fetches_.empty()) {
     header(out, "banger_git_fetches_total", "counter", "Fetches of the git source (watch --git), by result (ok, failed).");
-    for (const char* r : {"ok", "failed"}) {
-      auto it = fetches_.find(r);
-      out += std::string("banger_git_fetches_total{result=\"") + r + "\"} " +
-             std::to_string(it == fetches_.end() ? 0 : it->second) + "\n";
-    }
+    by_result(out, "banger_git_fetches_total", {"ok", "failed"}, fetches_);
     header(out, "banger_git_last_successful_fetch_timestamp_seconds", "gauge",
            "Unix time of the last git fetch that worked (0: none yet).");
     out += "banger_git_last_successful_fetch_timestamp_seconds " + std::to_string(last_fetch_) + "\n";
@@ -131,10 +130,9 @@ constexpr std::chrono::milliseconds kScrapeReadyCheck{300};
 
 VmGauges read_vm_gauges(const std::string& state_dir) {
   VmGauges g;
-  // A scrape reads; it never makes the state dir or database (the watcher's
-  // first reconcile does).
-  if (::access((state_dir + "/state.db").c_str(), F_OK) != 0) return g;
   try {
+    // Read-only: a scrape never makes the state dir or database (before the
+    // watcher's first reconcile it reads an empty state).
     Store store(state_dir, Store::Access::ReadOnly);
     std::map<std::string, VmRuntime> runtimes;
     std::map<std::string, VmRecord> records;
@@ -142,29 +140,27 @@ VmGauges read_vm_gauges(const std::string& state_dir) {
     for (VmRecord& v : store.vms()) records.emplace(v.name, v);
     struct Row {
       std::string state, runtime;
+      bool ready = false;
     };
-    std::vector<Row> rows;
+    std::map<std::string, Row> rows;   // by VM
     std::vector<ReadyTarget> targets;  // the running VMs', probed in one round
-    std::vector<size_t> target_row;
     for (const ResourceRecord& r : store.resources()) {
       if (r.kind != "VM") continue;
       VM vm = applied_vm(r);
       auto rt = runtimes.find(r.name);
       const bool alive = rt != runtimes.end() && is_running(recorded_process(rt->second));
-      rows.push_back({alive ? "running" : vm.state.value == VmState::Stopped ? "stopped" : "down",
-                      alive ? rt->second.hypervisor : ""});
+      rows[r.name] = {alive ? "running" : vm.state.value == VmState::Stopped ? "stopped" : "down",
+                      alive ? rt->second.hypervisor : ""};
       if (!alive) continue;
       auto rec = records.find(r.name);
       targets.push_back(ready_target(r, rec != records.end() ? &rec->second : nullptr, &rt->second));
       targets.back().seen_running = true;
-      target_row.push_back(rows.size() - 1);
     }
     // As `get` checks: one round for all, bounded, so a guest that does not
     // answer costs the scrape at most this much.
-    std::vector<bool> ready(rows.size(), false);
     auto status = check_ready(targets, kScrapeReadyCheck);
-    for (size_t i = 0; i < targets.size(); ++i) ready[target_row[i]] = status[i].ready;
-    for (size_t i = 0; i < rows.size(); ++i) ++g.vms[{rows[i].state, ready[i] ? "true" : "false", rows[i].runtime}];
+    for (size_t i = 0; i < targets.size(); ++i) rows[targets[i].vm].ready = status[i].ready;
+    for (const auto& [vm, row] : rows) ++g.vms[{row.state, row.ready ? "true" : "false", row.runtime}];
     for (const RestartRecord& rr : store.restart_records()) g.restarts[rr.name] = rr.restarts;
   } catch (const std::exception&) {
     // metrics never fail a scrape for a state that cannot be read now

@@ -8,10 +8,12 @@
 
 namespace banger {
 
+std::string Mark::str() const {
+  return line > 0 ? file + ":" + std::to_string(line) + ":" + std::to_string(column) : file;
+}
+
 std::string Diagnostic::format() const {
-  std::string out = mark.file;
-  if (mark.line > 0) out += ":" + std::to_string(mark.line) + ":" + std::to_string(mark.column);
-  out += ": ";
+  std::string out = mark.str() + ": ";
   // Names and keys come from the manifest: never let their bytes reach a terminal raw.
   if (!kind.empty()) {
     out += kind;

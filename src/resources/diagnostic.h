@@ -14,6 +14,8 @@ struct Mark {
   std::string file;
   int line = 0;
   int column = 0;
+  /// "FILE:LINE:COL", or "FILE" for the file as a whole.
+  std::string str() const;
 };
 
 struct Diagnostic {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "resources/yaml_scalar.h"
+
 namespace banger {
 
 const char* kind_name(Kind k) {
@@ -121,5 +123,7 @@ void ManifestSet::build_index() {
   image_index_.build(images, name_of);
   vm_index_.build(vms, name_of);
 }
+
+std::string resource_address(const ObjectMeta& r) { return std::string(kind_name(r.kind)) + "/" + printable(r.name()); }
 
 }  // namespace banger

@@ -72,6 +72,9 @@ struct ObjectMeta {
   const std::string& name() const { return metadata.name; }
 };
 
+/// "VM/web" for messages, the name made printable (it comes from a manifest).
+std::string resource_address(const ObjectMeta& r);
+
 /// `kind: Node`: a host of the fleet, declared (typically in nodes.yaml) so
 /// that validation can tell a placement that lands nowhere. Not a Kind:
 /// nodes are never recorded or converged, only checked against.

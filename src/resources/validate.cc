@@ -15,15 +15,8 @@ namespace banger {
 
 namespace {
 
-std::string where(const Mark& m) {
-  return m.line > 0 ? m.file + ":" + std::to_string(m.line) + ":" + std::to_string(m.column)
-                    : m.file;
-}
-
-std::string address(const ObjectMeta& r) { return std::string(kind_name(r.kind)) + "/" + printable(r.name()); }
-
 std::string place(const Network& n) {
-  return address(n) + (n.implicit ? " (built in)" : " at " + where(n.mark));
+  return resource_address(n) + (n.implicit ? " (built in)" : " at " + n.mark.str());
 }
 
 class Checker {
@@ -42,7 +35,7 @@ class Checker {
       if (!fresh) {
         error(r, r.metadata.name_mark, "metadata.name",
               "duplicate " + std::string(kind_name(r.kind)) + " " + quote(r.name()) +
-                  " (also defined at " + where(it->second->metadata.name_mark) +
+                  " (also defined at " + it->second->metadata.name_mark.str() +
                   "; expected a unique name per kind)");
       }
     }
@@ -172,7 +165,7 @@ class Checker {
                                 [&](const VM* u) { return fleet_.may_share_node({&v.placement}, {&u->placement}); });
       if (other != users.end()) {
         error(v, v.ip.mark, "spec.ip",
-              ip.str() + " is already used by " + address(**other) + " at " + where((*other)->ip.mark) +
+              ip.str() + " is already used by " + resource_address(**other) + " at " + (*other)->ip.mark.str() +
                   " (expected a unique address per network)");
       }
       users.push_back(&v);
@@ -182,8 +175,8 @@ class Checker {
   void clash(const PortForward& p, const PortForward& o) {
     error(p, p.host_port.mark, "spec.hostPort",
           o.host_address.value.str() + ":" + std::to_string(o.host_port.value) + "/" +
-              to_string(o.protocol.value) + " is already forwarded by " + address(o) + " at " +
-              where(o.host_port.mark) + " (expected one forward per host address, port and protocol)");
+              to_string(o.protocol.value) + " is already forwarded by " + resource_address(o) + " at " +
+              o.host_port.mark.str() + " (expected one forward per host address, port and protocol)");
   }
 
   void forwards() {

@@ -12,12 +12,6 @@ namespace banger {
 
 namespace {
 
-std::string where(const Mark& m) {
-  return m.line > 0 ? m.file + ":" + std::to_string(m.line) + ":" + std::to_string(m.column) : m.file;
-}
-
-std::string address(const ObjectMeta& r) { return std::string(kind_name(r.kind)) + "/" + printable(r.name()); }
-
 void error(Diagnostics& diags, const ObjectMeta& r, const Mark& at, const std::string& field, const std::string& msg) {
   diags.add(Diagnostic{at, kind_name(r.kind), r.name(), field, msg});
 }
@@ -48,7 +42,7 @@ void unique_nodes(const std::vector<NodeDecl>& nodes, Diagnostics& diags) {
     if (!fresh) {
       diags.add(Diagnostic{n.metadata.name_mark, kNodeKind, n.name(), "metadata.name",
                            "duplicate Node " + quote(n.name()) + " (also defined at " +
-                               where(it->second->metadata.name_mark) + "; expected a unique name per kind)"});
+                               it->second->metadata.name_mark.str() + "; expected a unique name per kind)"});
     }
   }
 }
@@ -120,7 +114,7 @@ void FleetChecks::check(Diagnostics& diags) const {
     if (!p.placement.set || !vm || !vm->placement.set) continue;
     if (may_share_node({&p.placement}, {&vm->placement})) continue;
     error(diags, p, p.placement.mark, "spec.placement",
-          "places the forward where " + address(*vm) +
+          "places the forward where " + resource_address(*vm) +
               " never is (expected a placement that takes a node of its VM's, or none: a forward goes with its VM)");
   }
 }

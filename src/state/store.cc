@@ -100,7 +100,7 @@ Store::Store(const std::string& state_dir, Access access) {
     migrate();
     // SQLite gives a new -wal and -shm the database file's owner and mode;
     // files from before the group existed are brought in line here.
-    for (const char* suffix : {"", "-wal", "-shm"}) share_with_readers(path + suffix, 0640);
+    share_with_readers({path, path + "-wal", path + "-shm"}, 0640);
   } catch (...) {
     sqlite3_close_v2(db_);
     db_ = nullptr;
